@@ -1,0 +1,1 @@
+"""What decides, deduplicates and delivers: alert model, lifecycle, outbox, notifiers. No faust here."""

@@ -1,0 +1,1 @@
+"""What consumes and keeps state: Kafka topic -> validated event -> Redis state -> rule evaluation."""

@@ -1,0 +1,113 @@
+"""The three input events of the wire contract. Unknown fields are ignored; missing or absurd ones reject."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Money = Annotated[float, Field(allow_inf_nan=False)]
+PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Identifier
+
+
+class Quote(_Event):
+    """A clean price per 100 of face value, keyed by `tranche_id` on `bond.quotes`."""
+
+    tranche_id: Identifier
+    ts: AwareDatetime
+    price: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)]
+    bid: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
+    ask: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
+    source: Annotated[str, Field(max_length=200)] | None = None
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.ts
+
+
+class TrancheTerms(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tranche_id: Identifier
+    face_value: PositiveMoney
+    coupon_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    issue_date: dt.date
+    maturity_date: dt.date
+    seniority: Annotated[str, Field(max_length=50)] = "senior"
+
+    @model_validator(mode="after")
+    def _maturity_after_issue(self) -> TrancheTerms:
+        if self.maturity_date <= self.issue_date:
+            raise ValueError(f"maturity_date {self.maturity_date} is not after issue_date {self.issue_date}")
+        return self
+
+
+class Deal(_Event):
+    """An ABS deal announcement with its tranches, keyed by `deal_id` on `abs.deals`."""
+
+    deal_id: Identifier
+    issuer_id: Identifier
+    issuer_name: Annotated[str, Field(min_length=1, max_length=500)]
+    province: Annotated[str, Field(max_length=100)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    announced_at: AwareDatetime
+    programme_id: Identifier | None = None
+    programme_size: PositiveMoney | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
+    asset_type: Annotated[str, Field(min_length=1, max_length=100)]
+    tranches: Annotated[list[TrancheTerms], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _distinct_tranches(self) -> Deal:
+        ids = [t.tranche_id for t in self.tranches]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a tranche_id appears twice in this deal")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.announced_at
+
+
+class Financials(_Event):
+    """An issuer's reported net income for one period, keyed by `issuer_id` on `issuer.financials`."""
+
+    issuer_id: Identifier
+    period_start: dt.date
+    period_end: dt.date
+    net_income: Money
+    revenue: Money | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
+    reported_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _period_ordered(self) -> Financials:
+        if self.period_end < self.period_start:
+            raise ValueError(f"period_end {self.period_end} is before period_start {self.period_start}")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.reported_at
+
+    @property
+    def days(self) -> int:
+        """Days in the period, counting both ends (1 Jan to 30 Jun 2025 is 181)."""
+        return (self.period_end - self.period_start).days + 1
+
+
+Event = Quote | Deal | Financials
+TopicName = Literal["bond.quotes", "abs.deals", "issuer.financials"]
+MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials]] = {
+    "bond.quotes": Quote,
+    "abs.deals": Deal,
+    "issuer.financials": Financials,
+}

@@ -1,0 +1,1 @@
+"""Pure rule functions: state in, verdict out. No I/O, no clock but the events' own."""

@@ -1,0 +1,81 @@
+"""Runtime configuration, read once from TRANCHEWATCH_* variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "TRANCHEWATCH_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="TRANCHEWATCH_", frozen=True, extra="forbid")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_prefix: str = "tw:"
+    slack_webhook_url: SecretStr | None = None
+    http_port: int = Field(6066, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    app_id: str = "tranchewatch"
+
+    quotes_partitions: int = Field(4, ge=1)
+    deals_partitions: int = Field(1, ge=1)
+    financials_partitions: int = Field(1, ge=1)
+    alerts_partitions: int = Field(1, ge=1)
+    deadletter_partitions: int = Field(1, ge=1)
+    replication_factor: int = Field(1, ge=1)
+
+    batch_size: int = Field(500, ge=1, le=100_000)
+    batch_within_seconds: float = Field(0.05, gt=0)
+    session_timeout_seconds: float = Field(10.0, gt=0)
+    rebalance_timeout_seconds: float = Field(10.0, gt=0)
+    heartbeat_interval_seconds: float = Field(1.0, gt=0)
+    redis_retry_max_seconds: float = Field(5.0, gt=0)
+
+    rules_file: Path | None = None
+    notify_retry_max_seconds: float = Field(60.0, gt=0)
+    log_level: str = "INFO"
+    per_tranche_metrics: bool = False
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _prefix_not_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("redis_prefix must not be empty: it keeps tranchewatch's keys apart")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            if not Path(config_file).is_file():
+                raise FileNotFoundError(f"{CONFIG_FILE_ENV}={config_file}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    def as_dict(self, plaintext_secrets: bool = False) -> dict[str, Any]:
+        data = self.model_dump()
+        for name, value in data.items():
+            if isinstance(value, SecretStr):
+                data[name] = value.get_secret_value() if plaintext_secrets else "**********"
+        return data

@@ -1,0 +1,78 @@
+"""The documents kept in Redis, one per tranche, issuer, deal and one for the market.
+
+Each document carries the alerts whose subject it is, so that a rule reads and writes one place and the
+whole batch commits in one atomic step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.model import Alert
+from streams.events import Deal, TrancheTerms
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    alerts: dict[str, Alert] = Field(default_factory=dict)  # by rule name
+
+
+class QuoteMark(BaseModel):
+    event_id: str
+    ts: dt.datetime
+    price: float
+
+
+class TrancheState(_Doc):
+    tranche_id: str
+    deal_id: str | None = None
+    issuer_id: str | None = None
+    programme_id: str | None = None
+    currency: str = "CNY"
+    terms: TrancheTerms | None = None
+    last_quote: QuoteMark | None = None
+    # Quotes within the price_drop look-back before the newest one; bounded by rules.price_drop.max_points.
+    recent: list[QuoteMark] = Field(default_factory=list)
+    analytics: dict[str, float] = Field(default_factory=dict)
+
+
+class PeriodFigure(BaseModel):
+    event_id: str
+    period_start: dt.date
+    period_end: dt.date
+    net_income: float
+    revenue: float | None = None
+    currency: str = "CNY"
+    reported_at: dt.datetime
+
+    @property
+    def days(self) -> int:
+        return (self.period_end - self.period_start).days + 1
+
+    @property
+    def annualised(self) -> float:
+        return self.net_income * 365 / self.days
+
+
+class IssuerState(_Doc):
+    issuer_id: str
+    issuer_name: str | None = None
+    province: str | None = None
+    city: str | None = None
+    tranche_ids: list[str] = Field(default_factory=list)
+    deal_ids: list[str] = Field(default_factory=list)
+    periods: dict[str, PeriodFigure] = Field(default_factory=dict)  # by "start/end"
+
+
+class DealState(_Doc):
+    deal: Deal
+
+
+class MarketState(_Doc):
+    """Market-wide figures: deals per calendar year (for issuance_record) and the event-time clock."""
+
+    deals_by_year: dict[str, list[str]] = Field(default_factory=dict)
+    newest_quote_at: dt.datetime | None = None

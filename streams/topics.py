@@ -1,0 +1,59 @@
+"""Topic names of the wire contract, and their creation through the admin API at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Final
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+QUOTES: Final = "bond.quotes"
+DEALS: Final = "abs.deals"
+FINANCIALS: Final = "issuer.financials"
+ALERTS: Final = "abs.alerts"
+DEADLETTER: Final = "tranchewatch.deadletter"
+INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS)
+
+log = logging.getLogger(__name__)
+
+
+def partition_counts(settings: Settings) -> dict[str, int]:
+    return {
+        QUOTES: settings.quotes_partitions,
+        DEALS: settings.deals_partitions,
+        FINANCIALS: settings.financials_partitions,
+        ALERTS: settings.alerts_partitions,
+        DEADLETTER: settings.deadletter_partitions,
+    }
+
+
+def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+    """Create missing topics, since production brokers often disable auto-creation. Returns those created."""
+    wanted = partition_counts(settings)
+    if names is not None:
+        wanted = {name: wanted[name] for name in names}
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=count, replication_factor=settings.replication_factor)
+            for name, count in wanted.items()
+            if name not in existing
+        ]
+        created: list[str] = []
+        for topic in missing:
+            try:
+                admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass  # another worker won the race; fine
+        if created:
+            log.info("created topics %s", ", ".join(created))
+        return created
+    finally:
+        admin.close()
