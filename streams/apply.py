@@ -87,7 +87,15 @@ def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, r
     if rules.below_par.enabled:
         current = tranche.alerts.get("below_par")
         verdict = below_par.evaluate(tranche, current, rules.below_par)
-        record(snap, tranche, tranche_key(tranche.tranche_id), "below_par", tranche_subject(tranche), verdict, when)
+        record(
+            snap,
+            tranche,
+            tranche_key(tranche.tranche_id),
+            "below_par",
+            tranche_subject(tranche),
+            verdict,
+            when,
+        )
 
 
 def tranche_subject(tranche: TrancheState) -> Subject:

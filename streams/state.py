@@ -10,7 +10,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.model import Alert
+from alerts.model import Alert, Severity
 from streams.events import Deal, TrancheTerms
 
 
@@ -26,6 +26,19 @@ class QuoteMark(BaseModel):
     price: float
 
 
+class Latch(BaseModel):
+    """The severity a hysteresis rule holds, and the quote that last moved it (None severity: cleared).
+
+    Kept apart from the alert so that quotes read before their deal's terms latch exactly as quotes read
+    after; the alert then follows the latch whatever order the topics were read in.
+    """
+
+    severity: Severity | None
+    event_id: str
+    ts: dt.datetime
+    value: float
+
+
 class TrancheState(_Doc):
     tranche_id: str
     deal_id: str | None = None
@@ -34,9 +47,12 @@ class TrancheState(_Doc):
     currency: str = "CNY"
     terms: TrancheTerms | None = None
     last_quote: QuoteMark | None = None
-    # Quotes within the price_drop look-back before the newest one; bounded by rules.price_drop.max_points.
+    # Quotes that can still be the look-back high of price_drop, oldest first with strictly falling prices
+    # (a quote with a later one at least as high can never be the high again); capped by max_points.
     recent: list[QuoteMark] = Field(default_factory=list)
     analytics: dict[str, float] = Field(default_factory=dict)
+    announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
+    latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
 
 
 class PeriodFigure(BaseModel):
@@ -71,8 +87,14 @@ class DealState(_Doc):
     deal: Deal
 
 
+class AlertBox(_Doc):
+    """Alerts of one subject kept inside another document, e.g. the issuance record of one year."""
+
+
 class MarketState(_Doc):
     """Market-wide figures: deals per calendar year (for issuance_record) and the event-time clock."""
 
-    deals_by_year: dict[str, list[str]] = Field(default_factory=dict)
+    deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only
+    deal_counts: dict[str, int] = Field(default_factory=dict)  # every year seen; ids of old years are dropped
+    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance_record alerts by year
     newest_quote_at: dt.datetime | None = None

@@ -74,7 +74,8 @@ class RedisStore:
             "documents": [[k, d.decode()] for k, d in commit.documents.items()],
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [
-                [n.fingerprint, n.model_dump_json(), n.status, f"{n.rule}|{n.severity}"] for n in commit.notices
+                [n.fingerprint, n.model_dump_json(), n.status, f"{n.rule}|{n.severity}"]
+                for n in commit.notices
             ],
         }
         body = orjson.dumps(payload)

@@ -1,18 +1,30 @@
-"""Thresholds of every rule, validated: a misspelt name or a warning above its critical level fails at start."""
+"""Thresholds of every rule, validated: a misspelt name or a warning above its critical level fails at start.
+
+One TOML file holds them all (see deploy/rules.example.toml); every table and key is optional and defaults
+to the wire contract's values.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
+
+
+def _require_ordered(rule: str, names: tuple[str, ...], values: tuple[float, ...]) -> None:
+    if any(lower > upper for lower, upper in zip(values, values[1:], strict=False)):
+        shown = ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+        raise ValueError(f"{rule} needs {' <= '.join(names)}, got {shown}")
 
 
 class BelowParConfig(_Rule):
@@ -22,18 +34,73 @@ class BelowParConfig(_Rule):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if not self.resolve_discount <= self.warning_discount <= self.critical_discount:
-            raise ValueError(
-                "below_par needs resolve_discount <= warning_discount <= critical_discount, got "
-                f"{self.resolve_discount}, {self.warning_discount}, {self.critical_discount}"
-            )
+        _require_ordered(
+            "below_par",
+            ("resolve_discount", "warning_discount", "critical_discount"),
+            (self.resolve_discount, self.warning_discount, self.critical_discount),
+        )
         return self
+
+
+class PriceDropConfig(_Rule):
+    warning_drop: float = Field(2.0, gt=0)
+    critical_drop: float = Field(4.0, gt=0)
+    # Not in the contract: 0.5 under the warning level, like below_par, so one tick does not flap the alert.
+    resolve_drop: float = Field(1.5, ge=0)
+    lookback_days: int = Field(7, ge=1, le=366)
+    # Safety cap on TrancheState.recent; the window keeps only quotes that can still be a 7-day high.
+    max_points: int = Field(256, ge=2, le=100_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "price_drop",
+            ("resolve_drop", "warning_drop", "critical_drop"),
+            (self.resolve_drop, self.warning_drop, self.critical_drop),
+        )
+        return self
+
+
+class IssuerLossWideningConfig(_Rule):
+    # Growth of the annualised loss, newest period over the one before it.
+    warning_multiple: float = Field(5.0, gt=1)
+    critical_multiple: float = Field(10.0, gt=1)
+    warn_on_swing_to_loss: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "issuer_loss_widening",
+            ("warning_multiple", "critical_multiple"),
+            (self.warning_multiple, self.critical_multiple),
+        )
+        return self
+
+
+class DistressedTrancheConfig(_Rule):
+    """Fires from the states of below_par and issuer_loss_widening, so it has no threshold of its own."""
+
+
+class IssuingIntoWeaknessConfig(_Rule):
+    """Fires from the states of below_par and issuer_loss_widening, so it has no threshold of its own."""
+
+
+class IssuanceRecordConfig(_Rule):
+    # Deals per calendar year before the stream began (e.g. from Wind or ChinaBond), by year.
+    baseline: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # Years whose deal ids are kept for de-duplication; older years keep only their count.
+    keep_ids_years: int = Field(2, ge=1, le=50)
 
 
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     below_par: BelowParConfig = BelowParConfig()
+    price_drop: PriceDropConfig = PriceDropConfig()
+    issuer_loss_widening: IssuerLossWideningConfig = IssuerLossWideningConfig()
+    distressed_tranche: DistressedTrancheConfig = DistressedTrancheConfig()
+    issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
+    issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> RulesConfig:

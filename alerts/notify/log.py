@@ -1,0 +1,22 @@
+"""A log line per notice: the sink that always works, and what the demo prints."""
+
+from __future__ import annotations
+
+import logging
+
+from alerts.model import Alert
+from alerts.templates import headline
+
+log = logging.getLogger("tranchewatch.alerts")
+
+
+class LogSink:
+    name = "log"
+    min_interval_seconds = 0.0
+
+    async def send(self, alert: Alert) -> None:
+        log.warning("ALERT %s (fingerprint %s, event time %s)", headline(alert), alert.fingerprint,
+                    alert.event_time.isoformat())
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,49 @@
+"""Slack through an incoming webhook, with slack-sdk. 2xx delivered; 429 and 5xx retried; the rest permanent."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from alerts.exceptions import Permanent, Retryable
+from alerts.model import Alert
+from alerts.redact import redact
+from alerts.templates import slack_message
+
+
+class SlackWebhookSink:
+    name = "slack"
+
+    def __init__(self, url: str, *, min_interval_seconds: float = 1.0, timeout: int = 10) -> None:
+        self._url = url
+        self._client = AsyncWebhookClient(url, timeout=timeout)
+        # Slack allows about one message per second per webhook.
+        self.min_interval_seconds = min_interval_seconds
+
+    async def send(self, alert: Alert) -> None:
+        message = slack_message(alert)
+        try:
+            response = await self._client.send(text=message["text"], blocks=message["blocks"])
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise Retryable(redact(f"slack webhook unreachable: {exc!r}", [self._url])) from None
+        status, body = response.status_code, redact(str(response.body)[:200], [self._url])
+        if 200 <= status < 300:
+            return
+        if status == 429:
+            retry_after = response.headers.get("retry-after") or response.headers.get("Retry-After")
+            raise Retryable(f"slack rate limited (429): {body}", _seconds(retry_after))
+        if status >= 500:
+            raise Retryable(f"slack answered {status}: {body}")
+        raise Permanent(f"slack refused the message ({status}): {body}")
+
+    async def close(self) -> None:
+        return None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(str(value))) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,75 @@
+"""The outbox: notices written in the same atomic step as the state that caused them, read per sink.
+
+Each sink keeps its own cursor, so a Slack outage never holds back the Kafka topic, and a restart resumes
+after the last notice that sink confirmed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from alerts.model import Alert
+
+_RENEW = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+elseif owner == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class Outbox:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.stream = f"{prefix}outbox"
+        self._renew = redis.register_script(_RENEW)
+
+    def _cursor_key(self, sink: str) -> str:
+        return f"{self.prefix}outbox:cursor:{sink}"
+
+    async def cursor(self, sink: str) -> str:
+        value = await self.redis.get(self._cursor_key(sink))
+        return value.decode() if value else "0-0"
+
+    async def pending(self, sink: str, count: int = 100) -> list[tuple[str, Alert]]:
+        cursor = await self.cursor(sink)
+        rows = await self.redis.xrange(self.stream, min=f"({cursor}", count=count)
+        return [(entry_id.decode(), Alert.model_validate_json(fields[b"n"])) for entry_id, fields in rows]
+
+    async def wait_for_new(self, sink: str, block_ms: int) -> None:
+        await self.redis.xread({self.stream: await self.cursor(sink)}, count=1, block=block_ms)
+
+    async def confirm(self, sink: str, entry_id: str) -> None:
+        await self.redis.set(self._cursor_key(sink), entry_id)
+
+    async def record_failure(self, sink: str, alert: Alert, reason: str) -> None:
+        key = f"{self.prefix}outbox:failed:{sink}"
+        await self.redis.rpush(key, f"{alert.fingerprint} seq={alert.seq}: {reason}")
+        await self.redis.ltrim(key, -1000, -1)
+
+    async def hold_lease(self, sink: str, owner: str, ttl_ms: int) -> bool:
+        """One sender per sink across workers, so notices keep their order and are not sent twice."""
+        return bool(await self._renew(keys=[f"{self.prefix}outbox:lease:{sink}"], args=[owner, ttl_ms]))
+
+    async def backlog(self, sink: str, limit: int = 10_000) -> tuple[int, float]:
+        """(notices waiting, age in seconds of the oldest), from the stream ids' millisecond stamps."""
+        cursor = await self.cursor(sink)
+        rows = await self.redis.xrange(self.stream, min=f"({cursor}", count=limit)
+        if not rows:
+            return 0, 0.0
+        oldest_ms = int(rows[0][0].decode().split("-")[0])
+        return len(rows), max(0.0, time.time() - oldest_ms / 1000)
+
+    async def trim(self, sinks: list[str]) -> None:
+        cursors = [await self.cursor(s) for s in sinks]
+        if cursors and all(c != "0-0" for c in cursors):
+            oldest = min(cursors, key=lambda c: tuple(int(p) for p in c.split("-")))
+            await self.redis.xtrim(self.stream, minid=oldest)

@@ -1,0 +1,104 @@
+"""The faust app: consumer tuning from settings, the agents, the background tasks and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.agents import register_agents
+from streams.runtime import Runtime
+
+log = logging.getLogger(__name__)
+HEARTBEAT_STALE_SECONDS = 10.0
+
+
+def build_app(runtime: Runtime) -> faust.App:
+    s = runtime.settings
+    app = faust.App(
+        s.app_id,
+        broker=";".join(f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")),
+        store="memory://",
+        autodiscover=False,
+        datadir=str(Path(tempfile.gettempdir()) / f"tranchewatch-{s.app_id}"),
+        topic_allow_declare=False,  # topics are created with their partition counts by ensure_topics
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=s.session_timeout_seconds,
+        broker_rebalance_timeout=s.rebalance_timeout_seconds,
+        broker_heartbeat_interval=s.heartbeat_interval_seconds,
+        broker_commit_interval=1.0,
+        web_enabled=True,
+        web_bind=s.http_host,
+        web_host=s.http_host,
+        web_port=s.http_port,
+        web_in_thread=False,
+    )
+    register_agents(app, runtime)
+    _register_tasks(app, runtime)
+    _register_pages(app, runtime)
+    return app
+
+
+class _Liveness:
+    def __init__(self) -> None:
+        self.beat = time.monotonic()
+
+
+def _register_tasks(app: faust.App, runtime: Runtime) -> None:
+    liveness = _Liveness()
+    app.tranchewatch_liveness = liveness  # type: ignore[attr-defined]
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def deliver_notices() -> None:
+        try:
+            await runtime.sender.run()
+        finally:
+            runtime.sender.stop()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_gauges() -> None:
+        while True:
+            liveness.beat = time.monotonic()
+            try:
+                await runtime.refresh_gauges()
+                runtime.metrics.worker_ready.set(1 if await _ready(app, runtime) else 0)
+            except Exception as exc:  # a gauge must never take the worker down
+                log.debug("gauge refresh failed: %s", exc)
+            await asyncio.sleep(2.0)
+
+
+async def _ready(app: faust.App, runtime: Runtime) -> bool:
+    try:
+        assigned = bool(app.consumer.assignment())
+    except Exception:
+        return False
+    if not assigned or not runtime.handler.redis_healthy:
+        return False
+    try:
+        return bool(await asyncio.wait_for(runtime.redis.ping(), timeout=2))
+    except Exception:
+        return False
+
+
+def _register_pages(app: faust.App, runtime: Runtime) -> None:
+    @app.page("/metrics")  # type: ignore[untyped-decorator]
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/healthz")  # type: ignore[untyped-decorator]
+    async def healthz(web: Any, request: Any) -> Any:
+        age = time.monotonic() - app.tranchewatch_liveness.beat
+        ok = age < HEARTBEAT_STALE_SECONDS
+        return web.json({"ok": ok, "heartbeat_age_seconds": round(age, 3)}, status=200 if ok else 503)
+
+    @app.page("/readyz")  # type: ignore[untyped-decorator]
+    async def readyz(web: Any, request: Any) -> Any:
+        ok = await _ready(app, runtime)
+        return web.json({"ready": ok}, status=200 if ok else 503)

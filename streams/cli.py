@@ -1,0 +1,106 @@
+"""The `tranchewatch` command: worker, publish, broker, demo, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from alerts.model import Alert
+from streams.events import Deal, Financials, Quote
+from streams.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        sys.exit(f"tranchewatch: invalid settings:\n{exc}")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return run_worker(settings)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from streams.publish import PublishError, publish_records, read_jsonl
+
+    settings = _settings()
+    try:
+        counts = publish_records(settings.kafka_bootstrap, read_jsonl(Path(args.file)))
+    except (PublishError, OSError) as exc:
+        sys.exit(f"tranchewatch publish: {exc}")
+    for topic, count in sorted(counts.items()):
+        print(f"{topic}: {count}")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker
+
+    port = args.port or int(_settings().kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    broker = EmbeddedBroker(port=port)
+    broker.start()
+    print(f"embedded broker (Tansu, memory storage) on {broker.bootstrap}; Ctrl-C stops it", flush=True)
+
+    def _stop(signum: int, frame: object) -> None:
+        broker.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return broker.wait()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(Path(args.scenario) if args.scenario else None)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schemas = {
+        "bond.quotes": Quote.model_json_schema(),
+        "abs.deals": Deal.model_json_schema(),
+        "issuer.financials": Financials.model_json_schema(),
+        "abs.alerts": Alert.model_json_schema(),
+    }
+    print(json.dumps(schemas, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tranchewatch", description="Surveillance of asset-backed securities.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("worker", help="run the stream processors until stopped").set_defaults(func=cmd_worker)
+    pub = sub.add_parser("publish", help="publish a JSON Lines file of {topic, value} records")
+    pub.add_argument("file")
+    pub.set_defaults(func=cmd_publish)
+    brk = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
+    brk.add_argument("--port", type=int, default=None, help="default: the port of TRANCHEWATCH_KAFKA_BOOTSTRAP")
+    brk.set_defaults(func=cmd_broker)
+    demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
+    demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
+        func=cmd_schema
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

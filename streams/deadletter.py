@@ -1,0 +1,56 @@
+"""Invalid input goes to the dead-letter topic: the original bytes as the value, the why in headers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from streams.parse import Rejected
+from streams.topics import DEADLETTER
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message as it came off the broker, with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    arrived: float  # monotonic seconds
+
+    @property
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+class DeadLetterPublisher(Protocol):
+    async def publish_many(
+        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None: ...
+
+
+def dead_letter_record(env: Envelope, rejected: Rejected) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+    headers = [
+        ("tw-source-topic", env.topic.encode()),
+        ("tw-source-partition", str(env.partition).encode()),
+        ("tw-source-offset", str(env.offset).encode()),
+        ("tw-reason", rejected.reason.encode()[:2000]),
+        ("tw-reason-kind", rejected.kind.encode()),
+    ]
+    return (DEADLETTER, env.key, env.value or b"", headers)
+
+
+async def send_dead_letters(
+    publisher: DeadLetterPublisher, items: list[tuple[Envelope, Rejected]]
+) -> None:
+    """Awaited before the batch is acknowledged, so a dead letter is never lost with its offset."""
+    if not items:
+        return
+    for env, rejected in items:
+        log.warning("%s rejected: %s", env.where, rejected.reason)
+    await publisher.publish_many([dead_letter_record(env, rej) for env, rej in items])

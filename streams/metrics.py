@@ -1,0 +1,60 @@
+"""Every metric the stream side exports, on one registry so tests can use a fresh one."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts.metrics import AlertMetrics
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics(AlertMetrics):
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry or CollectorRegistry())
+        r = self.registry
+        self.events = Counter(
+            "tranchewatch_events", "Input events by outcome.", ["topic", "outcome"], registry=r
+        )
+        self.deadletters = Counter(
+            "tranchewatch_deadletters",
+            "Events sent to the dead-letter topic.",
+            ["topic", "reason"],
+            registry=r,
+        )
+        self.processing = Histogram(
+            "tranchewatch_processing_seconds",
+            "From an event's arrival to the end of its handling (state committed).",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "tranchewatch_batch_size",
+            "Events handled per batch.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            "tranchewatch_redis_errors", "Redis calls that failed.", ["operation"], registry=r
+        )
+        self.redis_seconds = Histogram(
+            "tranchewatch_redis_seconds",
+            "Redis round trips.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.commit_conflicts = Counter(
+            "tranchewatch_commit_conflicts",
+            "Batch commits retried because state changed under them.",
+            registry=r,
+        )
+        self.rule_seconds = Histogram(
+            "tranchewatch_rule_seconds",
+            "Applying a batch's events and evaluating rules.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.worker_ready = Gauge(
+            "tranchewatch_worker_ready", "1 when partitions are assigned and Redis answers.", registry=r
+        )

@@ -1,0 +1,35 @@
+"""Runs the worker until SIGTERM or SIGINT: topics first, then faust, then a clean close."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from streams.app import build_app
+from streams.metrics import Metrics
+from streams.runtime import Runtime
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
+    ensure_topics(settings)
+    runtime = Runtime.build(settings, metrics)
+    app = build_app(runtime)
+    log.info("tranchewatch worker starting with %s", settings.as_dict())
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+    async def _stop_sender(app: faust.App, **kwargs: object) -> None:
+        runtime.sender.stop()
+
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        runtime.publisher.close()
+    return 0
