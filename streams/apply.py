@@ -1,7 +1,21 @@
-"""Applies one validated event to a snapshot, then runs the rules it can affect. Pure: no I/O.
+"""Applies one validated event to a snapshot, then runs the rules it can affect. Pure: no I/O, no clock.
 
 The same code serves the worker (on a snapshot loaded from Redis) and any replay (on an in-memory store),
 and each event is judged on its own, in order, so batch sizes never change the alerts.
+
+Interleaving invariant. Kafka keeps each topic's own order (per key) but not the order between topics.
+For any interleaving of the three topics that keeps each topic's own order, the final *firing set* — the
+(rule, fingerprint, severity) of every alert firing once all events are applied — is the same, for every
+rule but issuing_into_weakness. Resolved alerts and timestamps may differ: a tranche quoted before its
+deal arrives cannot be attributed to an issuer, so episodes that began and ended before the deal are never
+announced. This holds because each rule's state is a function of inputs that are themselves independent of
+the interleaving: hysteresis lives in per-tranche latches moved by quotes alone (streams/rules/latch.py),
+issuer_loss_widening depends on the set of reported periods, distressed_tranche on those two alerts and is
+re-judged whenever either changes, issuance_record on the deals topic alone.
+
+issuing_into_weakness judges what was known when the deal is read, and so cannot be interleaving-free;
+it is, for every interleaving in which each deal is read after the quotes and reports stamped before its
+`announced_at` (see streams/rules/issuing_into_weakness.py for what is read in event time).
 """
 
 from __future__ import annotations
@@ -10,14 +24,24 @@ import datetime as dt
 
 from alerts.lifecycle import transition
 from alerts.model import Alert, RuleName, Subject, Verdict, fingerprint
+from streams.analytics import quote_analytics
 from streams.events import Deal, Event, Financials, Quote
-from streams.rules import below_par
+from streams.rules import (
+    below_par,
+    distressed_tranche,
+    issuance_record,
+    issuer_loss_widening,
+    issuing_into_weakness,
+    price_drop,
+)
 from streams.rules.config import RulesConfig
 from streams.snapshot import MARKET_KEY, Snapshot, deal_key, issuer_key, tranche_key
-from streams.state import DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState, _Doc
+from streams.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState, _Doc
 
 
 def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
+    if (topic, event.event_id) in snap.seen:
+        return  # the contract: a repeated event_id changes nothing
     snap.seen.append((topic, event.event_id))
     if isinstance(event, Quote):
         _apply_quote(snap, event, rules)
@@ -30,21 +54,49 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
 def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     tranche = snap.tranche(quote.tranche_id)
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
+    # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     if not late:
         tranche.last_quote = mark
+        below_par.observe(tranche, mark, rules.below_par)
+        _refresh_analytics(tranche)
+    price_drop.observe(tranche, mark, rules.price_drop)
     snap.touch(tranche_key(tranche.tranche_id))
     if snap.market.newest_quote_at is None or quote.ts > snap.market.newest_quote_at:
         snap.market.newest_quote_at = quote.ts
         snap.touch(MARKET_KEY)
-    if not late:
-        evaluate_tranche(snap, tranche, quote.ts, rules)
+    evaluate_tranche(snap, tranche, judged_at(tranche), rules)
 
 
 def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
-    snap.deals[deal.deal_id] = DealState(deal=deal)
+    previous = snap.deals.get(deal.deal_id)
+    snap.deals[deal.deal_id] = DealState(deal=deal, alerts=previous.alerts if previous else {})
     snap.touch(deal_key(deal.deal_id))
     issuer = snap.issuer(deal.issuer_id)
+    # Judged before this deal's own tranches are registered: the issuer as it stood at the announcement.
+    if rules.issuing_into_weakness.enabled:
+        others = (snap.tranches[t] for t in issuer.tranche_ids if t in snap.tranches)
+        verdict = issuing_into_weakness.evaluate(deal, issuer, others)
+        subject = Subject(deal_id=deal.deal_id, issuer_id=deal.issuer_id)
+        record(
+            snap,
+            snap.deals[deal.deal_id],
+            deal_key(deal.deal_id),
+            "issuing_into_weakness",
+            subject,
+            verdict,
+            deal.announced_at,
+        )
+    _register_deal(snap, issuer, deal)
+    for terms in deal.tranches:
+        tranche = snap.tranches[terms.tranche_id]
+        _refresh_analytics(tranche)
+        evaluate_tranche(snap, tranche, judged_at(tranche), rules)
+    if rules.issuance_record.enabled:
+        _judge_issuance(snap, deal, rules)
+
+
+def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
     issuer.issuer_name = deal.issuer_name
     issuer.province = deal.province or issuer.province
     issuer.city = deal.city or issuer.city
@@ -57,21 +109,38 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
         tranche.issuer_id = deal.issuer_id
         tranche.programme_id = deal.programme_id
         tranche.currency = deal.currency
+        tranche.announced_at = deal.announced_at
         if terms.tranche_id not in issuer.tranche_ids:
             issuer.tranche_ids.append(terms.tranche_id)
         snap.touch(tranche_key(terms.tranche_id))
     snap.touch(issuer_key(issuer.issuer_id))
-    for terms in deal.tranches:
-        tranche = snap.tranches[terms.tranche_id]
-        # A quote that came before its deal is judged now, at the later of the two event times.
-        when = max(deal.announced_at, tranche.last_quote.ts) if tranche.last_quote else deal.announced_at
-        evaluate_tranche(snap, tranche, when, rules)
+
+
+def _judge_issuance(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
+    market, cfg = snap.market, rules.issuance_record
+    if issuance_record.count_deal(market, deal, cfg):
+        snap.touch(MARKET_KEY)
+    year = issuance_record.deal_year(deal)
+    for earlier in sorted(int(y) for y in market.records if int(y) < year):
+        verdict = issuance_record.year_over(market, earlier, year)
+        record(
+            snap,
+            market.records[str(earlier)],
+            MARKET_KEY,
+            "issuance_record",
+            Subject(year=earlier),
+            verdict,
+            deal.announced_at,
+        )
+    box = market.records.get(str(year), AlertBox())
+    verdict = issuance_record.evaluate(market, year, cfg)
+    if record(snap, box, MARKET_KEY, "issuance_record", Subject(year=year), verdict, deal.announced_at):
+        market.records[str(year)] = box
 
 
 def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) -> None:
     issuer = snap.issuer(report.issuer_id)
-    period = f"{report.period_start.isoformat()}/{report.period_end.isoformat()}"
-    issuer.periods[period] = PeriodFigure(
+    figure = PeriodFigure(
         event_id=report.event_id,
         period_start=report.period_start,
         period_end=report.period_end,
@@ -80,22 +149,63 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
         currency=report.currency,
         reported_at=report.reported_at,
     )
+    if not issuer_loss_widening.store_period(issuer, figure):
+        return  # an older figure for a period already restated
     snap.touch(issuer_key(issuer.issuer_id))
+    if rules.issuer_loss_widening.enabled:
+        verdict = issuer_loss_widening.evaluate(issuer, rules.issuer_loss_widening)
+        record(
+            snap,
+            issuer,
+            issuer_key(issuer.issuer_id),
+            "issuer_loss_widening",
+            issuer_subject(issuer),
+            verdict,
+            report.reported_at,
+        )
+    for tranche_id in issuer.tranche_ids:
+        if tranche_id in snap.tranches:
+            _judge_distress(snap, snap.tranches[tranche_id], report.reported_at, rules)
+
+
+def judged_at(tranche: TrancheState) -> dt.datetime:
+    """Event time of a tranche's judgement: its newest quote, but never before its deal was announced."""
+    times = [t for t in (tranche.announced_at, tranche.last_quote.ts if tranche.last_quote else None) if t]
+    return max(times)
+
+
+def _refresh_analytics(tranche: TrancheState) -> None:
+    quote, terms = tranche.last_quote, tranche.terms
+    if quote is None or terms is None:
+        return
+    analytics = quote_analytics(terms, quote.price, quote.ts)
+    tranche.analytics = analytics.as_evidence() if analytics is not None else {}
 
 
 def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
+    key, subject = tranche_key(tranche.tranche_id), tranche_subject(tranche)
     if rules.below_par.enabled:
-        current = tranche.alerts.get("below_par")
-        verdict = below_par.evaluate(tranche, current, rules.below_par)
+        record(snap, tranche, key, "below_par", subject, below_par.evaluate(tranche, rules.below_par), when)
+    if rules.price_drop.enabled:
         record(
-            snap,
-            tranche,
-            tranche_key(tranche.tranche_id),
-            "below_par",
-            tranche_subject(tranche),
-            verdict,
-            when,
+            snap, tranche, key, "price_drop", subject, price_drop.evaluate(tranche, rules.price_drop), when
         )
+    _judge_distress(snap, tranche, when, rules)
+
+
+def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
+    if not rules.distressed_tranche.enabled or tranche.terms is None:
+        return
+    verdict = distressed_tranche.evaluate(tranche, snap.issuer_of(tranche))
+    record(
+        snap,
+        tranche,
+        tranche_key(tranche.tranche_id),
+        "distressed_tranche",
+        tranche_subject(tranche),
+        verdict,
+        when,
+    )
 
 
 def tranche_subject(tranche: TrancheState) -> Subject:
@@ -115,7 +225,7 @@ def record(
     verdict: Verdict,
     when: dt.datetime,
 ) -> Alert | None:
-    """Runs the lifecycle for one rule on one subject; keeps the new state on its document and queues the notice."""
+    """Runs the lifecycle for one rule on one subject: new state on its document, notice queued."""
     identity = subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
     fp = fingerprint(rule, identity)
     changed = transition(

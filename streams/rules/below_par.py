@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alerts.format import money, price
-from alerts.model import KEEP, Alert, Fire, Resolve, Verdict
+from alerts.model import KEEP, Verdict
+from streams.rules import latch
 from streams.rules.config import BelowParConfig
-from streams.state import TrancheState
+from streams.state import QuoteMark, TrancheState
+
+RULE = "below_par"
 
 
 def discount_to_par(clean_price: float) -> float:
     return round(100.0 - clean_price, 10)
 
 
-def evaluate(tranche: TrancheState, current: Alert | None, cfg: BelowParConfig) -> Verdict:
+def observe(tranche: TrancheState, mark: QuoteMark, cfg: BelowParConfig) -> None:
+    """Moves the latch with the tranche's newest quote; late quotes never reach here."""
+    moved = latch.moved(
+        tranche.latches.get(RULE),
+        discount_to_par(mark.price),
+        mark,
+        warning=cfg.warning_discount,
+        critical=cfg.critical_discount,
+        resolve=cfg.resolve_discount,
+    )
+    if moved is not None:
+        tranche.latches[RULE] = moved
+
+
+def evaluate(tranche: TrancheState, cfg: BelowParConfig) -> Verdict:
     quote, terms = tranche.last_quote, tranche.terms
     if quote is None or terms is None:
         return KEEP  # a quote waits for its deal's terms; it is judged when they arrive
     discount = discount_to_par(quote.price)
     loss = terms.face_value * discount / 100
-    evidence = {
+    evidence: dict[str, Any] = {
         "price": quote.price,
         "discount": discount,
         "face_value": terms.face_value,
@@ -34,15 +53,10 @@ def evaluate(tranche: TrancheState, current: Alert | None, cfg: BelowParConfig) 
         **tranche.analytics,
     }
     where = f"{tranche.tranche_id} at {price(quote.price)}"
-    if discount >= cfg.warning_discount:
-        severity = "critical" if discount >= cfg.critical_discount else "warning"
-        return Fire(
-            severity,
-            f"{where} is {discount:.2f} below par ({money(loss, tranche.currency)} mark-to-market on "
-            f"{money(terms.face_value, tranche.currency)} face)",
-            evidence,
-        )
-    firing = current is not None and current.status == "firing"
-    if firing and discount < cfg.resolve_discount:
-        return Resolve(f"{where} is back within {cfg.resolve_discount:.2f} of par", evidence)
-    return KEEP  # between the resolve and warning levels: hold whatever state it is in
+    return latch.verdict(
+        tranche.latches.get(RULE),
+        f"{where} is {discount:.2f} below par ({money(loss, tranche.currency)} mark-to-market on "
+        f"{money(terms.face_value, tranche.currency)} face)",
+        f"{where} is back within {cfg.resolve_discount:.2f} of par",
+        evidence,
+    )

@@ -6,6 +6,7 @@ to the wire contract's values.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Annotated, Self
@@ -22,7 +23,7 @@ class _Rule(BaseModel):
 
 
 def _require_ordered(rule: str, names: tuple[str, ...], values: tuple[float, ...]) -> None:
-    if any(lower > upper for lower, upper in zip(values, values[1:], strict=False)):
+    if any(lower > upper for lower, upper in itertools.pairwise(values)):
         shown = ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
         raise ValueError(f"{rule} needs {' <= '.join(names)}, got {shown}")
 

@@ -1,0 +1,43 @@
+"""distressed_tranche: below_par on a tranche and issuer_loss_widening on its issuer firing at once.
+
+Read off the two alerts' current states, and judged again whenever either changes (a quote or deal for the
+tranche, a report for the issuer), so the final state depends only on theirs, whatever order the topics
+arrived in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.model import Alert, Fire, Resolve, Verdict
+from streams.state import IssuerState, TrancheState
+
+RULE = "distressed_tranche"
+
+
+def evaluate(tranche: TrancheState, issuer: IssuerState | None) -> Verdict:
+    below = tranche.alerts.get("below_par")
+    widening = issuer.alerts.get("issuer_loss_widening") if issuer is not None else None
+    evidence = {"below_par": _state(below), "issuer_loss_widening": _state(widening)}
+    if _firing(below) and _firing(widening):
+        assert below is not None and widening is not None
+        return Fire("critical", f"{below.summary}; issuer {widening.summary}", evidence)
+    ended = "below_par" if not _firing(below) else "issuer_loss_widening"
+    return Resolve(f"{tranche.tranche_id} is no longer distressed: {ended} is not firing", evidence)
+
+
+def _firing(alert: Alert | None) -> bool:
+    return alert is not None and alert.status == "firing"
+
+
+def _state(alert: Alert | None) -> dict[str, Any] | None:
+    if alert is None:
+        return None
+    return {
+        "fingerprint": alert.fingerprint,
+        "severity": alert.severity,
+        "status": alert.status,
+        "starts_at": alert.starts_at.isoformat(),
+        "summary": alert.summary,
+        "evidence": alert.evidence,
+    }

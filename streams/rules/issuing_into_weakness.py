@@ -1,0 +1,80 @@
+"""issuing_into_weakness: a deal announced while its issuer shows stress.
+
+"At that moment" is read in event time: an alert counts if it had started at or before the deal's
+`announced_at` and had not ended by then, so a quote or report stamped after the announcement never counts,
+even when it was read first. What cannot be judged is what had not been read yet: a report stamped before
+the announcement but read after the deal is not taken into account, and only each alert's latest episode is
+kept. The verdict is therefore exact when every event stamped before a deal is read before it.
+
+The verdict is a fact about the announcement and stays firing; it is judged again only if the same deal is
+announced again (an amendment), and resolves then if the issuer was no longer weak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from alerts.format import money
+from alerts.model import Alert, Fire, Resolve, Verdict
+from streams.events import Deal
+from streams.state import IssuerState, TrancheState
+
+RULE = "issuing_into_weakness"
+
+
+def firing_at(alert: Alert | None, moment: dt.datetime) -> bool:
+    if alert is None or alert.starts_at > moment:
+        return False
+    return alert.status == "firing" or (alert.ends_at is not None and alert.ends_at > moment)
+
+
+def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheState]) -> Verdict:
+    own = {t.tranche_id for t in deal.tranches}
+    weak = sorted(
+        (
+            t
+            for t in tranches
+            if t.tranche_id not in own and firing_at(t.alerts.get("below_par"), deal.announced_at)
+        ),
+        key=lambda t: t.tranche_id,
+    )
+    widening = issuer.alerts.get("issuer_loss_widening") if issuer is not None else None
+    losing = firing_at(widening, deal.announced_at)
+    evidence: dict[str, Any] = {
+        "deal_event_id": deal.event_id,
+        "announced_at": deal.announced_at.isoformat(),
+        "face_value": sum(t.face_value for t in deal.tranches),
+        "currency": deal.currency,
+        "programme_id": deal.programme_id,
+        "programme_size": deal.programme_size,
+        "below_par": {t.tranche_id: _state(t.alerts["below_par"]) for t in weak},
+        "issuer_loss_widening": _state(widening) if losing and widening is not None else None,
+    }
+    what = f"{deal.issuer_name} announced {deal.deal_id} ({_size(deal)})"
+    if not weak and not losing:
+        return Resolve(f"{what} when no tranche was below par and its loss was not widening", evidence)
+    reasons = (
+        [f"{', '.join(t.tranche_id for t in weak)} {'was' if len(weak) == 1 else 'were'} below par"]
+        if weak
+        else []
+    )
+    if losing:
+        reasons.append("its net loss was widening")
+    return Fire("warning", f"{what} while {' and '.join(reasons)}", evidence)
+
+
+def _size(deal: Deal) -> str:
+    size = money(sum(t.face_value for t in deal.tranches), deal.currency)
+    return f"{size}, programme {deal.programme_id}" if deal.programme_id else size
+
+
+def _state(alert: Alert) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "severity": alert.severity,
+        "starts_at": alert.starts_at.isoformat(),
+        "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
+        "summary": alert.summary,
+    }

@@ -1,0 +1,108 @@
+"""price_drop: a tranche's price fell sharply below its own high of the look-back window (7 days).
+
+The high is that of the tranche's quotes stamped within `lookback_days` before the newest quote, the newest
+included (it cannot make a drop by itself). A quote read late, i.e. stamped before the newest one, still
+joins the window and the newest quote is judged again: it can only raise the high, so it can escalate the
+alert but never resolve it.
+
+Resolution (not fixed by the contract): the alert resolves when the drop falls below `resolve_drop` (1.5 by
+default, half a point under the warning level), either because the price recovered or because the old high
+left the window; between the two levels the alert keeps its state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from alerts.format import money, price
+from alerts.model import KEEP, Verdict
+from streams.rules import latch
+from streams.rules.config import PriceDropConfig
+from streams.state import QuoteMark, TrancheState
+
+RULE = "price_drop"
+
+
+def remember(
+    recent: list[QuoteMark], mark: QuoteMark, newest: QuoteMark, cfg: PriceDropConfig
+) -> list[QuoteMark]:
+    """The window after `mark`: only quotes that can still be a high, oldest first, prices strictly falling.
+
+    A quote with a later one at least as high is dropped, since every window holding it holds the later one.
+    """
+    start = newest.ts - dt.timedelta(days=cfg.lookback_days)
+    kept = [q for q in recent if q.ts >= start]
+    if mark.ts < start or any(q.ts >= mark.ts and q.price >= mark.price for q in kept):
+        return kept
+    kept = [q for q in kept if not (q.ts <= mark.ts and q.price <= mark.price)]
+    kept.append(mark)
+    kept.sort(key=lambda q: q.ts)
+    # Only a slide of more than max_points strictly falling quotes within the window gets here; keeping the
+    # oldest (highest) errs towards reporting the drop.
+    return kept[: cfg.max_points]
+
+
+def window_high(tranche: TrancheState) -> QuoteMark | None:
+    return tranche.recent[0] if tranche.recent else None
+
+
+def drop_from_high(tranche: TrancheState) -> float:
+    high, quote = window_high(tranche), tranche.last_quote
+    if high is None or quote is None:
+        return 0.0
+    return max(round(high.price - quote.price, 10), 0.0)
+
+
+def observe(tranche: TrancheState, mark: QuoteMark, cfg: PriceDropConfig) -> None:
+    """Adds any quote, late or not, to the window and moves the latch with the newest quote's drop."""
+    newest = tranche.last_quote
+    if newest is None:
+        return
+    tranche.recent = remember(tranche.recent, mark, newest, cfg)
+    moved = latch.moved(
+        tranche.latches.get(RULE),
+        drop_from_high(tranche),
+        newest,
+        warning=cfg.warning_drop,
+        critical=cfg.critical_drop,
+        resolve=cfg.resolve_drop,
+    )
+    if moved is not None:
+        tranche.latches[RULE] = moved
+
+
+def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
+    quote, high, terms = tranche.last_quote, window_high(tranche), tranche.terms
+    if quote is None or high is None or terms is None:
+        return KEEP
+    drop = drop_from_high(tranche)
+    loss = terms.face_value * drop / 100
+    evidence: dict[str, Any] = {
+        "price": quote.price,
+        "quote_event_id": quote.event_id,
+        "quote_ts": quote.ts.isoformat(),
+        "high": high.price,
+        "high_event_id": high.event_id,
+        "high_ts": high.ts.isoformat(),
+        "drop": drop,
+        "window_start": (quote.ts - dt.timedelta(days=cfg.lookback_days)).isoformat(),
+        "face_value": terms.face_value,
+        "mark_to_market_loss": loss,
+        "currency": tranche.currency,
+        "thresholds": {
+            "warning": cfg.warning_drop,
+            "critical": cfg.critical_drop,
+            "resolve_below": cfg.resolve_drop,
+        },
+        **tranche.analytics,
+    }
+    where = f"{tranche.tranche_id} at {price(quote.price)}"
+    return latch.verdict(
+        tranche.latches.get(RULE),
+        f"{where} is {drop:.2f} below its {cfg.lookback_days}-day high of {price(high.price)} "
+        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)",
+        f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
+        f"of {price(high.price)}",
+        evidence,
+    )
