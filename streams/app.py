@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from streams.agents import register_agents
 from streams.runtime import Runtime
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
+# aiohttp refuses a charset inside content_type; the text format is UTF-8 by definition.
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 
 
 def build_app(runtime: Runtime) -> faust.App:
@@ -90,7 +92,7 @@ async def _ready(app: faust.App, runtime: Runtime) -> bool:
 def _register_pages(app: faust.App, runtime: Runtime) -> None:
     @app.page("/metrics")  # type: ignore[untyped-decorator]
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_TEXT)
 
     @app.page("/healthz")  # type: ignore[untyped-decorator]
     async def healthz(web: Any, request: Any) -> Any:

@@ -42,7 +42,8 @@ class BatchHandler:
         self.redis_healthy = True
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
-        """Returns the notices committed. Retries Redis until it answers: it never drops a batch."""
+        """Returns the notices committed. Never raises for the batch's content, and waits out outages of
+        Redis or the broker instead of dropping anything: the caller acknowledges only after it returns."""
         valid: list[tuple[Envelope, Event]] = []
         rejected: list[tuple[Envelope, Rejected]] = []
         for env in batch:
@@ -51,16 +52,63 @@ class BatchHandler:
                 rejected.append((env, result))
             else:
                 valid.append((env, result))
-        await send_dead_letters(self.deadletters, rejected)
-        for env, rej in rejected:
-            self.metrics.events.labels(env.topic, "invalid").inc()
-            self.metrics.deadletters.labels(env.topic, rej.kind).inc()
+        try:
+            notices, duplicates = await self._commit_with_retry(valid)
+        except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
+            log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
+            notices, duplicates, failed = await self._isolate(valid)
+            rejected.extend(failed)
+            failed_envs = {id(env) for env, _ in failed}
+            valid = [(env, event) for env, event in valid if id(env) not in failed_envs]
+        await self._dead_letter(rejected)
+        self._count(batch, valid, rejected, duplicates, notices)
+        return notices
 
-        notices, duplicates = await self._commit_with_retry(valid)
+    async def _isolate(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]:
+        notices: list[Alert] = []
+        duplicates: dict[str, int] = defaultdict(int)
+        failed: list[tuple[Envelope, Rejected]] = []
+        for env, event in valid:
+            try:
+                more, dups = await self._commit_with_retry([(env, event)])
+            except Exception as exc:
+                log.exception("%s could not be processed", env.where)
+                reason = f"processing failed: {type(exc).__name__}: {exc}"
+                failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
+                continue
+            notices.extend(more)
+            for topic, count in dups.items():
+                duplicates[topic] += count
+        return notices, dict(duplicates), failed
+
+    async def _dead_letter(self, rejected: list[tuple[Envelope, Rejected]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await send_dead_letters(self.deadletters, rejected)
+                return
+            except Exception as exc:  # the broker's client raises many types; none may lose a dead letter
+                attempt += 1
+                log.error("dead-letter publish failed (%s); retrying (attempt %d)", exc, attempt)
+                await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
+
+    def _count(
+        self,
+        batch: list[Envelope],
+        valid: list[tuple[Envelope, Event]],
+        rejected: list[tuple[Envelope, Rejected]],
+        duplicates: dict[str, int],
+        notices: list[Alert],
+    ) -> None:
         done = time.monotonic()
         for env in batch:
             self.metrics.processing.observe(done - env.arrived)
         self.metrics.batch_size.observe(len(batch))
+        for env, rej in rejected:
+            self.metrics.events.labels(env.topic, "invalid").inc()
+            self.metrics.deadletters.labels(env.topic, rej.kind).inc()
         for topic, count in duplicates.items():
             self.metrics.events.labels(topic, "duplicate").inc(count)
         processed: dict[str, int] = defaultdict(int)
@@ -70,7 +118,6 @@ class BatchHandler:
             self.metrics.events.labels(topic, "processed").inc(count - duplicates.get(topic, 0))
         for alert in notices:
             self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
-        return notices
 
     async def _commit_with_retry(self, valid: list[tuple[Envelope, Event]]) -> tuple[list[Alert], dict[str, int]]:
         attempt = 0

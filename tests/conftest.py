@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from tests.support.slack_stub import SlackStub
+from tests.support.worker_process import WorkerProcess
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own; only its keys are deleted afterwards."""
+    prefix = f"twtest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A fresh in-memory broker per test, so topics never carry another test's messages."""
+    embedded = EmbeddedBroker(log_file=tmp_path / "broker.log")
+    with embedded.running():
+        yield embedded
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    stub = SlackStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def worker_env(broker: EmbeddedBroker, redis_prefix: str) -> dict[str, str]:
+    env = {
+        "TRANCHEWATCH_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "TRANCHEWATCH_REDIS_URL": REDIS_URL,
+        "TRANCHEWATCH_REDIS_PREFIX": redis_prefix,
+        "TRANCHEWATCH_APP_ID": f"tw-test-{uuid.uuid4().hex[:8]}",
+        "TRANCHEWATCH_HTTP_PORT": str(free_port()),
+        "TRANCHEWATCH_SESSION_TIMEOUT_SECONDS": "6",
+        "TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS": "2",
+        "TRANCHEWATCH_LOG_LEVEL": "INFO",
+    }
+    ensure_topics(Settings(kafka_bootstrap=broker.bootstrap))
+    return env
+
+
+@pytest.fixture
+def worker_factory(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(**overrides: str) -> WorkerProcess:
+        env = {**worker_env, **overrides}
+        process = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
