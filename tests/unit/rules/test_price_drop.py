@@ -1,0 +1,75 @@
+"""price_drop: the look-back high, threshold edges, the window's edges, resolution and the bounded window."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.rules.config import PriceDropConfig, RulesConfig
+from tests.unit.rules.scenario import deal, quote, replay, severity, terms
+
+DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
+
+
+def _run(*points: tuple[str, float], rules: RulesConfig | None = None) -> str | None:
+    quotes = [quote(f"q-{i}", "A", when, p) for i, (when, p) in enumerate(points)]
+    return severity(replay([DEAL, *quotes], rules), "price_drop", "A")
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ((("2025-09-01", 100.0), ("2025-09-03", 98.01)), None),
+        ((("2025-09-01", 100.0), ("2025-09-03", 98.0)), "warning"),  # exactly 2.0
+        ((("2025-09-01", 100.0), ("2025-09-03", 96.01)), "warning"),
+        ((("2025-09-01", 100.0), ("2025-09-03", 96.0)), "critical"),  # exactly 4.0
+        # the high may be exactly 7 days old, not a minute more
+        ((("2025-09-01T09:30:00+08:00", 100.0), ("2025-09-08T09:30:00+08:00", 97.0)), "warning"),
+        ((("2025-09-01T09:29:00+08:00", 100.0), ("2025-09-08T09:30:00+08:00", 97.0)), None),
+        # the high is the highest of the window, not the latest
+        ((("2025-09-01", 100.0), ("2025-09-02", 99.0), ("2025-09-03", 97.5)), "warning"),
+        # a slow slide in steps under 2.0 still fires once it is 2.0 under the week's high
+        ((("2025-09-01", 100.0), ("2025-09-02", 98.9), ("2025-09-03", 97.9)), "warning"),
+        # resolution: within 1.5 of the high, or the high leaving the window
+        ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-03", 98.4)), "warning"),
+        ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-03", 98.6)), "resolved"),
+        ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-10", 97.5)), "resolved"),
+        ((("2025-09-01", 100.0), ("2025-09-02", 95.0), ("2025-09-03", 97.0)), "warning"),  # eases
+    ],
+)
+def test_price_drop_table(points: tuple[tuple[str, float], ...], expected: str | None) -> None:
+    assert _run(*points) == expected
+
+
+def test_evidence_names_the_high_and_its_quote() -> None:
+    snap = replay([DEAL, quote("q-1", "A", "2025-09-01", 100.0), quote("q-2", "A", "2025-09-03", 96.5)])
+    alert = snap.tranches["A"].alerts["price_drop"]
+    ev = alert.evidence
+    assert (ev["high"], ev["high_event_id"], ev["price"], ev["quote_event_id"]) == (100.0, "q-1", 96.5, "q-2")
+    assert ev["drop"] == 3.5 and ev["mark_to_market_loss"] == pytest.approx(21e6)
+    assert alert.summary == "A at 96.50 is 3.50 below its 7-day high of 100.00 (Rmb21.0mn on Rmb600mn face)"
+
+
+def test_late_quote_joins_the_window_and_can_only_escalate() -> None:
+    late = quote("q-late", "A", "2025-09-02", 101.0)
+    assert _run(("2025-09-01", 99.0), ("2025-09-03", 97.5)) is None
+    snap = replay([DEAL, quote("q-1", "A", "2025-09-01", 99.0), quote("q-2", "A", "2025-09-03", 97.5), late])
+    assert severity(snap, "price_drop", "A") == "warning"
+    assert snap.tranches["A"].alerts["price_drop"].evidence["high_event_id"] == "q-late"
+
+
+def test_window_keeps_only_possible_highs_and_stays_bounded() -> None:
+    rising = [quote(f"q-{i}", "A", f"2025-09-01T10:{i:02d}:00+08:00", 90.0 + i / 10) for i in range(50)]
+    assert len(replay([DEAL, *rising]).tranches["A"].recent) == 1
+    falling = [
+        quote(f"q-{i}", "A", f"2025-09-01T{10 + i // 60}:{i % 60:02d}:00+08:00", 99.0 - i / 100)
+        for i in range(60)
+    ]
+    rules = RulesConfig(price_drop=PriceDropConfig(max_points=20))
+    snap = replay([DEAL, *falling], rules)
+    assert len(snap.tranches["A"].recent) == 20
+    assert snap.tranches["A"].recent[0].price == 99.0  # the cap keeps the highs
+
+
+def test_quotes_before_the_deal_are_judged_when_it_arrives() -> None:
+    quotes = [quote("q-1", "A", "2025-09-01", 100.0), quote("q-2", "A", "2025-09-02", 97.0)]
+    assert severity(replay([*quotes, DEAL]), "price_drop", "A") == "warning"
