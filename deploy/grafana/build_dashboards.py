@@ -153,113 +153,149 @@ def market() -> dash.Dashboard:
         ["market"],
     )
     board.with_row(dash.Row("Price against par"))
-    board.with_panel(single(
-        "Tranches below par: critical",
-        "Tranches whose discount to par (100 − price) is at least the critical threshold (default 5).",
-        "short",
-        query('sum(tranchewatch_tranches_below_par{severity="critical"})', instant=True),
-        ((None, GREEN), (1, RED)),
-    ))
-    board.with_panel(single(
-        "Tranches below par: warning",
-        "Tranches whose discount to par is at least the warning threshold (default 2), short of critical.",
-        "short",
-        query('sum(tranchewatch_tranches_below_par{severity="warning"})', instant=True),
-        ((None, GREEN), (1, ORANGE)),
-    ))
-    board.with_panel(single(
-        "Distressed tranches",
-        "Tranches below par whose issuer's losses are widening at the same time (distressed_tranche).",
-        "short",
-        query('sum(tranchewatch_active_alerts{rule="distressed_tranche"})', instant=True),
-        ((None, GREEN), (1, RED)),
-    ))
-    board.with_panel(single(
-        "Issuers with widening losses",
-        "Issuers whose newest annualised net income is a loss that widened (issuer_loss_widening firing).",
-        "short",
-        query("sum(tranchewatch_issuers_loss_widening)", instant=True),
-        ((None, GREEN), (1, ORANGE)),
-    ))
-    board.with_panel(graph(
-        "Tranches below par by severity",
-        "Tranches with a firing below_par alert, by severity, over time.",
-        "short",
-        query("sum by (severity) (tranchewatch_tranches_below_par)", "{{severity}}"),
-    ))
-    board.with_panel(graph(
-        "Face value below par",
-        "Face value of the tranches priced below par, by currency.",
-        "short",
-        query("sum by (currency) (tranchewatch_face_value_below_par)", "{{currency}}"),
-    ))
-    board.with_panel(graph(
-        "Discount alerts firing",
-        "Tranche alerts on price: below_par (discount to par), price_drop (fall from the 7-day high), "
-        "distressed_tranche, stale_quote.",
-        "short",
-        query(
-            'sum by (rule, severity) (tranchewatch_active_alerts{rule=~"below_par|price_drop|distressed_tranche|stale_quote"})',
-            "{{rule}} {{severity}}",
-        ),
-    ))
-    board.with_panel(graph(
-        "Issuer loss widening",
-        "Issuers with widening losses now, and how often issuer_loss_widening fired or resolved.",
-        "short",
-        query("sum(tranchewatch_issuers_loss_widening)", "issuers widening now"),
-        query(
-            'sum by (status) (increase(tranchewatch_alerts_total{rule="issuer_loss_widening"}[$__rate_interval]))',
-            "{{status}}",
-        ),
-    ))
+    board.with_panel(
+        single(
+            "Tranches below par: critical",
+            "Tranches whose discount to par (100 - price) is at least the critical threshold (default 5).",
+            "short",
+            query('sum(tranchewatch_tranches_below_par{severity="critical"})', instant=True),
+            ((None, GREEN), (1, RED)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Tranches below par: warning",
+            "Tranches whose discount to par is at least the warning threshold (default 2), "
+            "short of critical.",
+            "short",
+            query('sum(tranchewatch_tranches_below_par{severity="warning"})', instant=True),
+            ((None, GREEN), (1, ORANGE)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Distressed tranches",
+            "Tranches below par whose issuer's losses are widening at the same time (distressed_tranche).",
+            "short",
+            query('sum(tranchewatch_active_alerts{rule="distressed_tranche"})', instant=True),
+            ((None, GREEN), (1, RED)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Issuers with widening losses",
+            "Issuers whose newest annualised net income is a loss that widened "
+            "(issuer_loss_widening firing).",
+            "short",
+            query("sum(tranchewatch_issuers_loss_widening)", instant=True),
+            ((None, GREEN), (1, ORANGE)),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Tranches below par by severity",
+            "Tranches with a firing below_par alert, by severity, over time.",
+            "short",
+            query("sum by (severity) (tranchewatch_tranches_below_par)", "{{severity}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Face value below par",
+            "Face value of the tranches priced below par, by currency.",
+            "short",
+            query("sum by (currency) (tranchewatch_face_value_below_par)", "{{currency}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Discount alerts firing",
+            "Tranche alerts on price: below_par (discount to par), price_drop (fall from the 7-day high), "
+            "distressed_tranche, stale_quote.",
+            "short",
+            query(
+                "sum by (rule, severity) (tranchewatch_active_alerts"
+                '{rule=~"below_par|price_drop|distressed_tranche|stale_quote"})',
+                "{{rule}} {{severity}}",
+            ),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Issuer loss widening",
+            "Issuers with widening losses now, and how often issuer_loss_widening fired or resolved.",
+            "short",
+            query("sum(tranchewatch_issuers_loss_widening)", "issuers widening now"),
+            query(
+                "sum by (status) "
+                '(increase(tranchewatch_alerts_total{rule="issuer_loss_widening"}[$__rate_interval]))',
+                "{{status}}",
+            ),
+        )
+    )
     board.with_row(dash.Row("Issuance"))
-    board.with_panel(single(
-        "Deals this year",
-        "Distinct deals announced in the current calendar year (by announced_at).",
-        "short",
-        query("max(tranchewatch_deals_this_year)", instant=True),
-        ((None, BLUE),),
-    ))
-    board.with_panel(single(
-        "Record year",
-        "The highest yearly count of distinct deals in any earlier year (stream or configured baseline).",
-        "short",
-        query("max(tranchewatch_deals_record_year)", instant=True),
-        ((None, BLUE),),
-    ))
-    board.with_panel(single(
-        "This year vs record",
-        "Deals this year as a share of the record year; above 100% issuance_record fires.",
-        "percentunit",
-        query("max(tranchewatch_deals_this_year) / max(tranchewatch_deals_record_year)", instant=True),
-        ((None, BLUE), (1, ORANGE)),
-        width=12,
-    ))
-    board.with_panel(graph(
-        "Deals this year against the record",
-        "Running count of this year's deals against the record year.",
-        "short",
-        query("max(tranchewatch_deals_this_year)", "this year"),
-        query("max(tranchewatch_deals_record_year)", "record"),
-        width=24,
-    ))
+    board.with_panel(
+        single(
+            "Deals this year",
+            "Distinct deals announced in the current calendar year (by announced_at).",
+            "short",
+            query("max(tranchewatch_deals_this_year)", instant=True),
+            ((None, BLUE),),
+        )
+    )
+    board.with_panel(
+        single(
+            "Record year",
+            "The highest yearly count of distinct deals in any earlier year (stream or configured baseline).",
+            "short",
+            query("max(tranchewatch_deals_record_year)", instant=True),
+            ((None, BLUE),),
+        )
+    )
+    board.with_panel(
+        single(
+            "This year vs record",
+            "Deals this year as a share of the record year; above 100% issuance_record fires.",
+            "percentunit",
+            query("max(tranchewatch_deals_this_year) / max(tranchewatch_deals_record_year)", instant=True),
+            ((None, BLUE), (1, ORANGE)),
+            width=12,
+        )
+    )
+    board.with_panel(
+        graph(
+            "Deals this year against the record",
+            "Running count of this year's deals against the record year.",
+            "short",
+            query("max(tranchewatch_deals_this_year)", "this year"),
+            query("max(tranchewatch_deals_record_year)", "record"),
+            width=24,
+        )
+    )
     board.with_row(dash.Row("Alerts"))
-    board.with_panel(bars(
-        "Active alerts by rule and severity",
-        "Alerts firing now.",
-        "short",
-        query("sum by (rule, severity) (tranchewatch_active_alerts)", "{{rule}} · {{severity}}", instant=True),
-    ))
-    board.with_panel(graph(
-        "Alerts fired",
-        "New firing alert messages (including escalations), by rule.",
-        "short",
-        query(
-            'sum by (rule) (increase(tranchewatch_alerts_total{status="firing"}[$__rate_interval]))',
-            "{{rule}}",
-        ),
-    ))
+    board.with_panel(
+        bars(
+            "Active alerts by rule and severity",
+            "Alerts firing now.",
+            "short",
+            query(
+                "sum by (rule, severity) (tranchewatch_active_alerts)",
+                "{{rule}} · {{severity}}",
+                instant=True,
+            ),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Alerts fired",
+            "New firing alert messages (including escalations), by rule.",
+            "short",
+            query(
+                'sum by (rule) (increase(tranchewatch_alerts_total{status="firing"}[$__rate_interval]))',
+                "{{rule}}",
+            ),
+        )
+    )
     return board
 
 
@@ -272,138 +308,173 @@ def operations() -> dash.Dashboard:
         ["operations"],
     )
     board.with_row(dash.Row("Workers"))
-    board.with_panel(single(
-        "Workers up",
-        "Worker replicas Prometheus scrapes successfully.",
-        "short",
-        query('sum(up{job="tranchewatch"})', instant=True),
-        ((None, RED), (1, GREEN)),
-    ))
-    board.with_panel(single(
-        "Workers ready",
-        "Workers reporting ready (/readyz): connected to Kafka and Redis and consuming.",
-        "short",
-        query("sum(tranchewatch_worker_ready)", instant=True),
-        ((None, RED), (1, GREEN)),
-    ))
-    board.with_panel(single(
-        "Consumer lag",
-        "Messages not yet consumed, all input topics.",
-        "short",
-        query("sum(topic:tranchewatch_consumer_lag:sum)", instant=True),
-        ((None, GREEN), (1000, ORANGE), (10000, RED)),
-    ))
-    board.with_panel(single(
-        "p99 processing latency",
-        "99th percentile, arrival to end of handling, last 5 minutes.",
-        "s",
-        query("max(job:tranchewatch_processing_seconds:p99_5m)", instant=True),
-        ((None, GREEN), (1, ORANGE), (5, RED)),
-    ))
+    board.with_panel(
+        single(
+            "Workers up",
+            "Worker replicas Prometheus scrapes successfully.",
+            "short",
+            query('sum(up{job="tranchewatch"})', instant=True),
+            ((None, RED), (1, GREEN)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Workers ready",
+            "Workers reporting ready (/readyz): connected to Kafka and Redis and consuming.",
+            "short",
+            query("sum(tranchewatch_worker_ready)", instant=True),
+            ((None, RED), (1, GREEN)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Consumer lag",
+            "Messages not yet consumed, all input topics.",
+            "short",
+            query("sum(topic:tranchewatch_consumer_lag:sum)", instant=True),
+            ((None, GREEN), (1000, ORANGE), (10000, RED)),
+        )
+    )
+    board.with_panel(
+        single(
+            "p99 processing latency",
+            "99th percentile, arrival to end of handling, last 5 minutes.",
+            "s",
+            query("max(job:tranchewatch_processing_seconds:p99_5m)", instant=True),
+            ((None, GREEN), (1, ORANGE), (5, RED)),
+        )
+    )
     board.with_row(dash.Row("Throughput and latency"))
-    board.with_panel(graph(
-        "Events per second by topic and outcome",
-        "processed, invalid (dead-lettered) and duplicate (event_id seen before) events.",
-        "ops",
-        query("topic_outcome:tranchewatch_events:rate5m", "{{topic}} {{outcome}}"),
-    ))
-    board.with_panel(graph(
-        "Processing latency",
-        "From an event's arrival to the end of its handling.",
-        "s",
-        query("job:tranchewatch_processing_seconds:p50_5m", "p50"),
-        query("job:tranchewatch_processing_seconds:p99_5m", "p99"),
-        query("job:tranchewatch_processing_seconds:mean_5m", "mean"),
-    ))
-    board.with_panel(graph(
-        "Rule evaluation time",
-        "Time spent evaluating the rules for one event.",
-        "s",
-        query(
-            "histogram_quantile(0.99, sum by (le) (rate(tranchewatch_rule_seconds_bucket[$__rate_interval])))",
-            "p99",
-        ),
-        query(
-            "histogram_quantile(0.50, sum by (le) (rate(tranchewatch_rule_seconds_bucket[$__rate_interval])))",
-            "p50",
-        ),
-    ))
-    board.with_panel(graph(
-        "Batch size",
-        "Events handled per batch.",
-        "short",
-        query(
-            "histogram_quantile(0.50, sum by (le) (rate(tranchewatch_batch_size_bucket[$__rate_interval])))",
-            "p50",
-        ),
-        query(
-            "sum(rate(tranchewatch_batch_size_sum[$__rate_interval])) "
-            "/ sum(rate(tranchewatch_batch_size_count[$__rate_interval]))",
-            "mean",
-        ),
-    ))
+    board.with_panel(
+        graph(
+            "Events per second by topic and outcome",
+            "processed, invalid (dead-lettered) and duplicate (event_id seen before) events.",
+            "ops",
+            query("topic_outcome:tranchewatch_events:rate5m", "{{topic}} {{outcome}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Processing latency",
+            "From an event's arrival to the end of its handling.",
+            "s",
+            query("job:tranchewatch_processing_seconds:p50_5m", "p50"),
+            query("job:tranchewatch_processing_seconds:p99_5m", "p99"),
+            query("job:tranchewatch_processing_seconds:mean_5m", "mean"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Rule evaluation time",
+            "Time spent evaluating the rules for one event.",
+            "s",
+            query(
+                "histogram_quantile(0.99, sum by (le) "
+                "(rate(tranchewatch_rule_seconds_bucket[$__rate_interval])))",
+                "p99",
+            ),
+            query(
+                "histogram_quantile(0.50, sum by (le) "
+                "(rate(tranchewatch_rule_seconds_bucket[$__rate_interval])))",
+                "p50",
+            ),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Batch size",
+            "Events handled per batch.",
+            "short",
+            query(
+                "histogram_quantile(0.50, sum by (le) "
+                "(rate(tranchewatch_batch_size_bucket[$__rate_interval])))",
+                "p50",
+            ),
+            query(
+                "sum(rate(tranchewatch_batch_size_sum[$__rate_interval])) "
+                "/ sum(rate(tranchewatch_batch_size_count[$__rate_interval]))",
+                "mean",
+            ),
+        )
+    )
     board.with_row(dash.Row("Consumer lag"))
-    board.with_panel(graph(
-        "Consumer lag by topic",
-        "Messages between the consumer group's position and the high watermark, summed over partitions.",
-        "short",
-        query("topic:tranchewatch_consumer_lag:sum", "{{topic}}"),
-    ))
-    board.with_panel(graph(
-        "Consumer lag by partition",
-        "A single hot partition shows here before it shows in the sum.",
-        "short",
-        query("max by (topic, partition) (tranchewatch_consumer_lag)", "{{topic}}[{{partition}}]"),
-    ))
+    board.with_panel(
+        graph(
+            "Consumer lag by topic",
+            "Messages between the consumer group's position and the high watermark, summed over partitions.",
+            "short",
+            query("topic:tranchewatch_consumer_lag:sum", "{{topic}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Consumer lag by partition",
+            "A single hot partition shows here before it shows in the sum.",
+            "short",
+            query("max by (topic, partition) (tranchewatch_consumer_lag)", "{{topic}}[{{partition}}]"),
+        )
+    )
     board.with_row(dash.Row("Errors"))
-    board.with_panel(graph(
-        "Dead letters by topic and reason",
-        "Records sent to tranchewatch.deadletter.",
-        "ops",
-        query("topic_reason:tranchewatch_deadletters:rate5m", "{{topic}} {{reason}}"),
-    ))
-    board.with_panel(graph(
-        "Redis errors and commit conflicts",
-        "Failed Redis operations, and atomic commits retried after a concurrent write.",
-        "ops",
-        query("operation:tranchewatch_redis_errors:rate5m", "error {{operation}}"),
-        query("sum(rate(tranchewatch_commit_conflicts_total[$__rate_interval]))", "commit conflicts"),
-    ))
+    board.with_panel(
+        graph(
+            "Dead letters by topic and reason",
+            "Records sent to tranchewatch.deadletter.",
+            "ops",
+            query("topic_reason:tranchewatch_deadletters:rate5m", "{{topic}} {{reason}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Redis errors and commit conflicts",
+            "Failed Redis operations, and atomic commits retried after a concurrent write.",
+            "ops",
+            query("operation:tranchewatch_redis_errors:rate5m", "error {{operation}}"),
+            query("sum(rate(tranchewatch_commit_conflicts_total[$__rate_interval]))", "commit conflicts"),
+        )
+    )
     board.with_row(dash.Row("Notifications"))
-    board.with_panel(graph(
-        "Notifications by sink and outcome",
-        "sent, retried and failed deliveries to Slack, abs.alerts and the log.",
-        "ops",
-        query("sink_outcome:tranchewatch_notifications:rate5m", "{{sink}} {{outcome}}"),
-        width=8,
-    ))
-    board.with_panel(graph(
-        "Outbox depth",
-        "Notifications waiting to be delivered, by sink.",
-        "short",
-        query("sum by (sink) (tranchewatch_outbox_depth)", "{{sink}}"),
-        width=8,
-    ))
-    board.with_panel(graph(
-        "Outbox oldest age",
-        "Age of the oldest waiting notification; a line that keeps rising means a stuck sink.",
-        "s",
-        query("max by (sink) (tranchewatch_outbox_oldest_age_seconds)", "{{sink}}"),
-        width=8,
-    ))
+    board.with_panel(
+        graph(
+            "Notifications by sink and outcome",
+            "sent, retried and failed deliveries to Slack, abs.alerts and the log.",
+            "ops",
+            query("sink_outcome:tranchewatch_notifications:rate5m", "{{sink}} {{outcome}}"),
+            width=8,
+        )
+    )
+    board.with_panel(
+        graph(
+            "Outbox depth",
+            "Notifications waiting to be delivered, by sink.",
+            "short",
+            query("sum by (sink) (tranchewatch_outbox_depth)", "{{sink}}"),
+            width=8,
+        )
+    )
+    board.with_panel(
+        graph(
+            "Outbox oldest age",
+            "Age of the oldest waiting notification; a line that keeps rising means a stuck sink.",
+            "s",
+            query("max by (sink) (tranchewatch_outbox_oldest_age_seconds)", "{{sink}}"),
+            width=8,
+        )
+    )
     board.with_row(dash.Row("Redis"))
-    board.with_panel(graph(
-        "Redis latency",
-        "State load and atomic commit round trips.",
-        "s",
-        query("operation:tranchewatch_redis_seconds:p99_5m", "p99 {{operation}}"),
-        query(
-            "histogram_quantile(0.50, sum by (operation, le) "
-            "(rate(tranchewatch_redis_seconds_bucket[$__rate_interval])))",
-            "p50 {{operation}}",
-        ),
-        width=24,
-    ))
+    board.with_panel(
+        graph(
+            "Redis latency",
+            "State load and atomic commit round trips.",
+            "s",
+            query("operation:tranchewatch_redis_seconds:p99_5m", "p99 {{operation}}"),
+            query(
+                "histogram_quantile(0.50, sum by (operation, le) "
+                "(rate(tranchewatch_redis_seconds_bucket[$__rate_interval])))",
+                "p50 {{operation}}",
+            ),
+            width=24,
+        )
+    )
     return board
 
 
@@ -419,7 +490,9 @@ def render(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail if a committed dashboard is stale")
     args = parser.parse_args(argv)
     stale = []

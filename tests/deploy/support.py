@@ -145,4 +145,6 @@ _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\
 
 def grouping_labels(expr: str) -> set[str]:
     """Label names in by/without/on/ignoring/group_* clauses."""
-    return {label.strip() for clause in _GROUPING.findall(expr) for label in clause.split(",") if label.strip()}
+    return {
+        label.strip() for clause in _GROUPING.findall(expr) for label in clause.split(",") if label.strip()
+    }

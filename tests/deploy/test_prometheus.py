@@ -85,10 +85,14 @@ def test_every_dashboard_query_parses_with_promtool(tmp_path: Path) -> None:
     # promtool has no offline `parse`; each query becomes a recording rule and `check rules`
     # runs Prometheus's own parser over it.
     expressions = dashboard_expressions()
-    rules = [{"record": f"dashboard:query_{i}:check", "expr": e.parseable()} for i, e in enumerate(expressions)]
+    rules = [
+        {"record": f"dashboard:query_{i}:check", "expr": e.parseable()} for i, e in enumerate(expressions)
+    ]
     path = tmp_path / "dashboard_queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}), encoding="utf-8")
-    result = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
     if result.returncode != 0:
         lines = "\n".join(f"  dashboard:query_{i}: {e.where}: {e.expr}" for i, e in enumerate(expressions))
         raise AssertionError(f"{result.stdout}\n{result.stderr}\nqueries:\n{lines}")
@@ -100,5 +104,7 @@ def test_promtool_rejects_a_broken_query(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     bad = {"groups": [{"name": "x", "rules": [{"record": "x:y:z", "expr": "sum by (topic (rate(a[5m]))"}]}]}
     path.write_text(yaml.safe_dump(bad), encoding="utf-8")
-    result = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.deploy.support import (
+    DEPLOY,
     PROMETHEUS_SERIES,
     TARGET_LABELS,
     CatalogueMetric,
@@ -20,7 +21,6 @@ from tests.deploy.support import (
     dashboard_expressions,
     grouping_labels,
     load_yaml,
-    DEPLOY,
     recording_rule_names,
     rule_expressions,
     rule_groups,
@@ -80,12 +80,16 @@ def test_expression_uses_only_labels_the_series_have(expression: Expression) -> 
             if closed is None:
                 continue
             if op.endswith("Equal") and op != "MatchOp.NotEqual":
-                assert value in closed, f"{expression.where}: {label}={value!r} is not one of {sorted(closed)}"
+                assert value in closed, (
+                    f"{expression.where}: {label}={value!r} is not one of {sorted(closed)}"
+                )
             elif op == "MatchOp.Re" and _SIMPLE_ALTERNATION.match(value):
                 unknown = set(value.split("|")) - closed
                 assert not unknown, f"{expression.where}: {label}=~ names unknown values {sorted(unknown)}"
     unknown_grouping = grouping_labels(text) - allowed
-    assert not unknown_grouping, f"{expression.where}: groups by labels no series has: {sorted(unknown_grouping)}"
+    assert not unknown_grouping, (
+        f"{expression.where}: groups by labels no series has: {sorted(unknown_grouping)}"
+    )
 
 
 def test_every_catalogued_metric_is_on_a_dashboard_or_in_a_rule() -> None:
@@ -112,7 +116,9 @@ def test_catalogue_follows_prometheus_naming() -> None:
         assert re.fullmatch(r"tranchewatch_[a-z0-9_]+", name), name
         assert kind in {"counter", "gauge", "histogram"}, f"{name}: type {kind}"
         assert entry.get("help"), f"{name}: no help text"
-        assert name.endswith("_total") == (kind == "counter"), f"{name}: counters, and only counters, end _total"
+        assert name.endswith("_total") == (kind == "counter"), (
+            f"{name}: counters, and only counters, end _total"
+        )
         if kind == "histogram":
             assert not name.endswith(("_bucket", "_sum", "_count")), name
         reserved = set(labels) & {"le", "quantile", "job", "instance", "__name__"}

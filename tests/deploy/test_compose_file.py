@@ -1,0 +1,146 @@
+"""docker-compose.yml is a valid Compose file and wires the stack as intended.
+
+The schema is the Compose Specification's compose-spec.json as vendored by check-jsonschema
+(PyPI) under check_jsonschema/builtin_schemas/vendor/; `docker compose` itself cannot run here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.deploy.support import ROOT, load_yaml
+
+COMPOSE = ROOT / "docker-compose.yml"
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}|\$\$")
+
+
+def _interpolate(value: Any) -> Any:
+    """Compose's interpolation with an empty environment: ${X:-default} -> default, $$ -> $."""
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda m: "$" if m.group(0) == "$$" else (m.group("default") or ""), value)
+    if isinstance(value, list):
+        return [_interpolate(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _interpolate(v) for k, v in value.items()}
+    return value
+
+
+def _schema() -> dict[str, Any]:
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    return dict(json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(load_yaml(COMPOSE))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    return dict(compose["services"])
+
+
+def test_compose_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = _schema()
+    assert schema.get("title") == "Compose Specification"
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for document in (compose, _interpolate(compose)):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_schema_check_rejects_a_broken_file(compose: dict[str, Any]) -> None:
+    schema = _schema()
+    broken = {**compose, "services": {**compose["services"], "redis": {"image": "redis:7", "heathcheck": {}}}}
+    assert list(jsonschema.validators.validator_for(schema)(schema).iter_errors(broken))
+
+
+def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:
+    assert set(services) == {"kafka", "kafka-init", "redis", "worker", "prometheus", "grafana"}
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check and check.get("test") and not check.get("disable"), f"{name}: no health check"
+
+
+def test_start_order_uses_conditions(services: dict[str, Any]) -> None:
+    wanted = {
+        "kafka-init": {"kafka": "service_healthy"},
+        "worker": {
+            "kafka": "service_healthy",
+            "kafka-init": "service_completed_successfully",
+            "redis": "service_healthy",
+        },
+        "prometheus": {"worker": "service_started"},
+        "grafana": {"prometheus": "service_healthy"},
+    }
+    for name, deps in wanted.items():
+        got = {dep: spec["condition"] for dep, spec in services[name]["depends_on"].items()}
+        assert got == deps, name
+
+
+def test_kafka_is_a_kraft_3x_node(services: dict[str, Any]) -> None:
+    kafka = services["kafka"]
+    assert re.fullmatch(r"apache/kafka:3\.\d+\.\d+", kafka["image"])
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
+    assert "kafka-data:/var/lib/kafka/data" in kafka["volumes"]
+
+
+def test_topics_are_created_with_their_partition_counts(services: dict[str, Any]) -> None:
+    script = _interpolate(services["kafka-init"]["command"])[0]
+    created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", script))
+    assert created == {
+        "bond.quotes": "8",
+        "abs.deals": "2",
+        "issuer.financials": "2",
+        "abs.alerts": "2",
+        "tranchewatch.deadletter": "1",
+    }
+    assert services["kafka-init"]["image"] == services["kafka"]["image"]
+
+
+def test_redis_persists_with_an_append_only_file(services: dict[str, Any]) -> None:
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:7")
+    assert redis["command"][1:3] == ["--appendonly", "yes"]
+    assert "redis-data:/data" in redis["volumes"]
+
+
+def test_worker_is_built_and_configured(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    assert worker["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    assert worker["command"] == ["worker"]
+    env = worker["environment"]
+    assert env["TRANCHEWATCH_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["TRANCHEWATCH_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["TRANCHEWATCH_HTTP_HOST"] == "0.0.0.0"
+    assert env["TRANCHEWATCH_SLACK_WEBHOOK_URL"] == "${TRANCHEWATCH_SLACK_WEBHOOK_URL:-}"
+    assert "/healthz" in " ".join(worker["healthcheck"]["test"])
+    assert "ports" not in worker, "a fixed host port would stop the workers from scaling"
+
+
+def test_bind_mounts_exist_in_the_repository(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source} does not exist"
+    assert os.path.exists(ROOT / "deploy" / "Dockerfile")
+
+
+def test_pinned_images(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = service.get("image", "")
+        if "build" in service:
+            continue
+        tag = image.rpartition(":")[2]
+        assert tag and tag != "latest" and image.count(":") == 1, f"{name}: pin the image tag ({image})"
