@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.analytics import quote_analytics, settlement_date
+from streams.analytics import CHINA_TIME, quote_analytics, settlement_date
 from tests.unit.rules.scenario import at, terms
 
 
@@ -19,10 +20,10 @@ def _coupon_dates(issue: dt.date, maturity: dt.date) -> list[dt.date]:
     return dates
 
 
-def _independent(
-    coupon_pct: float, issue: dt.date, maturity: dt.date, clean: float, settle: dt.date
-) -> tuple[float, float]:
-    """(accrued, yield) with ActualActual(ISMA) fractions and annual compounding, yield by bisection."""
+def _price_equation(
+    coupon_pct: float, issue: dt.date, maturity: dt.date, settle: dt.date
+) -> tuple[float, Callable[[float], float]]:
+    """Accrued, and dirty price as a function of the yield: ActualActual(ISMA), annual compounding."""
     dates = _coupon_dates(issue, maturity)
     nxt = next(i for i, d in enumerate(dates) if d > settle)
     start, end = dates[nxt - 1], dates[nxt]
@@ -34,8 +35,16 @@ def _independent(
         pv = sum(coupon_pct * (1 + y) ** -(fraction + k) for k in range(remaining))
         return pv + 100 * (1 + y) ** -(fraction + remaining - 1)
 
-    target, low, high = clean + accrued, -0.9, 50.0
-    for _ in range(200):  # dirty price falls as the yield rises
+    return accrued, dirty_at
+
+
+def _independent(
+    coupon_pct: float, issue: dt.date, maturity: dt.date, clean: float, settle: dt.date
+) -> tuple[float, float]:
+    """(accrued, yield), the yield solved by bisection: the dirty price falls as the yield rises."""
+    accrued, dirty_at = _price_equation(coupon_pct, issue, maturity, settle)
+    target, low, high = clean + accrued, -0.9, 10.0
+    for _ in range(200):
         mid = (low + high) / 2
         low, high = (mid, high) if dirty_at(mid) > target else (low, mid)
     return accrued, (low + high) / 2
@@ -61,29 +70,26 @@ def test_yield_matches_the_price_equation(when: str, clean: float) -> None:
     assert abs(got.ytm_pct - 100 * ytm) < 1e-6
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     coupon=st.floats(0.0, 12.0),
     years=st.integers(1, 30),
-    days_in=st.integers(0, 10_000),
-    clean=st.floats(40.0, 140.0),
+    days_in=st.integers(0, 11_000),
+    ytm=st.floats(-0.02, 0.30),
 )
-def test_yield_matches_for_any_terms(coupon: float, years: int, days_in: int, clean: float) -> None:
+def test_yield_matches_for_any_terms(coupon: float, years: int, days_in: int, ytm: float) -> None:
+    """Prices from the test's own equation at a known yield; QuantLib must recover that yield."""
     issue = dt.date(2020, 3, 20)
-    t = terms(
-        "A",
-        coupon_pct=coupon,
-        issue_date=issue.isoformat(),
-        maturity_date=issue.replace(year=2020 + years).isoformat(),
-    )
-    quoted = dt.datetime.combine(
-        issue + dt.timedelta(days=days_in % (365 * years)), dt.time(10), at("2025-01-01").tzinfo
-    )
-    got = quote_analytics(t, clean, quoted)
-    if got is None:  # settled on or after maturity
+    maturity = issue.replace(year=2020 + years)
+    t = terms("A", coupon_pct=coupon, issue_date=issue.isoformat(), maturity_date=maturity.isoformat())
+    quoted = dt.datetime.combine(issue + dt.timedelta(days=days_in % (365 * years)), dt.time(10), CHINA_TIME)
+    settle = settlement_date(quoted)
+    if settle >= maturity:
+        assert quote_analytics(t, 100.0, quoted) is None
         return
-    assert got.ytm_pct is not None
-    accrued, ytm = _independent(coupon, t.issue_date, t.maturity_date, clean, got.settlement)
+    accrued, dirty_at = _price_equation(coupon, issue, maturity, settle)
+    got = quote_analytics(t, dirty_at(ytm) - accrued, quoted)
+    assert got is not None and got.ytm_pct is not None
     assert got.accrued_interest == pytest.approx(accrued, abs=1e-9)
     assert abs(got.ytm_pct - 100 * ytm) < 1e-6
 
