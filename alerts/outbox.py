@@ -59,6 +59,12 @@ class Outbox:
         """One sender per sink across workers, so notices keep their order and are not sent twice."""
         return bool(await self._renew(keys=[f"{self.prefix}outbox:lease:{sink}"], args=[owner, ttl_ms]))
 
+    async def release_lease(self, sink: str, owner: str) -> None:
+        """On a clean stop, so that the next sender need not wait for the lease to lapse."""
+        key = f"{self.prefix}outbox:lease:{sink}"
+        if await self.redis.get(key) == owner.encode():
+            await self.redis.delete(key)
+
     async def backlog(self, sink: str, limit: int = 10_000) -> tuple[int, float]:
         """(notices waiting, age in seconds of the oldest), from the stream ids' millisecond stamps."""
         cursor = await self.cursor(sink)

@@ -42,7 +42,14 @@ class Sender:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._drain(sink) for sink in self.sinks))
+        try:
+            await asyncio.gather(*(self._drain(sink) for sink in self.sinks))
+        finally:
+            for sink in self.sinks:
+                try:
+                    await self.outbox.release_lease(sink.name, self.owner)
+                except RedisError:
+                    pass  # the lease lapses on its own
 
     def stop(self) -> None:
         self._stopping.set()

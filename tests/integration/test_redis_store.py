@@ -1,0 +1,49 @@
+"""The atomic, version-checked commit against the real Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from alerts.model import Alert, Subject
+from streams.snapshot import Commit
+from streams.store import RedisStore
+
+pytestmark = pytest.mark.integration
+T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def store(redis_prefix: str) -> AsyncIterator[RedisStore]:
+    client = Redis.from_url("redis://127.0.0.1:6379/0")
+    yield RedisStore(client, redis_prefix)
+    await client.aclose()
+
+
+def alert(status: str = "firing") -> Alert:
+    return Alert(fingerprint="fp1", rule="below_par", severity="critical", status=status,  # type: ignore[arg-type]
+                 subject=Subject(tranche_id="A"), starts_at=T0, event_time=T0, summary="s", evidence={})
+
+
+async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, redis_prefix: str) -> None:
+    loaded = await store.load(["tranche:A"])
+    assert loaded == {"tranche:A": (0, None)}
+    first = Commit({"tranche:A": 0}, {"tranche:A": b'{"x":1}'}, [("bond.quotes", "q-1")], [alert()])
+    assert await store.commit(first)
+    # A second writer that read version 0 loses: nothing of its commit is applied.
+    stale = Commit({"tranche:A": 0}, {"tranche:A": b'{"x":2}', "tranche:B": b"{}"}, [("bond.quotes", "q-2")], [])
+    assert not await store.commit(stale)
+    assert await store.load(["tranche:A", "tranche:B"]) == {"tranche:A": (1, b'{"x":1}'), "tranche:B": (0, None)}
+    assert await store.seen("bond.quotes", ["q-1", "q-2"]) == {"q-1"}
+    # A commit carrying an event id already seen is refused whole, so a redelivered batch changes nothing.
+    replay = Commit({"tranche:A": 1}, {"tranche:A": b'{"x":3}'}, [("bond.quotes", "q-1")], [alert()])
+    assert not await store.commit(replay)
+    redis = store.redis
+    assert await redis.xlen(f"{redis_prefix}outbox") == 1
+    assert await redis.hget(f"{redis_prefix}alerts:active", "fp1") == b"below_par|critical"
+    assert await store.commit(Commit({"tranche:A": 1}, {}, [("bond.quotes", "q-3")], [alert("resolved")]))
+    assert await redis.hget(f"{redis_prefix}alerts:active", "fp1") is None
+    assert await redis.llen(f"{redis_prefix}alerts:history:fp1") == 2
