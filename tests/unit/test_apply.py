@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.events import Event
 from tests.unit.rules.scenario import alert, deal, financials, firing, quote, replay, severity, terms
@@ -131,3 +134,103 @@ def test_late_quote_does_not_unfire_newer_state() -> None:
 def test_interleavings_helper_is_exhaustive() -> None:
     assert len(_interleavings([[1, 2], [3]])) == 3  # type: ignore[list-item]
     assert list(itertools.chain.from_iterable(_interleavings([[1], [2]]))) == [1, 2, 2, 1]  # type: ignore[list-item]
+
+
+# --- the interleaving invariant, as property tests -------------------------------------------------------
+
+PRICES = [100.5, 99.0, 98.6, 98.5, 98.2, 98.0, 97.0, 96.0, 95.0, 93.0]
+INCOMES = [50e6, 0.0, -10e6, -60e6, -120e6, -900e6]
+PERIODS = [
+    ("2023-01-01", "2023-12-31"),
+    ("2024-01-01", "2024-12-31"),
+    ("2025-01-01", "2025-03-31"),
+    ("2025-01-01", "2025-06-30"),
+]
+TRANCHES = {"A": ("D1", "i1"), "B": ("D2", "i1"), "C": ("D3", "i2")}
+EXCEPT_WEAKNESS = frozenset({"issuing_into_weakness"})
+
+
+@st.composite
+def topics(draw: st.DrawFn) -> tuple[list[Event], list[Event], list[Event]]:
+    """Each topic's own sequence: deals, reports (in reporting order) and quotes (not in time order)."""
+    deal_days = draw(st.lists(st.integers(0, 60), min_size=3, max_size=3))
+    deals: list[Event] = [
+        deal(
+            f"d-{d}",
+            d,
+            f"2025-06-{1 + day % 30:02d}" if day < 30 else f"2025-08-{day - 29:02d}",
+            [terms(t)],
+            issuer_id=i,
+        )
+        for (t, (d, i)), day in zip(TRANCHES.items(), deal_days, strict=True)
+    ]
+    extra_years = draw(st.lists(st.sampled_from([2023, 2024, 2025]), max_size=5))
+    deals += [
+        deal(f"x-{n}", f"X{n}", f"{y}-05-0{1 + n % 9}", [terms(f"X{n}")], issuer_id="i3")
+        for n, y in enumerate(extra_years)
+    ]
+    reports: list[Event] = []
+    for issuer in ("i1", "i2"):
+        chosen = draw(st.lists(st.tuples(st.sampled_from(PERIODS), st.sampled_from(INCOMES)), max_size=4))
+        reports += [
+            financials(f"f-{issuer}-{n}", start, end, income, f"2025-{4 + n:02d}-20", issuer_id=issuer)
+            for n, ((start, end), income) in enumerate(chosen)
+        ]
+    raw = draw(
+        st.lists(
+            st.tuples(st.sampled_from(list(TRANCHES)), st.integers(0, 40), st.sampled_from(PRICES)),
+            max_size=14,
+        )
+    )
+    quotes: list[Event] = [
+        quote(f"q-{n}", t, f"2025-{7 + day // 28:02d}-{1 + day % 28:02d}T{9 + n % 6:02d}:00:00+08:00", p)
+        for n, (t, day, p) in enumerate(raw)
+    ]
+    return deals, reports, quotes
+
+
+def _merge(data: st.DataObject, *seqs: list[Event]) -> list[Event]:
+    """A random interleaving that keeps each sequence's own order."""
+    labels = [i for i, seq in enumerate(seqs) for _ in seq]
+    order = data.draw(st.permutations(labels))
+    cursors = [iter(seq) for seq in seqs]
+    return [next(cursors[i]) for i in order]
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams=topics(), data=st.data())
+def test_any_interleaving_gives_the_same_firing_set(
+    streams: tuple[list[Event], list[Event], list[Event]], data: st.DataObject
+) -> None:
+    deals, reports, quotes = streams
+    expected = firing(replay([*deals, *reports, *quotes]), exclude=EXCEPT_WEAKNESS)
+    assert firing(replay(_merge(data, deals, reports, quotes)), exclude=EXCEPT_WEAKNESS) == expected
+
+
+def _event_time(event: Event) -> dt.datetime:
+    return event.event_time
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams=topics(), data=st.data())
+def test_issuing_into_weakness_is_the_same_when_deals_are_read_in_event_time(
+    streams: tuple[list[Event], list[Event], list[Event]], data: st.DataObject
+) -> None:
+    """Every event stamped up to a deal is read before it, everything later after; the rest is free."""
+    deals, reports, quotes = streams
+    deals = sorted(deals, key=_event_time)
+    reports, quotes = sorted(reports, key=_event_time), sorted(quotes, key=_event_time)
+
+    def segment(event: Event) -> int:
+        return sum(d.event_time < event.event_time for d in deals)
+
+    canonical: list[Event] = []
+    shuffled: list[Event] = []
+    for i in range(len(deals) + 1):
+        rs, qs = [r for r in reports if segment(r) == i], [q for q in quotes if segment(q) == i]
+        canonical += [*rs, *qs]
+        shuffled += _merge(data, rs, qs)
+        if i < len(deals):
+            canonical.append(deals[i])
+            shuffled.append(deals[i])
+    assert firing(replay(shuffled)) == firing(replay(canonical))
