@@ -7,6 +7,7 @@ after the last notice that sink confirmed.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -25,6 +26,10 @@ return 0
 """
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 class Outbox:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -37,12 +42,14 @@ class Outbox:
 
     async def cursor(self, sink: str) -> str:
         value = await self.redis.get(self._cursor_key(sink))
-        return value.decode() if value else "0-0"
+        return _text(value) if value else "0-0"
 
     async def pending(self, sink: str, count: int = 100) -> list[tuple[str, Alert]]:
         cursor = await self.cursor(sink)
-        rows = await self.redis.xrange(self.stream, min=f"({cursor}", count=count)
-        return [(entry_id.decode(), Alert.model_validate_json(fields[b"n"])) for entry_id, fields in rows]
+        rows: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
+            self.stream, min=f"({cursor}", count=count
+        )
+        return [(_text(entry_id), Alert.model_validate_json(fields[b"n"])) for entry_id, fields in rows]
 
     async def wait_for_new(self, sink: str, block_ms: int) -> None:
         await self.redis.xread({self.stream: await self.cursor(sink)}, count=1, block=block_ms)
@@ -68,10 +75,12 @@ class Outbox:
     async def backlog(self, sink: str, limit: int = 10_000) -> tuple[int, float]:
         """(notices waiting, age in seconds of the oldest), from the stream ids' millisecond stamps."""
         cursor = await self.cursor(sink)
-        rows = await self.redis.xrange(self.stream, min=f"({cursor}", count=limit)
+        rows: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
+            self.stream, min=f"({cursor}", count=limit
+        )
         if not rows:
             return 0, 0.0
-        oldest_ms = int(rows[0][0].decode().split("-")[0])
+        oldest_ms = int(_text(rows[0][0]).split("-")[0])
         return len(rows), max(0.0, time.time() - oldest_ms / 1000)
 
     async def trim(self, sinks: list[str]) -> None:

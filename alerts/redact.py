@@ -7,7 +7,9 @@ from collections.abc import Iterable
 
 _WEBHOOK = re.compile(r"https?://[^\s'\"]*hooks[^\s'\"]*", re.IGNORECASE)
 _TOKEN = re.compile(r"xox[abposr]-[A-Za-z0-9-]+")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.IGNORECASE
+)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

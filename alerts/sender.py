@@ -4,6 +4,7 @@ records permanent failures instead of retrying them forever."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -46,10 +47,8 @@ class Sender:
             await asyncio.gather(*(self._drain(sink) for sink in self.sinks))
         finally:
             for sink in self.sinks:
-                try:
+                with contextlib.suppress(RedisError):  # the lease lapses on its own
                     await self.outbox.release_lease(sink.name, self.owner)
-                except RedisError:
-                    pass  # the lease lapses on its own
 
     def stop(self) -> None:
         self._stopping.set()
@@ -85,13 +84,21 @@ class Sender:
                 attempt += 1
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
                 self.metrics.notifications.labels(sink.name, "retried").inc()
-                log.warning("%s: notice %s seq %d not delivered (%s); retry in %.1fs", sink.name,
-                            alert.fingerprint, alert.seq, exc, delay)
+                log.warning(
+                    "%s: notice %s seq %d not delivered (%s); retry in %.1fs",
+                    sink.name,
+                    alert.fingerprint,
+                    alert.seq,
+                    exc,
+                    delay,
+                )
                 await self._sleep(delay)
                 continue
             except Permanent as exc:
                 self.metrics.notifications.labels(sink.name, "failed").inc()
-                log.error("%s: notice %s seq %d refused for good: %s", sink.name, alert.fingerprint, alert.seq, exc)
+                log.error(
+                    "%s: notice %s seq %d refused for good: %s", sink.name, alert.fingerprint, alert.seq, exc
+                )
                 await self.outbox.record_failure(sink.name, alert, str(exc))
                 return True
             self.metrics.notifications.labels(sink.name, "sent").inc()
@@ -108,10 +115,8 @@ class Sender:
         self._last_sent[sink.name] = time.monotonic()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def refresh_metrics(self) -> None:
         for sink in self.sinks:

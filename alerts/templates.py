@@ -50,7 +50,9 @@ def _facts(alert: Alert) -> list[str]:
     if "ytm_pct" in e:
         facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
     since = alert.starts_at.isoformat()
-    facts.append(f"*Since* {since}" if alert.status == "firing" else f"*Fired* {since} *resolved* {alert.ends_at}")
+    facts.append(
+        f"*Since* {since}" if alert.status == "firing" else f"*Fired* {since} *resolved* {alert.ends_at}"
+    )
     return facts
 
 

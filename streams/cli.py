@@ -86,7 +86,9 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("file")
     pub.set_defaults(func=cmd_publish)
     brk = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
-    brk.add_argument("--port", type=int, default=None, help="default: the port of TRANCHEWATCH_KAFKA_BOOTSTRAP")
+    brk.add_argument(
+        "--port", type=int, default=None, help="default: the port of TRANCHEWATCH_KAFKA_BOOTSTRAP"
+    )
     brk.set_defaults(func=cmd_broker)
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")

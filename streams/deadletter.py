@@ -34,7 +34,9 @@ class DeadLetterPublisher(Protocol):
     ) -> None: ...
 
 
-def dead_letter_record(env: Envelope, rejected: Rejected) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+def dead_letter_record(
+    env: Envelope, rejected: Rejected
+) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
     headers = [
         ("tw-source-topic", env.topic.encode()),
         ("tw-source-partition", str(env.partition).encode()),
@@ -45,9 +47,7 @@ def dead_letter_record(env: Envelope, rejected: Rejected) -> tuple[str, bytes | 
     return (DEADLETTER, env.key, env.value or b"", headers)
 
 
-async def send_dead_letters(
-    publisher: DeadLetterPublisher, items: list[tuple[Envelope, Rejected]]
-) -> None:
+async def send_dead_letters(publisher: DeadLetterPublisher, items: list[tuple[Envelope, Rejected]]) -> None:
     """Awaited before the batch is acknowledged, so a dead letter is never lost with its offset."""
     if not items:
         return

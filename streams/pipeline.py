@@ -119,7 +119,9 @@ class BatchHandler:
         for alert in notices:
             self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
 
-    async def _commit_with_retry(self, valid: list[tuple[Envelope, Event]]) -> tuple[list[Alert], dict[str, int]]:
+    async def _commit_with_retry(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[Alert], dict[str, int]]:
         attempt = 0
         while True:
             try:
@@ -140,7 +142,9 @@ class BatchHandler:
         self.redis_healthy = False
         self.metrics.redis_errors.labels(operation).inc()
         if attempt == 1 or attempt % 20 == 0:
-            log.error("redis %s failed (%s); holding the batch and retrying (attempt %d)", operation, exc, attempt)
+            log.error(
+                "redis %s failed (%s); holding the batch and retrying (attempt %d)", operation, exc, attempt
+            )
 
     async def _try_commit(
         self, valid: list[tuple[Envelope, Event]]

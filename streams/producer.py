@@ -25,7 +25,9 @@ class KafkaPublisher:
         future = self._producer.send(topic, key=key, value=value, headers=list(headers))
         await asyncio.to_thread(future.get, 30)
 
-    async def publish_many(self, records: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+    async def publish_many(
+        self, records: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
         futures = [self._producer.send(t, key=k, value=v, headers=h) for t, k, v, h in records]
         await asyncio.to_thread(self._wait_all, futures)
 

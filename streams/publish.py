@@ -29,7 +29,9 @@ def read_jsonl(path: Path) -> list[tuple[str, Any]]:
                 row = json.loads(line)
                 records.append((str(row["topic"]), row["value"]))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise PublishError(f"{path}:{number}: expected {{\"topic\": ..., \"value\": ...}}: {exc}") from exc
+                raise PublishError(
+                    f'{path}:{number}: expected {{"topic": ..., "value": ...}}: {exc}'
+                ) from exc
     return records
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -37,15 +38,22 @@ class Runtime:
     extra_sinks: list[Sink] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, metrics: Metrics | None = None, rules: RulesConfig | None = None) -> Runtime:
+    def build(
+        cls, settings: Settings, metrics: Metrics | None = None, rules: RulesConfig | None = None
+    ) -> Runtime:
         metrics = metrics or Metrics()
         rules = rules or RulesConfig.load(settings.rules_file)
         redis = Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=5, socket_connect_timeout=5, health_check_interval=10
+            settings.redis_url.get_secret_value(),
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=10,
         )
         store = RedisStore(redis, settings.redis_prefix)
         publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-producer")
-        handler = BatchHandler(store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds)
+        handler = BatchHandler(
+            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds
+        )
         outbox = Outbox(redis, settings.redis_prefix)
         sinks: list[Sink] = [LogSink(), KafkaSink(publisher, ALERTS)]
         if settings.slack_webhook_url is not None:
@@ -54,10 +62,10 @@ class Runtime:
         return cls(settings, redis, store, publisher, handler, outbox, sender, metrics)
 
     async def refresh_gauges(self) -> None:
-        active = await self.redis.hgetall(f"{self.settings.redis_prefix}alerts:active")
+        active: dict[Any, Any] = await self.redis.hgetall(f"{self.settings.redis_prefix}alerts:active")
         counts: dict[tuple[str, str], int] = {}
         for value in active.values():
-            rule, _, severity = value.decode().partition("|")
+            rule, _, severity = (value.decode() if isinstance(value, bytes) else str(value)).partition("|")
             counts[(rule, severity)] = counts.get((rule, severity), 0) + 1
         self.metrics.active_alerts.clear()
         for (rule, severity), count in counts.items():

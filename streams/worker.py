@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 
@@ -22,9 +23,10 @@ def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     log.info("tranchewatch worker starting with %s", settings.as_dict())
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
 
-    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
-    async def _stop_sender(app: faust.App, **kwargs: object) -> None:
+    def _stop_sender(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         runtime.sender.stop()
+
+    app.on_before_shutdown.connect(_stop_sender)
 
     try:
         worker.execute_from_commandline()

@@ -15,8 +15,12 @@ class LogSink:
     min_interval_seconds = 0.0
 
     async def send(self, alert: Alert) -> None:
-        log.warning("ALERT %s (fingerprint %s, event time %s)", headline(alert), alert.fingerprint,
-                    alert.event_time.isoformat())
+        log.warning(
+            "ALERT %s (fingerprint %s, event time %s)",
+            headline(alert),
+            alert.fingerprint,
+            alert.event_time.isoformat(),
+        )
 
     async def close(self) -> None:
         return None

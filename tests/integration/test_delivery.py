@@ -32,12 +32,20 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 def alert(n: int) -> Alert:
-    return Alert(fingerprint=f"fp{n}", rule="below_par", severity="critical", status="firing",
-                 subject=Subject(tranche_id=f"T{n}"), starts_at=T0, event_time=T0,
-                 summary=f"T{n} at 94.00 is 6.00 below par", evidence={"price": 94.0, "discount": 6.0})
+    return Alert(
+        fingerprint=f"fp{n}",
+        rule="below_par",
+        severity="critical",
+        status="firing",
+        subject=Subject(tranche_id=f"T{n}"),
+        starts_at=T0,
+        event_time=T0,
+        summary=f"T{n} at 94.00 is 6.00 below par",
+        evidence={"price": 94.0, "discount": 6.0},
+    )
 
 
-async def run_until(sender: Sender, done: "asyncio.Future[None] | None" = None, timeout: float = 30) -> None:
+async def run_until(sender: Sender, done: asyncio.Future[None] | None = None, timeout: float = 30) -> None:
     task = asyncio.create_task(sender.run())
     try:
         deadline = time.monotonic() + timeout

@@ -18,12 +18,27 @@ from tests.support.worker_process import WorkerProcess
 pytestmark = pytest.mark.integration
 
 DEAL = {
-    "event_id": "d-1", "deal_id": "WHBUS-2025", "issuer_id": "wuhan-bus",
-    "issuer_name": "Wuhan Public Transport Group", "province": "Hubei", "city": "Wuhan",
-    "announced_at": "2025-01-10T10:00:00+08:00", "programme_id": "WHBUS-PROG", "programme_size": 4000000000,
-    "currency": "CNY", "asset_type": "transport_revenue",
-    "tranches": [{"tranche_id": "WHBUS-2025-A", "face_value": 600000000, "coupon_pct": 2.6,
-                  "issue_date": "2025-01-15", "maturity_date": "2035-01-15", "seniority": "senior"}],
+    "event_id": "d-1",
+    "deal_id": "WHBUS-2025",
+    "issuer_id": "wuhan-bus",
+    "issuer_name": "Wuhan Public Transport Group",
+    "province": "Hubei",
+    "city": "Wuhan",
+    "announced_at": "2025-01-10T10:00:00+08:00",
+    "programme_id": "WHBUS-PROG",
+    "programme_size": 4000000000,
+    "currency": "CNY",
+    "asset_type": "transport_revenue",
+    "tranches": [
+        {
+            "tranche_id": "WHBUS-2025-A",
+            "face_value": 600000000,
+            "coupon_pct": 2.6,
+            "issue_date": "2025-01-15",
+            "maturity_date": "2035-01-15",
+            "seniority": "senior",
+        }
+    ],
 }
 
 
@@ -60,16 +75,30 @@ def test_deal_then_quote_fires_once_everywhere_and_resolves(
     assert len(fired) == 1
     alert = fired[0]
     assert alert["status"] == "firing" and alert["severity"] == "critical"
-    assert alert["subject"] == {"tranche_id": "WHBUS-2025-A", "issuer_id": "wuhan-bus", "deal_id": "WHBUS-2025",
-                                "year": None}
+    assert alert["subject"] == {
+        "tranche_id": "WHBUS-2025-A",
+        "issuer_id": "wuhan-bus",
+        "deal_id": "WHBUS-2025",
+        "year": None,
+    }
     assert alert["ends_at"] is None
     assert alert["starts_at"] == alert["event_time"] == "2025-09-01T09:30:00+08:00"
     evidence = alert["evidence"]
     assert evidence["price"] == 94.5 and evidence["discount"] == pytest.approx(5.5)
     assert evidence["face_value"] == 600_000_000
     assert evidence["mark_to_market_loss"] == pytest.approx(33_000_000)
-    assert set(alert) >= {"fingerprint", "rule", "severity", "status", "subject", "starts_at", "ends_at",
-                          "event_time", "summary", "evidence"}
+    assert set(alert) >= {
+        "fingerprint",
+        "rule",
+        "severity",
+        "status",
+        "subject",
+        "starts_at",
+        "ends_at",
+        "event_time",
+        "summary",
+        "evidence",
+    }
     # The record key is the fingerprint.
     records = [r for r in read_all(broker.bootstrap, ALERTS) if json.loads(r.value)["rule"] == "below_par"]
     assert records[0].key.decode() == alert["fingerprint"]
@@ -87,17 +116,26 @@ def test_deal_then_quote_fires_once_everywhere_and_resolves(
     assert state["deal_id"] == "WHBUS-2025" and state["issuer_id"] == "wuhan-bus"
 
     metrics = wait_for(
-        lambda: (m := worker.metrics()) and metric_value(m, "tranchewatch_notifications_total", sink="slack",
-                                                         outcome="sent") == 1 and m,
+        lambda: (
+            (m := worker.metrics())
+            and metric_value(m, "tranchewatch_notifications_total", sink="slack", outcome="sent") == 1
+            and m
+        ),
         what="notification metric",
     )
-    assert metric_value(metrics, "tranchewatch_alerts_total", rule="below_par", severity="critical",
-                        status="firing") == 1
+    assert (
+        metric_value(
+            metrics, "tranchewatch_alerts_total", rule="below_par", severity="critical", status="firing"
+        )
+        == 1
+    )
     assert metric_value(metrics, "tranchewatch_events_total", topic=QUOTES, outcome="processed") == 1
     assert metric_value(metrics, "tranchewatch_events_total", topic=DEALS, outcome="processed") == 1
 
     # A later quote back near par resolves it, once.
-    produce(broker.bootstrap, QUOTES, [quote("q-2", 99.0, "2025-09-02T09:30:00+08:00")], key_field="tranche_id")
+    produce(
+        broker.bootstrap, QUOTES, [quote("q-2", 99.0, "2025-09-02T09:30:00+08:00")], key_field="tranche_id"
+    )
     both = wait_for(lambda: len(m := below_par_messages(broker.bootstrap)) == 2 and m, what="the resolution")
     resolved = both[1]
     assert resolved["status"] == "resolved" and resolved["fingerprint"] == alert["fingerprint"]
@@ -112,8 +150,13 @@ def test_quote_before_its_deal_is_kept_and_judged_when_the_deal_arrives(
     worker = worker_factory()
     worker.wait_ready()
     produce(broker.bootstrap, QUOTES, [quote("q-early", 96.0)], key_field="tranche_id")
-    wait_for(lambda: metric_value(worker.metrics(), "tranchewatch_events_total", topic=QUOTES,
-                                  outcome="processed") == 1, what="the early quote processed")
+    wait_for(
+        lambda: (
+            metric_value(worker.metrics(), "tranchewatch_events_total", topic=QUOTES, outcome="processed")
+            == 1
+        ),
+        what="the early quote processed",
+    )
     assert below_par_messages(broker.bootstrap) == []
     produce(broker.bootstrap, DEALS, [DEAL], key_field="deal_id")
     fired = wait_for(lambda: below_par_messages(broker.bootstrap), what="below_par after the deal")
@@ -137,7 +180,9 @@ def test_invalid_events_go_to_dead_letters_and_valid_ones_still_alert(
     produce(broker.bootstrap, QUOTES, [*bad_quotes, {**quote("q-ok", 94.0), "unknown_field": "fine"}])
     produce(broker.bootstrap, FINANCIALS, [[1, 2, 3]])
 
-    dead = wait_for(lambda: len(r := read_all(broker.bootstrap, DEADLETTER)) == 8 and r, what="8 dead letters")
+    dead = wait_for(
+        lambda: len(r := read_all(broker.bootstrap, DEADLETTER)) == 8 and r, what="8 dead letters"
+    )
     by_value = {record.value: dict(record.headers) for record in dead}
     assert b"{not json" in by_value and b"\xff\xfe\x00" in by_value
     headers = by_value[b"{not json"]
@@ -163,7 +208,12 @@ def test_duplicate_event_ids_change_nothing(
     worker.wait_ready()
     produce(broker.bootstrap, DEALS, [DEAL, DEAL], key_field="deal_id")
     produce(broker.bootstrap, QUOTES, [quote("q-1", 94.0), quote("q-1", 99.5)], key_field="tranche_id")
-    wait_for(lambda: metric_value(worker.metrics(), "tranchewatch_events_total", topic=QUOTES,
-                                  outcome="duplicate") == 1, what="the duplicate counted")
+    wait_for(
+        lambda: (
+            metric_value(worker.metrics(), "tranchewatch_events_total", topic=QUOTES, outcome="duplicate")
+            == 1
+        ),
+        what="the duplicate counted",
+    )
     fired = wait_for(lambda: below_par_messages(broker.bootstrap), what="below_par")
     assert [a["status"] for a in fired] == ["firing"]

@@ -24,8 +24,17 @@ async def store(redis_prefix: str) -> AsyncIterator[RedisStore]:
 
 
 def alert(status: str = "firing") -> Alert:
-    return Alert(fingerprint="fp1", rule="below_par", severity="critical", status=status,  # type: ignore[arg-type]
-                 subject=Subject(tranche_id="A"), starts_at=T0, event_time=T0, summary="s", evidence={})
+    return Alert(
+        fingerprint="fp1",
+        rule="below_par",
+        severity="critical",
+        status=status,  # type: ignore[arg-type]
+        subject=Subject(tranche_id="A"),
+        starts_at=T0,
+        event_time=T0,
+        summary="s",
+        evidence={},
+    )
 
 
 async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, redis_prefix: str) -> None:
@@ -34,9 +43,14 @@ async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, r
     first = Commit({"tranche:A": 0}, {"tranche:A": b'{"x":1}'}, [("bond.quotes", "q-1")], [alert()])
     assert await store.commit(first)
     # A second writer that read version 0 loses: nothing of its commit is applied.
-    stale = Commit({"tranche:A": 0}, {"tranche:A": b'{"x":2}', "tranche:B": b"{}"}, [("bond.quotes", "q-2")], [])
+    stale = Commit(
+        {"tranche:A": 0}, {"tranche:A": b'{"x":2}', "tranche:B": b"{}"}, [("bond.quotes", "q-2")], []
+    )
     assert not await store.commit(stale)
-    assert await store.load(["tranche:A", "tranche:B"]) == {"tranche:A": (1, b'{"x":1}'), "tranche:B": (0, None)}
+    assert await store.load(["tranche:A", "tranche:B"]) == {
+        "tranche:A": (1, b'{"x":1}'),
+        "tranche:B": (0, None),
+    }
     assert await store.seen("bond.quotes", ["q-1", "q-2"]) == {"q-1"}
     # A commit carrying an event id already seen is refused whole, so a redelivered batch changes nothing.
     replay = Commit({"tranche:A": 1}, {"tranche:A": b'{"x":3}'}, [("bond.quotes", "q-1")], [alert()])

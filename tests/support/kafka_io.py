@@ -22,7 +22,9 @@ def produce(bootstrap: str, topic: str, values: list[Any], key_field: str | None
 
 def read_all(bootstrap: str, topic: str, timeout_ms: int = 1500) -> list[Any]:
     """Every record on the topic from the beginning (no consumer group), as kafka-python records."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=timeout_ms)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=timeout_ms
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -7,7 +7,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> T:
+def wait_for(
+    probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.2, what: str = "condition"
+) -> T:
     """Polls until probe() is truthy; the tests' only notion of time, and generous, since machines are noisy."""
     deadline = time.monotonic() + timeout
     last: T = probe()

@@ -9,13 +9,30 @@ from streams.parse import MAX_MESSAGE_BYTES, Rejected, parse
 
 QUOTE = {"event_id": "q-1", "tranche_id": "WHBUS-2025-A", "ts": "2025-09-01T09:30:00+08:00", "price": 95.0}
 DEAL = {
-    "event_id": "d-1", "deal_id": "WHBUS-2025", "issuer_id": "wuhan-bus", "issuer_name": "Wuhan Bus",
-    "announced_at": "2025-01-10T10:00:00+08:00", "asset_type": "transport_revenue",
-    "tranches": [{"tranche_id": "A", "face_value": 6e8, "coupon_pct": 2.6, "issue_date": "2025-01-15",
-                  "maturity_date": "2035-01-15"}],
+    "event_id": "d-1",
+    "deal_id": "WHBUS-2025",
+    "issuer_id": "wuhan-bus",
+    "issuer_name": "Wuhan Bus",
+    "announced_at": "2025-01-10T10:00:00+08:00",
+    "asset_type": "transport_revenue",
+    "tranches": [
+        {
+            "tranche_id": "A",
+            "face_value": 6e8,
+            "coupon_pct": 2.6,
+            "issue_date": "2025-01-15",
+            "maturity_date": "2035-01-15",
+        }
+    ],
 }
-FIN = {"event_id": "f-1", "issuer_id": "wuhan-bus", "period_start": "2025-01-01", "period_end": "2025-06-30",
-       "net_income": -821e6, "reported_at": "2025-08-30T18:00:00+08:00"}
+FIN = {
+    "event_id": "f-1",
+    "issuer_id": "wuhan-bus",
+    "period_start": "2025-01-01",
+    "period_end": "2025-06-30",
+    "net_income": -821e6,
+    "reported_at": "2025-08-30T18:00:00+08:00",
+}
 
 
 def raw(value: object) -> bytes:
@@ -38,7 +55,11 @@ def test_valid_events_parse_and_unknown_fields_are_fine() -> None:
         (raw({**QUOTE, "price": 0}), "invalid_fields", "price"),
         (raw({**QUOTE, "price": -5}), "invalid_fields", "price"),
         (raw({**QUOTE, "price": 1000}), "invalid_fields", "price"),
-        (b'{"event_id":"q","tranche_id":"A","ts":"2025-09-01T09:30:00+08:00","price":NaN}', "bad_json", "JSON"),
+        (
+            b'{"event_id":"q","tranche_id":"A","ts":"2025-09-01T09:30:00+08:00","price":NaN}',
+            "bad_json",
+            "JSON",
+        ),
         (raw({**QUOTE, "price": "NaN"}), "invalid_fields", "finite"),
         (raw({**QUOTE, "ts": "2025-09-01T09:30:00"}), "invalid_fields", "timezone"),
         (raw({k: v for k, v in QUOTE.items() if k != "event_id"}), "invalid_fields", "event_id"),

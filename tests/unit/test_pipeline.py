@@ -15,16 +15,28 @@ from streams.rules.config import RulesConfig
 from streams.snapshot import Commit
 
 DEAL = {
-    "event_id": "d-1", "deal_id": "D", "issuer_id": "I", "issuer_name": "Issuer",
-    "announced_at": "2025-01-10T10:00:00+08:00", "asset_type": "transport_revenue",
-    "tranches": [{"tranche_id": "A", "face_value": 6e8, "coupon_pct": 2.6, "issue_date": "2025-01-15",
-                  "maturity_date": "2035-01-15"}],
+    "event_id": "d-1",
+    "deal_id": "D",
+    "issuer_id": "I",
+    "issuer_name": "Issuer",
+    "announced_at": "2025-01-10T10:00:00+08:00",
+    "asset_type": "transport_revenue",
+    "tranches": [
+        {
+            "tranche_id": "A",
+            "face_value": 6e8,
+            "coupon_pct": 2.6,
+            "issue_date": "2025-01-15",
+            "maturity_date": "2035-01-15",
+        }
+    ],
 }
 
 
 def quote(event_id: str, price: float, day: int = 1) -> bytes:
-    return json.dumps({"event_id": event_id, "tranche_id": "A", "ts": f"2025-09-{day:02d}T09:30:00+08:00",
-                       "price": price}).encode()
+    return json.dumps(
+        {"event_id": event_id, "tranche_id": "A", "ts": f"2025-09-{day:02d}T09:30:00+08:00", "price": price}
+    ).encode()
 
 
 class RecordingPublisher:
@@ -32,7 +44,9 @@ class RecordingPublisher:
         self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
         self.failures = failures
 
-    async def publish_many(self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]) -> None:
+    async def publish_many(
+        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("broker away")
@@ -55,12 +69,14 @@ def metrics() -> Metrics:
 async def test_alerts_dedupes_and_dead_letters(metrics: Metrics) -> None:
     store, publisher = MemoryStore(), RecordingPublisher(failures=1)
     handler = BatchHandler(store, RulesConfig(), publisher, metrics, retry_max_seconds=0.01)
-    notices = await handler.handle([
-        env("abs.deals", json.dumps(DEAL).encode()),
-        env("bond.quotes", quote("q-1", 94.5), 1),
-        env("bond.quotes", quote("q-1", 99.0), 2),  # same event_id: a duplicate, whatever its content
-        env("bond.quotes", b"{bad", 3),
-    ])
+    notices = await handler.handle(
+        [
+            env("abs.deals", json.dumps(DEAL).encode()),
+            env("bond.quotes", quote("q-1", 94.5), 1),
+            env("bond.quotes", quote("q-1", 99.0), 2),  # same event_id: a duplicate, whatever its content
+            env("bond.quotes", b"{bad", 3),
+        ]
+    )
     assert [(n.rule, n.severity, n.status) for n in notices if n.rule == "below_par"] == [
         ("below_par", "critical", "firing")
     ]
@@ -89,11 +105,13 @@ async def test_an_event_that_hits_a_bug_is_dead_lettered_and_the_rest_commit(
     monkeypatch.setattr(pipeline, "apply_event", flaky_apply)
     store, publisher = MemoryStore(), RecordingPublisher()
     handler = BatchHandler(store, RulesConfig(), publisher, metrics)
-    notices = await handler.handle([
-        env("abs.deals", json.dumps(DEAL).encode()),
-        env("bond.quotes", quote("q-boom", 90.0), 1),
-        env("bond.quotes", quote("q-ok", 94.0), 2),
-    ])
+    notices = await handler.handle(
+        [
+            env("abs.deals", json.dumps(DEAL).encode()),
+            env("bond.quotes", quote("q-boom", 90.0), 1),
+            env("bond.quotes", quote("q-ok", 94.0), 2),
+        ]
+    )
     assert any(n.rule == "below_par" and n.evidence["price"] == 94.0 for n in notices)
     assert len(publisher.records) == 1
     headers = dict(publisher.records[0][3])
@@ -114,6 +132,8 @@ async def test_a_conflicting_commit_is_retried_on_fresh_state(metrics: Metrics) 
 
     store = ConflictOnce()
     handler = BatchHandler(store, RulesConfig(), RecordingPublisher(), metrics)
-    notices = await handler.handle([env("abs.deals", json.dumps(DEAL).encode()), env("bond.quotes", quote("q", 94))])
+    notices = await handler.handle(
+        [env("abs.deals", json.dumps(DEAL).encode()), env("bond.quotes", quote("q", 94))]
+    )
     assert any(n.rule == "below_par" for n in notices)
     assert sample(metrics, "tranchewatch_commit_conflicts_total") == 1

@@ -11,8 +11,14 @@ FP = fingerprint("below_par", "A")
 
 
 def step(current: Alert | None, verdict: Fire | Resolve, minutes: int = 0) -> Alert | None:
-    return transition(current, verdict, rule="below_par", fingerprint=FP, subject=SUBJECT,
-                      event_time=T0 + dt.timedelta(minutes=minutes))
+    return transition(
+        current,
+        verdict,
+        rule="below_par",
+        fingerprint=FP,
+        subject=SUBJECT,
+        event_time=T0 + dt.timedelta(minutes=minutes),
+    )
 
 
 def test_fire_escalate_resolve() -> None:
