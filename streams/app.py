@@ -13,6 +13,7 @@ import faust
 from prometheus_client import generate_latest
 
 from streams.agents import register_agents
+from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,17 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             runtime.sender.stop()
 
     @app.task  # type: ignore[untyped-decorator]
-    async def keep_gauges() -> None:
+    async def heartbeat() -> None:
+        # Its own task, doing nothing else: if this stops beating, the event loop is stalled.
         while True:
             liveness.beat = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_gauges() -> None:
+        while True:
             try:
+                await refresh_lag(app.consumer, runtime.metrics)
                 await runtime.refresh_gauges()
                 runtime.metrics.worker_ready.set(1 if await _ready(app, runtime) else 0)
             except Exception as exc:  # a gauge must never take the worker down

@@ -78,6 +78,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from streams.catalogue import markdown
+
+    print(markdown())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tranchewatch", description="Surveillance of asset-backed securities.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -95,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
+    )
+    sub.add_parser("metrics", help="print the metrics catalogue (name, type, labels, meaning)").set_defaults(
+        func=cmd_metrics
     )
     return p
 

@@ -55,6 +55,45 @@ class Metrics(AlertMetrics):
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.consumer_lag = Gauge(
+            "tranchewatch_consumer_lag",
+            "Messages between the last committed offset and the partition's high watermark.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.tranches_below_par = Gauge(
+            "tranchewatch_tranches_below_par",
+            "Tranches with a firing below_par alert.",
+            ["severity"],
+            registry=r,
+        )
+        self.face_value_below_par = Gauge(
+            "tranchewatch_face_value_below_par",
+            "Face value of the tranches with a firing below_par alert, in currency units.",
+            ["currency"],
+            registry=r,
+        )
+        self.issuers_loss_widening = Gauge(
+            "tranchewatch_issuers_loss_widening",
+            "Issuers with a firing issuer_loss_widening alert.",
+            registry=r,
+        )
+        self.deals_this_year = Gauge(
+            "tranchewatch_deals_this_year",
+            "Distinct deals announced in the newest calendar year of the stream's event time.",
+            registry=r,
+        )
+        self.deals_record_year = Gauge(
+            "tranchewatch_deals_record_year",
+            "Highest count of distinct deals in any earlier calendar year (stream or baseline).",
+            registry=r,
+        )
+        self.tranche_discount = Gauge(
+            "tranchewatch_tranche_discount",
+            "Discount to par of each quoted tranche (only with TRANCHEWATCH_PER_TRANCHE_METRICS=true).",
+            ["tranche_id"],
+            registry=r,
+        )
         self.worker_ready = Gauge(
             "tranchewatch_worker_ready", "1 when partitions are assigned and Redis answers.", registry=r
         )

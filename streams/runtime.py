@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -14,6 +13,7 @@ from alerts.notify.log import LogSink
 from alerts.notify.slack import SlackWebhookSink
 from alerts.outbox import Outbox
 from alerts.sender import Sender
+from streams.gauges import refresh_market_gauges, refresh_tranche_discounts
 from streams.metrics import Metrics
 from streams.pipeline import BatchHandler
 from streams.producer import KafkaPublisher
@@ -62,14 +62,9 @@ class Runtime:
         return cls(settings, redis, store, publisher, handler, outbox, sender, metrics)
 
     async def refresh_gauges(self) -> None:
-        active: dict[Any, Any] = await self.redis.hgetall(f"{self.settings.redis_prefix}alerts:active")
-        counts: dict[tuple[str, str], int] = {}
-        for value in active.values():
-            rule, _, severity = (value.decode() if isinstance(value, bytes) else str(value)).partition("|")
-            counts[(rule, severity)] = counts.get((rule, severity), 0) + 1
-        self.metrics.active_alerts.clear()
-        for (rule, severity), count in counts.items():
-            self.metrics.active_alerts.labels(rule, severity).set(count)
+        await refresh_market_gauges(self.redis, self.settings.redis_prefix, self.metrics, self.handler.rules)
+        if self.settings.per_tranche_metrics:
+            await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
         await self.sender.refresh_metrics()
 
     async def close(self) -> None:

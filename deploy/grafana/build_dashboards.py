@@ -152,13 +152,15 @@ def market() -> dash.Dashboard:
         "Price against par, issuer losses, issuance and the alerts firing now.",
         ["market"],
     )
+    # Market gauges are read from the shared Redis state, so every worker reports the same value:
+    # aggregate them with max, never sum, or two workers would double the market.
     board.with_row(dash.Row("Price against par"))
     board.with_panel(
         single(
             "Tranches below par: critical",
             "Tranches whose discount to par (100 - price) is at least the critical threshold (default 5).",
             "short",
-            query('sum(tranchewatch_tranches_below_par{severity="critical"})', instant=True),
+            query('max(tranchewatch_tranches_below_par{severity="critical"})', instant=True),
             ((None, GREEN), (1, RED)),
         )
     )
@@ -168,7 +170,7 @@ def market() -> dash.Dashboard:
             "Tranches whose discount to par is at least the warning threshold (default 2), "
             "short of critical.",
             "short",
-            query('sum(tranchewatch_tranches_below_par{severity="warning"})', instant=True),
+            query('max(tranchewatch_tranches_below_par{severity="warning"})', instant=True),
             ((None, GREEN), (1, ORANGE)),
         )
     )
@@ -177,7 +179,7 @@ def market() -> dash.Dashboard:
             "Distressed tranches",
             "Tranches below par whose issuer's losses are widening at the same time (distressed_tranche).",
             "short",
-            query('sum(tranchewatch_active_alerts{rule="distressed_tranche"})', instant=True),
+            query('max(tranchewatch_active_alerts{rule="distressed_tranche"})', instant=True),
             ((None, GREEN), (1, RED)),
         )
     )
@@ -187,7 +189,7 @@ def market() -> dash.Dashboard:
             "Issuers whose newest annualised net income is a loss that widened "
             "(issuer_loss_widening firing).",
             "short",
-            query("sum(tranchewatch_issuers_loss_widening)", instant=True),
+            query("max(tranchewatch_issuers_loss_widening)", instant=True),
             ((None, GREEN), (1, ORANGE)),
         )
     )
@@ -196,7 +198,7 @@ def market() -> dash.Dashboard:
             "Tranches below par by severity",
             "Tranches with a firing below_par alert, by severity, over time.",
             "short",
-            query("sum by (severity) (tranchewatch_tranches_below_par)", "{{severity}}"),
+            query("max by (severity) (tranchewatch_tranches_below_par)", "{{severity}}"),
         )
     )
     board.with_panel(
@@ -204,7 +206,16 @@ def market() -> dash.Dashboard:
             "Face value below par",
             "Face value of the tranches priced below par, by currency.",
             "short",
-            query("sum by (currency) (tranchewatch_face_value_below_par)", "{{currency}}"),
+            query("max by (currency) (tranchewatch_face_value_below_par)", "{{currency}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            "Deepest discounts (opt-in per-tranche series)",
+            "The 10 tranches furthest below par. Empty unless the workers run with "
+            "TRANCHEWATCH_PER_TRANCHE_METRICS=true, which exports one series per tranche.",
+            "short",
+            query("topk(10, max by (tranche_id) (tranchewatch_tranche_discount))", "{{tranche_id}}"),
         )
     )
     board.with_panel(
@@ -214,7 +225,7 @@ def market() -> dash.Dashboard:
             "distressed_tranche, stale_quote.",
             "short",
             query(
-                "sum by (rule, severity) (tranchewatch_active_alerts"
+                "max by (rule, severity) (tranchewatch_active_alerts"
                 '{rule=~"below_par|price_drop|distressed_tranche|stale_quote"})',
                 "{{rule}} {{severity}}",
             ),
@@ -225,7 +236,7 @@ def market() -> dash.Dashboard:
             "Issuer loss widening",
             "Issuers with widening losses now, and how often issuer_loss_widening fired or resolved.",
             "short",
-            query("sum(tranchewatch_issuers_loss_widening)", "issuers widening now"),
+            query("max(tranchewatch_issuers_loss_widening)", "issuers widening now"),
             query(
                 "sum by (status) "
                 '(increase(tranchewatch_alerts_total{rule="issuer_loss_widening"}[$__rate_interval]))',
@@ -279,7 +290,7 @@ def market() -> dash.Dashboard:
             "Alerts firing now.",
             "short",
             query(
-                "sum by (rule, severity) (tranchewatch_active_alerts)",
+                "max by (rule, severity) (tranchewatch_active_alerts)",
                 "{{rule}} · {{severity}}",
                 instant=True,
             ),
