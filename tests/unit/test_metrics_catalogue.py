@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_code_and_catalogue_agree() -> None:
-    promised = {m["name"]: m for m in yaml.safe_load((ROOT / "deploy" / "metrics.yml").read_text())["metrics"]}
+    promised = {
+        m["name"]: m for m in yaml.safe_load((ROOT / "deploy" / "metrics.yml").read_text())["metrics"]
+    }
     exported = {doc.name: doc for doc in catalogue()}
     assert set(exported) == set(promised)
     for name, doc in exported.items():
