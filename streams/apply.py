@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 
 from alerts.lifecycle import transition
-from alerts.model import Alert, RuleName, Subject, Verdict, fingerprint
+from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint
 from streams.analytics import quote_analytics
 from streams.events import Deal, Event, Financials, Quote
 from streams.rules import (
@@ -153,6 +153,9 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
     snap.touch(issuer_key(issuer.issuer_id))
     if rules.issuer_loss_widening.enabled:
         verdict = issuer_loss_widening.evaluate(issuer, rules.issuer_loss_widening)
+        # The verdict rests on every period known, so it holds from the latest of their reports on,
+        # even when an older report is read last.
+        known_since = max(p.reported_at for p in issuer.periods.values())
         record(
             snap,
             issuer,
@@ -160,7 +163,7 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
             "issuer_loss_widening",
             issuer_subject(issuer),
             verdict,
-            report.reported_at,
+            known_since,
         )
     for tranche_id in issuer.tranche_ids:
         if tranche_id in snap.tranches:
@@ -195,7 +198,15 @@ def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, r
 def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
     if not rules.distressed_tranche.enabled or tranche.terms is None:
         return
-    verdict = distressed_tranche.evaluate(tranche, snap.issuer_of(tranche))
+    issuer = snap.issuer_of(tranche)
+    verdict = distressed_tranche.evaluate(tranche, issuer)
+    if isinstance(verdict, Fire):
+        # Distress began when the later of its two causes began, whichever topic was read first.
+        causes = [
+            tranche.alerts.get("below_par"),
+            issuer.alerts.get("issuer_loss_widening") if issuer else None,
+        ]
+        when = max(a.starts_at for a in causes if a is not None)
     record(
         snap,
         tranche,

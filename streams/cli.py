@@ -64,7 +64,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
-    return run_demo(Path(args.scenario) if args.scenario else None)
+    return run_demo(Path(args.scenario) if args.scenario else None, pace_seconds=args.pace)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -99,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     brk.set_defaults(func=cmd_broker)
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
+    demo.add_argument("--pace", type=float, default=0.3, help="seconds between published events (default 0.3)")
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema

@@ -5,8 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import threading
+import time
+import urllib.request
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -35,25 +40,49 @@ def clear_prefix(redis_url: str, prefix: str) -> int:
         client.close()
 
 
-def run_demo(scenario: Path | None = None) -> int:
+def _publish_when_ready(settings: Settings, records: list[tuple[str, Any]], pace_seconds: float) -> None:
+    """Feeds the story in once the worker is consuming, one event at a time, so alerts fire in story order."""
+    url = f"http://{settings.http_host}:{settings.http_port}/readyz"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    for topic, value in records:
+        publish_records(settings.kafka_bootstrap, [(topic, value)])
+        time.sleep(pace_seconds)
+    print(f"demo: all {len(records)} events published; the worker keeps running (Ctrl-C stops).", flush=True)
+
+
+def run_demo(scenario: Path | None = None, pace_seconds: float = 0.3) -> int:
     os.environ.setdefault("TRANCHEWATCH_REDIS_PREFIX", DEMO_PREFIX)
     os.environ.setdefault("TRANCHEWATCH_APP_ID", "tranchewatch-demo")
     os.environ.setdefault("TRANCHEWATCH_LOG_LEVEL", "WARNING")
-    broker = EmbeddedBroker(log_file=Path(os.environ.get("TMPDIR", "/tmp")) / "tranchewatch-demo-broker.log")
+    os.environ.setdefault(
+        "TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS", "2"
+    )  # the embedded broker waits half of it
+    broker = EmbeddedBroker(log_file=Path(tempfile.gettempdir()) / "tranchewatch-demo-broker.log")
     broker.start()
     try:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
         clear_prefix(settings.redis_url.get_secret_value(), settings.redis_prefix)
         ensure_topics(settings)
         records = read_jsonl(scenario or scenario_path())
-        counts = publish_records(settings.kafka_bootstrap, records)
         logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
         print(
-            f"tranchewatch demo: broker {broker.bootstrap}, Redis prefix {settings.redis_prefix!r}, "
-            f"published {dict(counts)}.\n"
-            f"Metrics at http://{settings.http_host}:{settings.http_port}/metrics. Alerts follow; Ctrl-C stops.",
+            f"tranchewatch demo: embedded broker on {broker.bootstrap}, Redis state under "
+            f"{settings.redis_prefix!r}.\nMetrics at http://{settings.http_host}:{settings.http_port}/metrics. "
+            f"Publishing {len(records)} events of the story once the worker is ready; alerts follow.",
             flush=True,
         )
+        feeder = threading.Thread(
+            target=_publish_when_ready, args=(settings, records, pace_seconds), daemon=True, name="demo-feed"
+        )
+        feeder.start()
         return run_worker(settings)
     finally:
         broker.stop()

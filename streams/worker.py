@@ -22,6 +22,7 @@ def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     app = build_app(runtime)
     log.info("tranchewatch worker starting with %s", settings.as_dict())
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # its terminal escapes only garble logs and piped output
 
     def _stop_sender(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         runtime.sender.stop()

@@ -6,7 +6,7 @@ import pytest
 
 from streams.events import Event
 from streams.rules.config import BelowParConfig, RulesConfig
-from tests.unit.rules.scenario import deal, financials, quote, replay, severity, terms
+from tests.unit.rules.scenario import alert, deal, financials, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
 FY24 = financials("f-1", "2024-01-01", "2024-12-31", -13e6, "2025-04-28")
@@ -45,3 +45,13 @@ def test_resolves_when_the_issuer_returns_to_profit() -> None:
 def test_nothing_without_below_par() -> None:
     rules = RulesConfig(below_par=BelowParConfig(enabled=False))
     assert severity(replay([DEAL, FY24, H125, Q95], rules), "distressed_tranche", "A") is None
+
+
+@pytest.mark.parametrize(
+    "events", [[DEAL, FY24, H125, Q95], [DEAL, Q95, FY24, H125], [H125, FY24, DEAL, Q95]]
+)
+def test_starts_when_the_later_cause_started_whatever_was_read_first(events: list[Event]) -> None:
+    early_quote = quote("q-0", "A", "2025-07-01", 95.0)  # below par before the loss was reported
+    found = alert(replay([early_quote, *events]), "distressed_tranche", "A")
+    assert found is not None
+    assert found.starts_at == found.event_time == H125.reported_at

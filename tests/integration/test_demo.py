@@ -1,0 +1,63 @@
+"""`tranchewatch demo` as a user runs it: the story's alerts print, and Ctrl-C stops worker and broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from streams.broker import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_prints_the_story_and_stops_cleanly(tmp_path: Path, redis_prefix: str) -> None:
+    log = tmp_path / "demo.out"
+    env = {
+        **os.environ,
+        "TRANCHEWATCH_REDIS_PREFIX": redis_prefix,
+        "TRANCHEWATCH_HTTP_PORT": str(free_port()),
+    }
+    with log.open("wb") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "demo", "--pace", "0.05"], env=env, stdout=out, stderr=out
+        )
+    expected = [
+        "Distressed tranche: WHBUS-2025-A",
+        "Issuing into weakness",
+        "Issuer loss widening",
+        "[CRITICAL] Below par: WHBUS-2025-A at 95.00",
+        "Issuance record",
+        "all 33 events published",
+    ]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(e in log.read_text() for e in expected):
+        assert demo.poll() is None, log.read_text()
+        time.sleep(0.5)
+    text = log.read_text()
+    assert all(e in text for e in expected), text
+    children = children_of(demo.pid)
+    assert children, "the demo should run the embedded broker as a child process"
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(timeout=60) == 0, log.read_text()[-3000:]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.2)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "left running after Ctrl-C"
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
