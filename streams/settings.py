@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 
+    @field_validator("slack_webhook_url", "rules_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose and Kubernetes pass an unset variable as "", which means "no Slack", not a Slack at "".
+        return None if value == "" else value
+
     @field_validator("redis_prefix")
     @classmethod
     def _prefix_not_empty(cls, value: str) -> str:

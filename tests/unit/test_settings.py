@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from streams.settings import Settings
+
+
+def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "TRANCHEWATCH_KAFKA_BOOTSTRAP",
+        "TRANCHEWATCH_REDIS_URL",
+        "TRANCHEWATCH_REDIS_PREFIX",
+        "TRANCHEWATCH_HTTP_PORT",
+        "TRANCHEWATCH_APP_ID",
+        "TRANCHEWATCH_SLACK_WEBHOOK_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings()
+    assert s.kafka_bootstrap == "127.0.0.1:9092"
+    assert s.redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
+    assert (s.redis_prefix, s.http_port, s.app_id, s.slack_webhook_url) == ("tw:", 6066, "tranchewatch", None)
+
+
+def test_environment_and_empty_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANCHEWATCH_SLACK_WEBHOOK_URL", "")
+    monkeypatch.setenv("TRANCHEWATCH_HTTP_PORT", "7000")
+    s = Settings()
+    assert s.slack_webhook_url is None and s.http_port == 7000
+
+
+def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANCHEWATCH_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/SECRET")
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_URL", "redis://:hunter2@db:6379/0")
+    s = Settings()
+    shown = f"{s} {s!r} {s.as_dict()}"
+    assert "SECRET" not in shown and "hunter2" not in shown
+    assert s.as_dict(plaintext_secrets=True)["redis_url"] == "redis://:hunter2@db:6379/0"
+
+
+def test_config_file_and_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "tw.toml"
+    config.write_text('app_id = "from-file"\nbatch_size = 50\n')
+    monkeypatch.setenv("TRANCHEWATCH_CONFIG", str(config))
+    monkeypatch.setenv("TRANCHEWATCH_BATCH_SIZE", "70")
+    s = Settings()
+    assert s.app_id == "from-file" and s.batch_size == 70  # the environment wins over the file
+    config.write_text("batch_sise = 50\n")
+    with pytest.raises(ValidationError, match="batch_sise"):
+        Settings()
+    monkeypatch.setenv("TRANCHEWATCH_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
+        Settings()
+    monkeypatch.delenv("TRANCHEWATCH_CONFIG")
+    monkeypatch.setenv("TRANCHEWATCH_HTTP_PORT", "70000")
+    with pytest.raises(ValidationError, match="http_port"):
+        Settings()
