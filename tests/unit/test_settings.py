@@ -51,7 +51,7 @@ def test_config_file_and_clear_errors(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(ValidationError, match="batch_sise"):
         Settings()
     monkeypatch.setenv("TRANCHEWATCH_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(FileNotFoundError, match="missing.toml"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
         Settings()
     monkeypatch.delenv("TRANCHEWATCH_CONFIG")
     monkeypatch.setenv("TRANCHEWATCH_HTTP_PORT", "70000")
