@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from alerts.model import Alert
+from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.events import Deal, Financials, Quote
 from streams.settings import Settings
 
@@ -101,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
     demo.add_argument("--pace", type=float, default=0.3, help="seconds between published events (default 0.3)")
     demo.set_defaults(func=cmd_demo)
+    add_backtest_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )

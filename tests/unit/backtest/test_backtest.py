@@ -1,0 +1,77 @@
+"""The backtest replays through the worker's BatchHandler: its alerts are the rules' alerts, in file order,
+independent of batch size, and two rules files compare alert by alert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streams.backtest.compare import compare, episodes
+from streams.backtest.replay import run_backtest
+from streams.backtest.sources import read_jsonl
+from streams.cli import main
+from streams.demo import scenario_path
+from streams.rules.config import RulesConfig
+
+
+def _timeline(batch_size: int) -> list[tuple[str, str, str, str]]:
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig(), batch_size=batch_size)
+    return [(n.rule, n.fingerprint, n.severity, n.status) for n in run.notices]
+
+
+def test_batch_size_changes_nothing() -> None:
+    assert _timeline(1) == _timeline(7) == _timeline(500)
+
+
+def test_demo_scenario_counts_and_dead_letters() -> None:
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    assert run.counts["bond.quotes"] == {"processed": 20, "invalid": 3, "duplicate": 1}
+    assert run.counts["abs.deals"]["processed"] == 6
+    assert len(run.dead_letters) == 3 and all(t == "bond.quotes" for t, _ in run.dead_letters)
+    firing = {(a.rule, a.severity) for a in run.firing().values()}
+    assert ("distressed_tranche", "critical") in firing and ("issuing_into_weakness", "warning") in firing
+
+
+def test_compare_reports_gained_lost_and_moved() -> None:
+    records = list(read_jsonl(scenario_path()))
+    strict = RulesConfig.model_validate(
+        {"below_par": {"warning_discount": 1.0, "critical_discount": 4.0, "resolve_discount": 0.5}}
+    )
+    loose = RulesConfig.model_validate({"price_drop": {"enabled": False}})
+    base, tight, off = (run_backtest(records, r) for r in (RulesConfig(), strict, loose))
+    moved = {(c.kind, c.rule, c.subject) for c in compare(base.notices, tight.notices)}
+    assert ("earlier", "below_par", "WHBUS-2025-A") in moved
+    assert ("earlier", "below_par", "CQTOWER-2025-A") in moved
+    lost = {(c.kind, c.rule, c.subject) for c in compare(base.notices, off.notices)}
+    assert lost == {("lost", "price_drop", "CQTOWER-2025-B")}
+    assert compare(base.notices, base.notices) == []
+
+
+def test_episodes_track_peaks_and_ends() -> None:
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    cq = [e for e in episodes(run.notices) if e.rule == "below_par" and e.subject == "CQTOWER-2025-B"]
+    assert len(cq) == 1 and cq[0].peak == "critical" and cq[0].ended is None
+
+
+def test_cli_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["backtest", str(scenario_path()), "--progress-every", "10"]) == 0
+    out, err = capsys.readouterr()
+    assert "EVENT TIME" in out and "distressed_tranche" in out and "WHBUS-2025-A" in out
+    assert "(file order)" in out
+    assert "backtest [contract defaults]: 33 events" in err  # progress, on stderr
+    other = tmp_path / "other.toml"
+    other.write_text("[price_drop]\nenabled = false\n", encoding="utf-8")
+    assert (
+        main(["backtest", str(scenario_path()), "--rules", str(other), "--rules", str(other), "--json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in data["runs"]] == ["other.toml", "other.toml"] and data["changes"] == []
+
+
+def test_cli_rejects_a_bad_rules_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[below_parr]\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="below_parr"):
+        main(["backtest", str(scenario_path()), "--rules", str(bad)])
