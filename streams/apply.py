@@ -11,7 +11,8 @@ deal arrives cannot be attributed to an issuer, so episodes that began and ended
 announced. This holds because each rule's state is a function of inputs that are themselves independent of
 the interleaving: hysteresis lives in per-tranche latches moved by quotes alone (streams/rules/latch.py),
 issuer_loss_widening depends on the set of reported periods, distressed_tranche on those two alerts and is
-re-judged whenever either changes, issuance_record on the deals topic alone.
+re-judged whenever either changes, issuance_record on the deals topic alone, stale_quote on each tranche's
+newest quote and the newest quote of all (streams/rules/stale_quote.py).
 
 issuing_into_weakness judges what was known when the deal is read, and so cannot be interleaving-free;
 it is, for every interleaving in which each deal is read after the quotes and reports stamped before its
@@ -33,6 +34,7 @@ from streams.rules import (
     issuer_loss_widening,
     issuing_into_weakness,
     price_drop,
+    stale_quote,
 )
 from streams.rules.config import RulesConfig
 from streams.snapshot import MARKET_KEY, Snapshot, deal_key, issuer_key, tranche_key
@@ -52,6 +54,7 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
 
 def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     tranche = snap.tranche(quote.tranche_id)
+    previous = tranche.last_quote
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
@@ -64,7 +67,45 @@ def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     if snap.market.newest_quote_at is None or quote.ts > snap.market.newest_quote_at:
         snap.market.newest_quote_at = quote.ts
         snap.touch(MARKET_KEY)
+    if not late and rules.stale_quote.enabled:
+        _judge_staleness(snap, tranche, previous, rules)
     evaluate_tranche(snap, tranche, judged_at(tranche), rules)
+
+
+def _judge_staleness(
+    snap: Snapshot, tranche: TrancheState, previous: QuoteMark | None, rules: RulesConfig
+) -> None:
+    """stale_quote: re-files the quoted tranche (resolving it if it was stale), then fires for the tranches
+    the clock has left behind. Only those are judged: see streams/rules/stale_quote.py."""
+    index, clock, cfg = snap.market.stale_quotes, snap.market.newest_quote_at, rules.stale_quote
+    assert clock is not None and tranche.last_quote is not None
+    snap.touch(MARKET_KEY)
+    cutoff = stale_quote.cutoff(clock, cfg)
+    stale_quote.unwatch(index, tranche.tranche_id, previous.ts if previous else None)
+    box = index.stale.pop(tranche.tranche_id, None)
+    if box is not None and tranche.last_quote.ts < cutoff:
+        index.stale[tranche.tranche_id] = box  # quoted, but still too long ago: stays stale
+    else:
+        if box is not None:
+            verdict = stale_quote.resolved(tranche)
+            subject, when = tranche_subject(tranche), tranche.last_quote.ts
+            if record(snap, box, MARKET_KEY, "stale_quote", subject, verdict, when):
+                # The resolved alert goes home to the tranche, whose next episode numbers on from it.
+                tranche.alerts["stale_quote"] = box.alerts["stale_quote"]
+                snap.touch(tranche_key(tranche.tranche_id))
+        stale_quote.watch(index, stale_quote.entry_for(tranche))
+    for entry in stale_quote.overdue(index, cutoff):
+        box = stale_quote.box_for(entry)
+        record(
+            snap,
+            box,
+            MARKET_KEY,
+            "stale_quote",
+            stale_quote.subject(entry),
+            stale_quote.fired(entry, clock, cfg),
+            clock,
+        )
+        index.stale[entry.tranche_id] = box
 
 
 def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:

@@ -93,6 +93,12 @@ class IssuanceRecordConfig(_Rule):
     keep_ids_years: int = Field(2, ge=1, le=50)
 
 
+class StaleQuoteConfig(_Rule):
+    # More than this many China (Shanghai Stock Exchange) trading days without a quote, counted on the
+    # stream's event-time clock (the newest quote time of any tranche).
+    trading_days: int = Field(5, ge=1, le=250)
+
+
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,6 +108,7 @@ class RulesConfig(BaseModel):
     distressed_tranche: DistressedTrancheConfig = DistressedTrancheConfig()
     issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
     issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
+    stale_quote: StaleQuoteConfig = StaleQuoteConfig()
 
     @classmethod
     def load(cls, path: Path | None) -> RulesConfig:

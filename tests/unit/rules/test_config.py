@@ -24,6 +24,7 @@ def test_defaults_are_the_contracts() -> None:
     assert rules.below_par.resolve_discount == 1.5
     assert (rules.price_drop.warning_drop, rules.price_drop.critical_drop) == (2.0, 4.0)
     assert rules.price_drop.lookback_days == 7
+    assert rules.stale_quote.trading_days == 5
     m = rules.issuer_loss_widening
     assert (m.warning_multiple, m.critical_multiple) == (5.0, 10.0)
 
