@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 from streams.agents import register_agents
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
+from streams.state_pages import register_state_pages
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -47,6 +48,7 @@ def build_app(runtime: Runtime) -> faust.App:
     liveness = _Liveness()
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)
+    register_state_pages(app, runtime)
     return app
 
 

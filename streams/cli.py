@@ -15,6 +15,7 @@ from alerts.model import Alert
 from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.events import Deal, Financials, Quote
 from streams.settings import Settings
+from streams.watchlist_cli import add_parser as add_watchlist_parser
 
 
 def _settings() -> Settings:
@@ -103,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--pace", type=float, default=0.3, help="seconds between published events (default 0.3)")
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
+    add_watchlist_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )

@@ -1,4 +1,5 @@
-"""The backtest and the worker on the real broker and Redis agree, for the demo scenario.
+"""The backtest and the worker on the real broker and Redis agree, for the demo scenario; and the worker's
+state API serves the watchlist of that state.
 
 The worker reads the three topics (and four quote partitions) concurrently, a backtest reads the file in
 order. The firing set does not depend on that interleaving (streams/apply.py), except issuing_into_weakness,
@@ -10,6 +11,7 @@ alert ever raised is compared without them.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -22,9 +24,10 @@ from streams.backtest.sources import Record, read_jsonl
 from streams.broker import EmbeddedBroker
 from streams.demo import scenario_path
 from streams.publish import publish_records
-from streams.rules.config import RulesConfig
+from streams.rules.config import RulesConfig, StaleQuoteConfig
 from streams.state import TrancheState
 from streams.topics import DEALS
+from streams.watchlist import MarketView, WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
 
@@ -107,3 +110,17 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
         assert raw_doc is not None, tranche_id
         actual = TrancheState.model_validate_json(raw_doc)
         assert (actual.last_quote, actual.analytics) == (expected.last_quote, expected.analytics), tranche_id
+
+    # The worker's read-only API serves the same watchlist a backtest's final state gives.
+    view = MarketView(run.tranches(), run.issuers(), run.deals(), run.market())
+    expected_rows = watchlist(view, StaleQuoteConfig(), WatchQuery(sort="mtm_loss")).model_dump(mode="json")
+    status, text = worker.http("/api/v1/watchlist?sort=mtm_loss")
+    assert status == 200 and json.loads(text) == expected_rows
+    status, text = worker.http("/api/v1/tranches/WHBUS-2025-A")
+    assert status == 200 and json.loads(text)["row"]["stale"] is True
+    status, text = worker.http("/api/v1/issuers/wuhan-bus")
+    assert status == 200 and len(json.loads(text)["periods"]) == 2
+    assert worker.http("/api/v1/tranches/NOPE")[0] == 404
+    assert worker.http("/api/v1/watchlist?sort=colour")[0] == 400
+    status, text = worker.http("/api/v1/openapi.json")
+    assert status == 200 and "/api/v1/watchlist" in json.loads(text)["paths"]

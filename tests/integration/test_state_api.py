@@ -1,0 +1,120 @@
+"""The watchlist command and the state API read the documents the worker writes to Redis (here: those a
+backtest of the demo scenario leaves, written under the test's prefix as the commit script lays them out)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+import redis
+from redis.asyncio import Redis
+
+from streams.backtest.replay import run_backtest
+from streams.backtest.sources import read_jsonl
+from streams.cli import main
+from streams.demo import scenario_path
+from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.state_api import Reply, StateApi, openapi_document
+from streams.state_reader import StateReader
+from tests.conftest import REDIS_URL
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    for key, (version, body) in run.store.documents.items():
+        redis_client.hset(f"{redis_prefix}{key}", mapping={"d": body, "v": version})
+    # A key of another prefix that a careless scan would pick up.
+    redis_client.hset(f"{redis_prefix}x:tranche:ALIEN", mapping={"d": b"{}", "v": 1})
+    yield redis_prefix
+
+
+def _call(prefix: str, method: str, *args: Any) -> Reply:
+    async def go() -> Reply:
+        client = Redis.from_url(REDIS_URL)
+        try:
+            api = StateApi(StateReader(client, prefix), StaleQuoteConfig())
+            reply: Reply = await getattr(api, method)(*args)
+            return reply
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def _check_schema(reply: Reply, schema: str) -> dict[str, Any]:
+    """The body as a client sees it, valid against the OpenAPI description's component."""
+    document = openapi_document()
+    body: dict[str, Any] = json.loads(reply.json())
+    resolver_root = {"components": document["components"], "$ref": f"#/components/schemas/{schema}"}
+    jsonschema.validate(body, resolver_root, cls=jsonschema.Draft202012Validator)
+    return body
+
+
+def test_watchlist_endpoint_sorts_filters_and_matches_its_schema(loaded: str) -> None:
+    reply = _call(loaded, "watchlist", {"sort": "mtm_loss", "province": "Chongqing"})
+    body = _check_schema(reply, "Watchlist")
+    assert reply.status == 200 and body["total"] == 2
+    assert [r["tranche_id"] for r in body["rows"]] == ["CQTOWER-2025-B", "CQTOWER-2025-A"]
+    assert body["clock"] == "2025-09-15T09:30:00+08:00" and body["stale_after_trading_days"] == 5
+    everything = _call(loaded, "tranches", {})
+    ids = [r["tranche_id"] for r in _check_schema(everything, "Watchlist")["rows"]]
+    assert ids == sorted(ids) and len(ids) == 7 and "ALIEN" not in ids
+
+
+def test_bad_query_parameters_are_400s(loaded: str) -> None:
+    for params in ({"sort": "colour"}, {"limit": "lots"}, {"unknown": "1"}):
+        reply = _call(loaded, "watchlist", params)
+        assert reply.status == 400, params
+        assert _check_schema(reply, "ApiError")["error"]
+
+
+def test_tranche_and_issuer_endpoints(loaded: str) -> None:
+    reply = _call(loaded, "tranche", "WHBUS-2025-A")
+    body = _check_schema(reply, "TrancheDetail")
+    assert body["row"]["stale"] is True and body["state"]["last_quote"]["price"] == 95.0
+    rules = {a["rule"]: a["status"] for a in body["alerts"]}
+    assert rules["below_par"] == "firing" and rules["stale_quote"] == "firing"
+    issuer = _check_schema(_call(loaded, "issuer", "wuhan-bus"), "IssuerDetail")
+    assert [p["days"] for p in issuer["periods"]] == [366, 181]
+    assert issuer["periods"][1]["annualised"] == pytest.approx(-821e6 * 365 / 181)
+    assert {t["tranche_id"] for t in issuer["tranches"]} == {"WHBUS-2025-A", "WHBUS-2025-B"}
+    assert _call(loaded, "tranche", "NOPE").status == 404
+    assert _call(loaded, "issuer", "nobody").status == 404
+
+
+def test_openapi_document_is_valid_openapi_31() -> None:
+    document = openapi_document()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/v1/tranches",
+        "/api/v1/tranches/{tranche_id}",
+        "/api/v1/issuers/{issuer_id}",
+        "/api/v1/watchlist",
+    }
+    for schema in document["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    sort = next(p for p in document["paths"]["/api/v1/watchlist"]["get"]["parameters"] if p["name"] == "sort")
+    assert "mtm_loss" in sort["schema"]["enum"]
+
+
+def test_watchlist_command(
+    loaded: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_PREFIX", loaded)
+    assert main(["watchlist", "--sort", "quote_age", "--stale"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 tranches; market clock 2025-09-15 09:30+08:00; stale after 5 China trading days" in out
+    lines = out.splitlines()
+    assert lines[2].startswith("TRANCHE") and lines[4].startswith("CQTOWER-2025-B")
+    assert "10 STALE" in lines[4] and "WHBUS-2025-A" in lines[5]
+    assert main(["watchlist", "--issuer", "wuhan-bus", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["tranche_id"] for r in data["rows"]] == ["WHBUS-2025-A", "WHBUS-2025-B"]

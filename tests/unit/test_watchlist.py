@@ -1,0 +1,76 @@
+"""The watchlist's columns, sorting, filtering and staleness, on the state the demo scenario leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.backtest.replay import run_backtest
+from streams.backtest.sources import read_jsonl
+from streams.demo import scenario_path
+from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.watchlist import MarketView, WatchQuery, watchlist
+
+
+@pytest.fixture(scope="module")
+def view() -> MarketView:
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    return MarketView(run.tranches(), run.issuers(), run.deals(), run.market())
+
+
+def _ids(view: MarketView, cfg: StaleQuoteConfig | None = None, **query: object) -> list[str]:
+    result = watchlist(view, cfg or StaleQuoteConfig(), WatchQuery.model_validate(query))
+    return [r.tranche_id for r in result.rows]
+
+
+def test_row_columns(view: MarketView) -> None:
+    rows = {r.tranche_id: r for r in watchlist(view, StaleQuoteConfig(), WatchQuery()).rows}
+    whbus = rows["WHBUS-2025-A"]
+    assert (whbus.price, whbus.discount, whbus.mark_to_market_loss) == (95.0, 5.0, 30_000_000)
+    assert whbus.issuer_name == "Wuhan Public Transport Group" and whbus.province == "Hubei"
+    assert whbus.asset_type == "transport_revenue" and whbus.ytm_pct is not None
+    assert whbus.issuer_loss_trend == pytest.approx(-13e6 * 365 / 366 + 821e6 * 365 / 181)
+    assert whbus.quote_age_trading_days == 10 and whbus.stale  # 1 Sep -> clock 15 Sep
+    assert {"below_par", "distressed_tranche", "issuer_loss_widening", "stale_quote"} <= set(whbus.alerts)
+    assert rows["WHBUS-2025-B"].price is None and not rows["WHBUS-2025-B"].stale  # never quoted
+    assert rows["CQTOWER-2025-A"].quote_age_trading_days == 0
+
+
+def test_sorting(view: MarketView) -> None:
+    # Rows without the value (tranches never quoted) come last in either order, by id.
+    never = ["NJWATER-2024-A", "SZPARK-2024-A", "WHBUS-2025-B"]
+    assert _ids(view) == ["CQTOWER-2025-B", "WHBUS-2025-A", "CQTOWER-2025-A", "GZFLOOD-2025-A", *never]
+    assert _ids(view, order="asc")[:2] == ["GZFLOOD-2025-A", "CQTOWER-2025-A"]
+    assert _ids(view, order="asc")[-3:] == never
+    assert _ids(view, sort="mtm_loss")[:3] == ["WHBUS-2025-A", "CQTOWER-2025-B", "CQTOWER-2025-A"]
+    assert _ids(view, sort="loss_trend")[:2] == ["WHBUS-2025-A", "WHBUS-2025-B"]  # ties by id
+    assert _ids(view, sort="quote_age")[:2] == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+    assert _ids(view, sort="tranche", order="asc")[0] == "CQTOWER-2025-A"
+
+
+def test_filters_and_paging(view: MarketView) -> None:
+    assert _ids(view, province="hubei") == ["WHBUS-2025-A", "WHBUS-2025-B"]
+    assert _ids(view, issuer="chongqing") == ["CQTOWER-2025-B", "CQTOWER-2025-A"]  # part of the name
+    assert _ids(view, issuer="guangzhou-venues") == ["GZFLOOD-2025-A"]
+    assert _ids(view, asset_type="office_rent", sort="tranche", order="asc") == [
+        "CQTOWER-2025-A",
+        "CQTOWER-2025-B",
+    ]
+    assert _ids(view, stale=True) == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+    result = watchlist(view, StaleQuoteConfig(), WatchQuery(limit=2, offset=1))
+    assert result.total == 7 and [r.tranche_id for r in result.rows] == ["WHBUS-2025-A", "CQTOWER-2025-A"]
+
+
+def test_staleness_follows_the_configured_threshold(view: MarketView) -> None:
+    assert _ids(view, StaleQuoteConfig(trading_days=10), stale=True) == []
+    assert _ids(view, StaleQuoteConfig(trading_days=9), stale=True) == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+
+
+def test_the_watchlist_flags_what_the_rule_fires_on(view: MarketView) -> None:
+    stale_rows = {r.tranche_id for r in watchlist(view, StaleQuoteConfig(), WatchQuery(stale=True)).rows}
+    firing = {
+        t
+        for t, box in view.market.stale_quotes.stale.items()
+        for a in box.alerts.values()
+        if a.status == "firing"
+    }
+    assert stale_rows == firing
