@@ -133,7 +133,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(json.dumps(_as_json(runs, changes), indent=2, default=str))
     else:
         _print_text(args, len(records), runs, changes)
+    if args.report is not None:
+        _report(args.report, runs, changes, records, sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _report(
+    directory: Path, runs: list[BacktestRun], changes: list[Any], records: list[Any], out: Any
+) -> None:
+    try:
+        from .report import write_report
+    except ImportError as exc:  # matplotlib is an optional extra: the worker image does without it
+        sys.exit(
+            f"tranchewatch backtest --report needs matplotlib: pip install 'tranchewatch[report]' ({exc})"
+        )
+    print(f"\nreport: {write_report(directory, runs, changes, records)}", file=out)
 
 
 def _print_text(args: argparse.Namespace, count: int, runs: list[BacktestRun], changes: list[Any]) -> None:

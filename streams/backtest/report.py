@@ -1,0 +1,157 @@
+"""`backtest --report DIR`: one self-contained report.html (charts embedded as base64 PNG, no scripts, no
+links out, so it opens offline and can be mailed) and the same charts as PNG files beside it.
+
+Charts come from the first rules file's run: per quoted tranche (those with alerts first, at most
+MAX_TRANCHES), per issuer with reported periods, and issuance per year against the record.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from alerts.model import Alert
+from streams.events import Quote
+from streams.parse import parse
+from streams.rules.issuer_loss_widening import period_key
+
+from . import charts
+from .compare import Change
+from .replay import BacktestRun
+from .sources import Record
+from .table import when
+
+MAX_TRANCHES = 40
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+.critical{color:#d62728;font-weight:bold}.warning{color:#b35806}.info{color:#4c78a8}
+figure{margin:1.5em 0}img{max-width:100%}"""
+
+
+def quote_series(records: Iterable[Record]) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """Each tranche's valid quotes in time order, parsed by the worker's parser, first of each event_id."""
+    seen: set[str] = set()
+    series: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for topic, value in records:
+        raw = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+        event = parse(topic, raw)
+        if isinstance(event, Quote) and event.event_id not in seen:
+            seen.add(event.event_id)
+            series.setdefault(event.tranche_id, []).append((event.ts, event.price))
+    return {t: sorted(points) for t, points in series.items()}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def _img(png: bytes, alt: str, ident: str) -> str:
+    data = base64.b64encode(png).decode()
+    return (
+        f'<figure id="{html.escape(ident)}"><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+    )
+
+
+def _rows(headers: Sequence[str], rows: Iterable[Sequence[str]], classes: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        css = f' class="{classes[i]}"' if i < len(classes) else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _alerts_html(notices: Sequence[Alert]) -> str:
+    if not notices:
+        return "<p>No alerts.</p>"
+    rows = [[when(n.event_time), n.rule, n.severity, n.status, _subject(n), n.summary] for n in notices]
+    headers = ["event time", "rule", "severity", "status", "subject", "evidence"]
+    return _rows(headers, rows, [n.severity for n in notices])
+
+
+def _subject(n: Alert) -> str:
+    s = n.subject
+    return s.tranche_id or s.deal_id or s.issuer_id or str(s.year)
+
+
+def _chosen_tranches(run: BacktestRun, series: dict[str, list[tuple[dt.datetime, float]]]) -> list[str]:
+    alerted: dict[str, int] = {}
+    for n in run.notices:
+        if n.subject.tranche_id in series:
+            alerted[n.subject.tranche_id] = alerted.get(n.subject.tranche_id, 0) + 1
+    return sorted(series, key=lambda t: (-alerted.get(t, 0), t))[:MAX_TRANCHES]
+
+
+def write_report(
+    directory: Path, runs: Sequence[BacktestRun], changes: Sequence[Change], records: Iterable[Record]
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    run = runs[0]
+    series = quote_series(records)
+    figures: list[str] = []
+
+    def add(png: bytes, filename: str, alt: str) -> None:
+        (directory / filename).write_bytes(png)
+        figures.append(_img(png, alt, filename.removesuffix(".png")))
+
+    chosen = _chosen_tranches(run, series)
+    for tranche_id in chosen:
+        notices = [n for n in run.notices if n.subject.tranche_id == tranche_id]
+        png = charts.tranche_chart(tranche_id, series[tranche_id], notices, run.rules.below_par)
+        add(png, f"tranche-{_slug(tranche_id)}.png", f"{tranche_id}: price against par, bands and alerts")
+    for issuer in run.issuers().values():
+        if issuer.periods:
+            periods = sorted(issuer.periods.values(), key=period_key)
+            name = issuer.issuer_name or issuer.issuer_id
+            png = charts.issuer_chart(name, periods)
+            add(
+                png,
+                f"issuer-{_slug(issuer.issuer_id)}.png",
+                f"{name} ({issuer.issuer_id}): net income by period",
+            )
+    market = run.market()
+    if market.deal_counts or run.rules.issuance_record.baseline:
+        counts = {int(y): n for y, n in market.deal_counts.items()}
+        add(
+            charts.issuance_chart(counts, dict(run.rules.issuance_record.baseline)),
+            "issuance.png",
+            "Issuance per year",
+        )
+    path = directory / "report.html"
+    path.write_text(_page(runs, changes, figures, len(series) - len(chosen)), encoding="utf-8")
+    return path
+
+
+def _page(runs: Sequence[BacktestRun], changes: Sequence[Change], figures: list[str], omitted: int) -> str:
+    run = runs[0]
+    counts = "; ".join(
+        f"{topic}: {row['processed']} processed, {row['invalid']} invalid, {row['duplicate']} duplicate"
+        for topic, row in run.counts.items()
+    )
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>tranchewatch backtest</title>"
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Backtest under {html.escape(run.label)}</h1><p>{html.escape(counts)}</p>",
+        f"<h2>Alerts ({len(run.notices)} notices, {len(run.firing())} firing at the end)</h2>",
+        _alerts_html(run.notices),
+    ]
+    if len(runs) == 2:
+        parts.append(f"<h2>Changes from {html.escape(run.label)} to {html.escape(runs[1].label)}</h2>")
+        rows = [[c.kind, c.rule, c.subject, c.detail] for c in changes]
+        parts.append(
+            _rows(["change", "rule", "subject", "detail"], rows) if rows else "<p>No differences.</p>"
+        )
+    parts.append("<h2>Charts</h2>")
+    if omitted > 0:
+        parts.append(
+            f"<p>{omitted} more quoted tranches without charts (the first {MAX_TRANCHES} are shown).</p>"
+        )
+    parts.extend(figures)
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,90 @@
+"""The report renders: one HTML file that needs nothing from outside, its charts embedded and written as
+PNGs, one per quoted tranche (with alerts first), per issuer with periods, and issuance per year."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from streams.backtest.report import quote_series
+from streams.backtest.sources import read_jsonl
+from streams.cli import main
+from streams.demo import scenario_path
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.figures: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        if tag == "img":
+            self.images.append(named)
+        if tag == "figure":
+            self.figures.append(named["id"])
+        if tag in ("script", "link", "iframe") or "href" in named:
+            self.links.append(tag)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    other = out / "candidate.toml"
+    other.write_text("[price_drop]\nenabled = false\n", encoding="utf-8")
+    args = [
+        "backtest",
+        str(scenario_path()),
+        "--rules",
+        str(other),
+        "--rules",
+        str(other),
+        "--report",
+        str(out),
+    ]
+    assert main(args) == 0
+    return out
+
+
+def test_html_is_self_contained_with_every_chart_embedded(report: Path) -> None:
+    parser = _Images()
+    text = (report / "report.html").read_text(encoding="utf-8")
+    parser.feed(text)
+    assert parser.links == []  # nothing to fetch: it opens offline
+    assert all(img["src"].startswith("data:image/png;base64,") for img in parser.images)
+    for img, figure in zip(parser.images, parser.figures, strict=True):
+        embedded = base64.b64decode(img["src"].split(",", 1)[1])
+        assert embedded.startswith(PNG) and embedded == (report / f"{figure}.png").read_bytes()
+    assert "Changes from candidate.toml to candidate.toml" in text and "No differences." in text
+
+
+def test_the_right_charts(report: Path) -> None:
+    parser = _Images()
+    parser.feed((report / "report.html").read_text(encoding="utf-8"))
+    quoted = set(quote_series(read_jsonl(scenario_path())))
+    assert quoted == {"WHBUS-2025-A", "CQTOWER-2025-A", "CQTOWER-2025-B", "GZFLOOD-2025-A"}
+    tranche_figures = [f.removeprefix("tranche-") for f in parser.figures if f.startswith("tranche-")]
+    assert set(tranche_figures) == quoted  # never-quoted tranches have no price to draw
+    assert tranche_figures[0] == "CQTOWER-2025-B"  # the most alerted first
+    assert {f for f in parser.figures if f.startswith("issuer-")} == {
+        "issuer-wuhan-bus",
+        "issuer-chongqing-cbd",
+    }
+    assert "issuance" in parser.figures
+    alts = {img["alt"] for img in parser.images}
+    assert "WHBUS-2025-A: price against par, bands and alerts" in alts
+    assert sorted(p.name for p in report.glob("*.png")) == sorted(f"{f}.png" for f in parser.figures)
+
+
+def test_quote_series_uses_the_workers_parser_and_drops_duplicates() -> None:
+    series = quote_series(read_jsonl(scenario_path()))
+    whbus = series["WHBUS-2025-A"]
+    assert len(whbus) == 5 and whbus[0][1] == 100.1  # q-1 replayed and the invalid prices are not points
+    assert [t for t, _ in whbus] == sorted(t for t, _ in whbus)
