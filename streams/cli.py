@@ -101,7 +101,9 @@ def parser() -> argparse.ArgumentParser:
     brk.set_defaults(func=cmd_broker)
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
-    demo.add_argument("--pace", type=float, default=0.3, help="seconds between published events (default 0.3)")
+    demo.add_argument(
+        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+    )
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
     add_watchlist_parser(sub)
