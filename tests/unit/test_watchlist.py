@@ -25,25 +25,27 @@ def _ids(view: MarketView, cfg: StaleQuoteConfig | None = None, **query: object)
 def test_row_columns(view: MarketView) -> None:
     rows = {r.tranche_id: r for r in watchlist(view, StaleQuoteConfig(), WatchQuery()).rows}
     whbus = rows["WHBUS-2025-A"]
-    assert (whbus.price, whbus.discount, whbus.mark_to_market_loss) == (95.0, 5.0, 30_000_000)
+    assert (whbus.price, whbus.discount, whbus.mark_to_market_loss) == (94.8, pytest.approx(5.2), 31_200_000)
     assert whbus.issuer_name == "Wuhan Public Transport Group" and whbus.province == "Hubei"
     assert whbus.asset_type == "transport_revenue" and whbus.ytm_pct is not None
     assert whbus.issuer_loss_trend == pytest.approx(-13e6 * 365 / 366 + 821e6 * 365 / 181)
-    assert whbus.quote_age_trading_days == 10 and whbus.stale  # 1 Sep -> clock 15 Sep
-    assert {"below_par", "distressed_tranche", "issuer_loss_widening", "stale_quote"} <= set(whbus.alerts)
-    assert rows["WHBUS-2025-B"].price is None and not rows["WHBUS-2025-B"].stale  # never quoted
-    assert rows["CQTOWER-2025-A"].quote_age_trading_days == 0
+    assert whbus.quote_age_trading_days == 0 and not whbus.stale  # quoted on the clock's day, 10 Dec
+    assert {"below_par", "distressed_tranche", "issuer_loss_widening"} <= set(whbus.alerts)
+    assert rows["NJWATER-2024-A"].price is None and not rows["NJWATER-2024-A"].stale  # never quoted
+    cq = rows["CQTOWER-2025-A"]  # last quoted 15 Sep
+    assert cq.quote_age_trading_days == 56 and cq.stale and "stale_quote" in cq.alerts
 
 
 def test_sorting(view: MarketView) -> None:
     # Rows without the value (tranches never quoted) come last in either order, by id.
-    never = ["NJWATER-2024-A", "SZPARK-2024-A", "WHBUS-2025-B"]
-    assert _ids(view) == ["CQTOWER-2025-B", "WHBUS-2025-A", "CQTOWER-2025-A", "GZFLOOD-2025-A", *never]
-    assert _ids(view, order="asc")[:2] == ["GZFLOOD-2025-A", "CQTOWER-2025-A"]
-    assert _ids(view, order="asc")[-3:] == never
+    never = ["NJWATER-2024-A", "SZPARK-2024-A"]
+    quoted = ["WHBUS-2025-A", "CQTOWER-2025-B", "CQTOWER-2025-A", "WHBUS-2025-B", "GZFLOOD-2025-A"]
+    assert _ids(view) == [*quoted, *never]
+    assert _ids(view, order="asc")[:2] == ["GZFLOOD-2025-A", "WHBUS-2025-B"]
+    assert _ids(view, order="asc")[-2:] == never
     assert _ids(view, sort="mtm_loss")[:3] == ["WHBUS-2025-A", "CQTOWER-2025-B", "CQTOWER-2025-A"]
     assert _ids(view, sort="loss_trend")[:2] == ["WHBUS-2025-A", "WHBUS-2025-B"]  # ties by id
-    assert _ids(view, sort="quote_age")[:2] == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+    assert _ids(view, sort="quote_age")[:3] == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
     assert _ids(view, sort="tranche", order="asc")[0] == "CQTOWER-2025-A"
 
 
@@ -55,14 +57,20 @@ def test_filters_and_paging(view: MarketView) -> None:
         "CQTOWER-2025-A",
         "CQTOWER-2025-B",
     ]
-    assert _ids(view, stale=True) == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+    assert _ids(view, stale=True) == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
     result = watchlist(view, StaleQuoteConfig(), WatchQuery(limit=2, offset=1))
-    assert result.total == 7 and [r.tranche_id for r in result.rows] == ["WHBUS-2025-A", "CQTOWER-2025-A"]
+    assert result.total == 7 and [r.tranche_id for r in result.rows] == ["CQTOWER-2025-B", "CQTOWER-2025-A"]
 
 
 def test_staleness_follows_the_configured_threshold(view: MarketView) -> None:
-    assert _ids(view, StaleQuoteConfig(trading_days=10), stale=True) == []
-    assert _ids(view, StaleQuoteConfig(trading_days=9), stale=True) == ["CQTOWER-2025-B", "WHBUS-2025-A"]
+    # 56 trading days since 15 September for two of them, 66 since 1 September for CQTOWER-2025-B.
+    assert _ids(view, StaleQuoteConfig(trading_days=66), stale=True) == []
+    assert _ids(view, StaleQuoteConfig(trading_days=65), stale=True) == ["CQTOWER-2025-B"]
+    assert _ids(view, StaleQuoteConfig(trading_days=55), stale=True) == [
+        "CQTOWER-2025-B",
+        "CQTOWER-2025-A",
+        "GZFLOOD-2025-A",
+    ]
 
 
 def test_the_watchlist_flags_what_the_rule_fires_on(view: MarketView) -> None:

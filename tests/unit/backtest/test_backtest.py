@@ -27,7 +27,7 @@ def test_batch_size_changes_nothing() -> None:
 
 def test_demo_scenario_counts_and_dead_letters() -> None:
     run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
-    assert run.counts["bond.quotes"] == {"processed": 20, "invalid": 3, "duplicate": 1}
+    assert run.counts["bond.quotes"] == {"processed": 22, "invalid": 3, "duplicate": 1}
     assert run.counts["abs.deals"]["processed"] == 6
     assert len(run.dead_letters) == 3 and all(t == "bond.quotes" for t, _ in run.dead_letters)
     firing = {(a.rule, a.severity) for a in run.firing().values()}
@@ -60,7 +60,7 @@ def test_cli_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_p
     out, err = capsys.readouterr()
     assert "EVENT TIME" in out and "distressed_tranche" in out and "WHBUS-2025-A" in out
     assert "(file order)" in out
-    assert "backtest [contract defaults]: 33 events" in err  # progress, on stderr
+    assert "backtest [contract defaults]: 35 events" in err  # progress, on stderr
     other = tmp_path / "other.toml"
     other.write_text("[price_drop]\nenabled = false\n", encoding="utf-8")
     assert (
