@@ -64,7 +64,10 @@ def slack_message(alert: Alert) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _subject_line(alert) or alert.rule}]},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in _facts(alert)][:10]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"fingerprint `{alert.fingerprint}`"}]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"fingerprint `{alert.fingerprint}` seq {alert.seq}"}],
+        },
     ]
     return {"text": title, "blocks": blocks}
 
