@@ -56,7 +56,7 @@ class AlertsApi:
         denied = self._check(headers, mutating)
         if denied is not None:
             return denied
-        parts = [p for p in path.split("/") if p][1:]  # drop "api"
+        parts = [p for p in path.split("?")[0].split("/") if p][1:]  # drop "api"
         try:
             return await self._route(method, parts, body, query)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
