@@ -1,12 +1,14 @@
 """The alerts HTTP API, framework-free: `handle(method, path, ...)` returns a status and a JSON body, so it is
 tested without a server and mounted by streams/api_pages.py on the worker's web port.
 
-    GET    /api/alerts[?state=firing|acknowledged|resolved]   GET /api/alerts/{fingerprint}
-    POST   /api/alerts/{fingerprint}/ack     {"by": "...", "comment": "..."}
-    GET    /api/silences[?all=1]             POST /api/silences  {"matchers": [...], "created_by": "...",
-                                             "comment": "...", "ends_at": "...", "recurring": null}
-    DELETE /api/silences/{id}                (expires it)
-    GET    /api/failures
+Paths are relative to the API root (mounted at /api/v1, beside the read-only state API):
+
+    GET    /alerts[?state=firing|acknowledged|resolved]   GET /alerts/{fingerprint}
+    POST   /alerts/{fingerprint}/ack     {"by": "...", "comment": "..."}
+    GET    /silences[?all=1]             POST /silences  {"matchers": [...], "created_by": "...",
+                                         "comment": "...", "ends_at": "...", "recurring": null}
+    DELETE /silences/{id}                (expires it)
+    GET    /failures
 
 Authentication: `Authorization: Bearer <TRANCHEWATCH_API_TOKEN>`, compared in constant time. With a token
 set, every endpoint needs it; with none, reads are open and mutating endpoints refuse (403).
@@ -56,7 +58,7 @@ class AlertsApi:
         denied = self._check(headers, mutating)
         if denied is not None:
             return denied
-        parts = [p for p in path.split("?")[0].split("/") if p][1:]  # drop "api"
+        parts = [p for p in path.split("?")[0].split("/") if p]
         try:
             return await self._route(method, parts, body, query)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
@@ -115,7 +117,7 @@ class AlertsApi:
                 return ApiResponse(200, await svc.failures(int(query.get("limit", "100"))))
         return _error(
             404 if method in ("GET", "POST", "DELETE") else 405,
-            f"no endpoint {method} /api/{'/'.join(parts)}",
+            f"no endpoint {method} /{'/'.join(parts)}",
         )
 
 

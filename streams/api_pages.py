@@ -1,4 +1,5 @@
-"""Mounts alerts/api.py on the faust web server: one view for every /api/... path and method."""
+"""Mounts alerts/api.py on the faust web server under /api/v1 (beside the read-only state API): one view
+class for its three resources, every method."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from faust.web import View
 
 from alerts.api import AlertsApi
 from streams.runtime import Runtime
+from streams.state_api import BASE
 
 
 def register_api(app: faust.App, runtime: Runtime) -> None:
@@ -17,9 +19,8 @@ def register_api(app: faust.App, runtime: Runtime) -> None:
     class AlertsApiView(View):
         async def _dispatch(self, request: Any) -> Any:
             body = await request.read() if request.can_read_body else b""
-            answer = await api.handle(
-                request.method, request.path, dict(request.headers), body, dict(request.query)
-            )
+            path = request.path.removeprefix(BASE)
+            answer = await api.handle(request.method, path, dict(request.headers), body, dict(request.query))
             response = self.json(answer.body, status=answer.status)
             for name, value in answer.headers:
                 response.headers[name] = value
@@ -34,4 +35,6 @@ def register_api(app: faust.App, runtime: Runtime) -> None:
         async def delete(self, request: Any, **kwargs: Any) -> Any:
             return await self._dispatch(request)
 
-    app.page("/api/{tail:.*}")(AlertsApiView)
+    for resource in ("alerts", "silences", "failures"):
+        view = type(f"Alerts{resource.title()}View", (AlertsApiView,), {})
+        app.page(f"{BASE}/{resource}{{tail:(/.*)?}}", name=f"alerts_api_{resource}")(view)

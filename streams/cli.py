@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from alerts.exceptions import AlertsError
 from alerts.model import Alert
-from streams.backtest.cli import add_parser as add_backtest_parser
 from alerts.redact import install_on_root
+from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli_alerts import add_commands as add_alert_commands
 from streams.events import Deal, Financials, Quote
 from streams.settings import Settings

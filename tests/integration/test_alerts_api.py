@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -29,14 +32,12 @@ async def redis() -> AsyncIterator[Redis]:
 
 async def test_token_guards_the_api(redis: Redis, redis_prefix: str) -> None:
     api = AlertsApi(AlertsService(redis, redis_prefix), SecretStr("s3cret-api-token"))
-    assert (await api.handle("GET", "/api/alerts", {})).status == 401
-    assert (await api.handle("GET", "/api/alerts", {"Authorization": "Bearer nope"})).status == 401
-    assert (
-        await api.handle("GET", "/api/alerts", {"authorization": "bearer s3cret-api-token"})
-    ).status == 200
+    assert (await api.handle("GET", "/alerts", {})).status == 401
+    assert (await api.handle("GET", "/alerts", {"Authorization": "Bearer nope"})).status == 401
+    assert (await api.handle("GET", "/alerts", {"authorization": "bearer s3cret-api-token"})).status == 200
     open_api = AlertsApi(AlertsService(redis, redis_prefix), None)
-    assert (await open_api.handle("GET", "/api/silences", {})).status == 200
-    refused = await open_api.handle("POST", "/api/silences", {}, b"{}")
+    assert (await open_api.handle("GET", "/silences", {})).status == 200
+    refused = await open_api.handle("POST", "/silences", {}, b"{}")
     assert refused.status == 403 and "no API token" in refused.body["error"]
 
 
@@ -48,32 +49,30 @@ async def test_silences_acks_and_history_over_the_api(redis: Redis, redis_prefix
         "comment": "restructuring talks",
         "ends_at": "2099-01-01T00:00:00+08:00",
     }
-    created = await api.handle("POST", "/api/silences", AUTH, json.dumps(body).encode())
+    created = await api.handle("POST", "/silences", AUTH, json.dumps(body).encode())
     assert created.status == 201
-    bad = await api.handle(
-        "POST", "/api/silences", AUTH, json.dumps({**body, "matchers": ["region=x"]}).encode()
-    )
+    bad = await api.handle("POST", "/silences", AUTH, json.dumps({**body, "matchers": ["region=x"]}).encode())
     assert bad.status == 400 and "unknown label" in bad.body["error"]
-    listed = await api.handle("GET", "/api/silences", AUTH)
+    listed = await api.handle("GET", "/silences", AUTH)
     assert [s["id"] for s in listed.body] == [created.body["id"]]
-    expired = await api.handle("DELETE", f"/api/silences/{created.body['id']}", AUTH)
-    assert expired.status == 200 and (await api.handle("GET", "/api/silences", AUTH)).body == []
+    expired = await api.handle("DELETE", f"/silences/{created.body['id']}", AUTH)
+    assert expired.status == 200 and (await api.handle("GET", "/silences", AUTH)).body == []
 
     alert = make_alert("A")
     await commit(redis, redis_prefix, alert)
-    acked = await api.handle("POST", f"/api/alerts/{alert.fingerprint}/ack", AUTH, b'{"by": "ana"}')
+    acked = await api.handle("POST", f"/alerts/{alert.fingerprint}/ack", AUTH, b'{"by": "ana"}')
     assert acked.status == 200
     assert (
-        await api.handle("GET", "/api/alerts?state=acknowledged", AUTH, query={"state": "acknowledged"})
+        await api.handle("GET", "/alerts?state=acknowledged", AUTH, query={"state": "acknowledged"})
     ).body[0]["fingerprint"] == alert.fingerprint
-    shown = await api.handle("GET", f"/api/alerts/{alert.fingerprint}", AUTH)
+    shown = await api.handle("GET", f"/alerts/{alert.fingerprint}", AUTH)
     assert shown.body["state"] == "acknowledged" and shown.body["history"][0]["evidence"] == {"price": 94.0}
-    assert (await api.handle("GET", "/api/alerts/nope", AUTH)).status == 404
+    assert (await api.handle("GET", "/alerts/nope", AUTH)).status == 404
     await commit(redis, redis_prefix, make_alert("A", status="resolved", seq=2))
-    again = await api.handle("POST", f"/api/alerts/{alert.fingerprint}/ack", AUTH, b'{"by": "ana"}')
+    again = await api.handle("POST", f"/alerts/{alert.fingerprint}/ack", AUTH, b'{"by": "ana"}')
     assert again.status == 409  # a resolved alert cannot be acknowledged
-    assert (await api.handle("GET", f"/api/alerts/{alert.fingerprint}", AUTH)).body["state"] == "resolved"
-    assert (await api.handle("GET", "/api/failures", AUTH)).body == []
+    assert (await api.handle("GET", f"/alerts/{alert.fingerprint}", AUTH)).body["state"] == "resolved"
+    assert (await api.handle("GET", "/failures", AUTH)).body == []
 
 
 def cli(prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,3 +108,34 @@ async def test_cli_silence_ack_and_alerts(redis: Redis, redis_prefix: str) -> No
     missing = cli(redis_prefix, "alerts", "show", "nope")
     assert missing.returncode != 0 and "no alert" in missing.stderr
     assert json.loads(cli(redis_prefix, "alerts", "failures").stdout) == []
+
+
+def test_the_worker_serves_the_api_beside_the_state_api(worker_factory: Any) -> None:
+    worker = worker_factory(TRANCHEWATCH_API_TOKEN="s3cret-api-token")
+    worker.wait_ready()
+    base = f"http://127.0.0.1:{worker.port}/api/v1"
+    body = json.dumps(
+        {
+            "matchers": ["rule=stale_quote"],
+            "created_by": "ops",
+            "comment": "feed",
+            "ends_at": "2099-01-01T00:00:00+08:00",
+        }
+    ).encode()
+
+    def call(method: str, path: str, data: bytes | None = None, auth: bool = True) -> tuple[int, Any]:
+        request = urllib.request.Request(base + path, data=data, method=method, headers=AUTH if auth else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert call("POST", "/silences", body, auth=False)[0] == 401
+    status, created = call("POST", "/silences", body)
+    assert status == 201, created
+    assert [s["id"] for s in call("GET", "/silences")[1]] == [created["id"]]
+    assert call("DELETE", f"/silences/{created['id']}")[0] == 200
+    assert call("GET", "/alerts") == (200, [])
+    assert call("GET", "/failures") == (200, [])
+    assert worker.http("/api/v1/watchlist")[0] == 200  # the state API is still there
