@@ -47,7 +47,6 @@ class _Receiver(BaseModel):
 
     # Mutes (silences, acks, inhibition) hold pages; a receiver may opt out to see everything.
     honour_mutes: bool = True
-    digest: bool = False  # one message per event-time day (Asia/Shanghai) instead of one per notice
 
 
 class SlackWebhookReceiver(_Receiver):
