@@ -6,12 +6,15 @@ after the last notice that sink confirmed.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from alerts.model import Alert
+from alerts.redact import redact
 
 _RENEW = """
 local owner = redis.call('GET', KEYS[1])
@@ -58,9 +61,28 @@ class Outbox:
         await self.redis.set(self._cursor_key(sink), entry_id)
 
     async def record_failure(self, sink: str, alert: Alert, reason: str) -> None:
+        """Kept (the newest 1000 per receiver) for `tranchewatch alerts failures` and the API. The reason
+        comes from a sink, which redacts it; it is redacted again here, since this list is shown to anyone."""
         key = f"{self.prefix}outbox:failed:{sink}"
-        await self.redis.rpush(key, f"{alert.fingerprint} seq={alert.seq}: {reason}")
-        await self.redis.ltrim(key, -1000, -1)
+        failure = {
+            "receiver": sink,
+            "fingerprint": alert.fingerprint,
+            "seq": alert.seq,
+            "rule": alert.rule,
+            "reason": redact(reason),
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(key, orjson.dumps(failure))
+        pipe.ltrim(key, -1000, -1)
+        await pipe.execute()
+
+    async def failures(self, limit: int = 100) -> list[dict[str, object]]:
+        """The newest permanent failures of every receiver, newest first."""
+        rows: list[dict[str, object]] = []
+        async for key in self.redis.scan_iter(match=f"{self.prefix}outbox:failed:*", count=100):
+            rows += [orjson.loads(r) for r in await self.redis.lrange(key, -limit, -1)]
+        return sorted(rows, key=lambda r: str(r["at"]), reverse=True)[:limit]
 
     async def hold_lease(self, sink: str, owner: str, ttl_ms: int) -> bool:
         """One sender per sink across workers, so notices keep their order and are not sent twice."""

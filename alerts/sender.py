@@ -1,5 +1,10 @@
-"""Drains the outbox into each sink: retries with exponential backoff, honours Retry-After, paces sends,
-records permanent failures instead of retrying them forever."""
+"""Drains the outbox into each receiver through the notification pipeline: retries with exponential backoff,
+honours Retry-After, paces sends, records permanent failures instead of retrying them forever.
+
+Per receiver: read a batch after its cursor → plan it (route, mutes, nflog, groups) → send each group, then
+write the nflog → confirm the cursor past the batch. A restart anywhere re-reads the batch, and the nflog
+skips what already went out, so a notice is sent once across restarts and outages.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,63 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 
 from redis.exceptions import RedisError
 
+from alerts.ack import AckStore
 from alerts.exceptions import Permanent, Retryable
+from alerts.group import Group
+from alerts.inhibit import Inhibitor
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert
+from alerts.nflog import NotificationLog
 from alerts.notify import Sink
 from alerts.outbox import Outbox
+from alerts.pipeline import NotifyPipeline
+from alerts.routing import RoutingConfig
+from alerts.silence import SilenceStore
 
 log = logging.getLogger(__name__)
 LEASE_MS = 15_000
+
+
+def default_pipeline(outbox: Outbox, receivers: Sequence[str]) -> NotifyPipeline:
+    """Every receiver gets every notice, ungrouped and uninhibited; silences and acks still apply."""
+    routing = RoutingConfig.model_validate(
+        {
+            "receivers": {name: {"type": "log"} for name in receivers},
+            "routes": [{"receiver": name, "continue": True} for name in receivers],
+            "inhibit": [],
+        }
+    )
+    redis, prefix = outbox.redis, outbox.prefix
+    return NotifyPipeline(
+        routing,
+        NotificationLog(redis, prefix),
+        Inhibitor(redis, prefix, []),
+        SilenceStore(redis, prefix),
+        AckStore(redis, prefix),
+    )
 
 
 class Sender:
     def __init__(
         self,
         outbox: Outbox,
-        sinks: list[Sink],
+        sinks: Mapping[str, Sink] | Sequence[Sink],
         metrics: AlertMetrics,
         *,
+        pipeline: NotifyPipeline | None = None,
         retry_base_seconds: float = 0.5,
         retry_max_seconds: float = 60.0,
         block_ms: int = 500,
     ) -> None:
         self.outbox = outbox
-        self.sinks = sinks
+        self.receivers: dict[str, Sink] = (
+            dict(sinks) if isinstance(sinks, Mapping) else {s.name: s for s in sinks}
+        )
+        self.pipeline = pipeline or default_pipeline(outbox, list(self.receivers))
         self.metrics = metrics
         self.retry_base = retry_base_seconds
         self.retry_max = retry_max_seconds
@@ -44,82 +80,105 @@ class Sender:
 
     async def run(self) -> None:
         try:
-            await asyncio.gather(*(self._drain(sink) for sink in self.sinks))
+            await asyncio.gather(*(self._drain(name, sink) for name, sink in self.receivers.items()))
         finally:
-            for sink in self.sinks:
+            for name in self.receivers:
                 with contextlib.suppress(RedisError):  # the lease lapses on its own
-                    await self.outbox.release_lease(sink.name, self.owner)
+                    await self.outbox.release_lease(name, self.owner)
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _drain(self, sink: Sink) -> None:
+    async def _drain(self, name: str, sink: Sink) -> None:
         while not self._stopping.is_set():
             try:
-                if not await self.outbox.hold_lease(sink.name, self.owner, LEASE_MS):
-                    await self._sleep(1.0)  # another worker sends for this sink
+                if not await self.outbox.hold_lease(name, self.owner, LEASE_MS):
+                    await self._sleep(1.0)  # another worker sends for this receiver
                     continue
-                batch = await self.outbox.pending(sink.name)
+                batch = await self.outbox.pending(name)
                 if not batch:
-                    await self.outbox.wait_for_new(sink.name, self.block_ms)
+                    await self.outbox.wait_for_new(name, self.block_ms)
                     continue
-                for entry_id, alert in batch:
-                    if not await self._deliver(sink, alert):
-                        return  # stopping mid-retry: the cursor stays, the notice goes out after restart
-                    await self.outbox.confirm(sink.name, entry_id)
-                    await self.outbox.hold_lease(sink.name, self.owner, LEASE_MS)
-                await self.outbox.trim([s.name for s in self.sinks])
+                wait = self.pipeline.group_wait_seconds(name) - _age_seconds(batch[0][0])
+                if wait > 0:
+                    await self._sleep(min(wait, 5.0))  # let the rest of a storm arrive, then group it
+                    continue
+                if not await self._send_batch(name, sink, batch):
+                    return  # stopping mid-retry: the cursor stays, the nflog skips what went out
+                await self.outbox.trim(list(self.receivers))
             except RedisError as exc:
-                log.warning("outbox for %s: redis unavailable (%s); retrying", sink.name, exc)
+                log.warning("outbox for %s: redis unavailable (%s); retrying", name, exc)
                 await self._sleep(1.0)
 
-    async def _deliver(self, sink: Sink, alert: Alert) -> bool:
-        """True once delivered or permanently refused; False if stopped before either."""
+    async def _send_batch(self, name: str, sink: Sink, batch: Sequence[tuple[str, Alert]]) -> bool:
+        plan = await self.pipeline.plan(name, batch)
+        for alert, reason in plan.muted:
+            self.metrics.notifications.labels(sink.name, "muted").inc()
+            log.info("%s: notice %s seq %d muted: %s", name, alert.fingerprint, alert.seq, reason)
+        if plan.already_sent:
+            log.info("%s: %d notices already sent before a restart; skipped", name, plan.already_sent)
+        for group in plan.groups:
+            if not await self._deliver(name, sink, group):
+                return False
+            await self.outbox.hold_lease(name, self.owner, LEASE_MS)
+        await self.outbox.confirm(name, batch[-1][0])
+        return True
+
+    async def _deliver(self, name: str, sink: Sink, group: Group) -> bool:
+        """True once delivered (and logged in the nflog) or permanently refused; False if stopped first."""
         attempt = 0
+        first = group.alerts[0]
         while not self._stopping.is_set():
-            await self._pace(sink)
+            await self._pace(name, sink)
             try:
-                await sink.send(alert)
+                await sink.notify(group.alerts, group.title)
             except Retryable as exc:
                 attempt += 1
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
                 self.metrics.notifications.labels(sink.name, "retried").inc()
                 log.warning(
-                    "%s: notice %s seq %d not delivered (%s); retry in %.1fs",
-                    sink.name,
-                    alert.fingerprint,
-                    alert.seq,
+                    "%s: notice %s seq %d (+%d) not delivered (%s); retry in %.1fs",
+                    name,
+                    first.fingerprint,
+                    first.seq,
+                    len(group.alerts) - 1,
                     exc,
                     delay,
                 )
                 await self._sleep(delay)
                 continue
             except Permanent as exc:
-                self.metrics.notifications.labels(sink.name, "failed").inc()
+                self.metrics.notifications.labels(sink.name, "failed").inc(len(group.alerts))
                 log.error(
-                    "%s: notice %s seq %d refused for good: %s", sink.name, alert.fingerprint, alert.seq, exc
+                    "%s: notice %s seq %d refused for good: %s", name, first.fingerprint, first.seq, exc
                 )
-                await self.outbox.record_failure(sink.name, alert, str(exc))
+                for alert in group.alerts:
+                    await self.outbox.record_failure(name, alert, str(exc))
                 return True
-            self.metrics.notifications.labels(sink.name, "sent").inc()
+            await self.pipeline.nflog.record(name, group.alerts)
+            self.metrics.notifications.labels(sink.name, "sent").inc(len(group.alerts))
             return True
         return False
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.retry_max, self.retry_base * 2 ** (attempt - 1)))
 
-    async def _pace(self, sink: Sink) -> None:
-        wait = self._last_sent.get(sink.name, 0.0) + sink.min_interval_seconds - time.monotonic()
+    async def _pace(self, name: str, sink: Sink) -> None:
+        wait = self._last_sent.get(name, 0.0) + sink.min_interval_seconds - time.monotonic()
         if wait > 0:
             await self._sleep(wait)
-        self._last_sent[sink.name] = time.monotonic()
+        self._last_sent[name] = time.monotonic()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def refresh_metrics(self) -> None:
-        for sink in self.sinks:
-            depth, age = await self.outbox.backlog(sink.name)
-            self.metrics.outbox_depth.labels(sink.name).set(depth)
-            self.metrics.outbox_oldest_age.labels(sink.name).set(age)
+        for name in self.receivers:
+            depth, age = await self.outbox.backlog(name)
+            self.metrics.outbox_depth.labels(name).set(depth)
+            self.metrics.outbox_oldest_age.labels(name).set(age)
+
+
+def _age_seconds(entry_id: str) -> float:
+    return max(0.0, time.time() - int(entry_id.split("-")[0]) / 1000)

@@ -64,6 +64,29 @@ def slack_message(alert: Alert) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _subject_line(alert) or alert.rule}]},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in _facts(alert)][:10]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"fingerprint `{alert.fingerprint}`"}]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"fingerprint `{alert.fingerprint}` seq {alert.seq}"}],
+        },
     ]
     return {"text": title, "blocks": blocks}
+
+
+def line(alert: Alert) -> str:
+    """One notice as one line of a grouped message or a digest."""
+    icon = ":white_check_mark:" if alert.status == "resolved" else _ICON.get(alert.severity, "")
+    return f"{icon} {headline(alert)} (`{alert.fingerprint}` seq {alert.seq})"
+
+
+def group_message(alerts: list[Alert], title: str) -> dict[str, Any]:
+    """Several notices that share an issuer or programme: one message listing each of them."""
+    if len(alerts) == 1:
+        return slack_message(alerts[0])
+    firing = sum(1 for a in alerts if a.status == "firing")
+    header = f"{len(alerts)} alert notices for {title or 'one group'} ({firing} firing)"
+    body = "\n".join(line(a) for a in alerts)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{header}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},  # Slack caps a block at 3000
+    ]
+    return {"text": f"{header}\n{body}", "blocks": blocks}

@@ -13,6 +13,7 @@ import faust
 from prometheus_client import generate_latest
 
 from streams.agents import register_agents
+from streams.api_pages import register_api
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 from streams.state_pages import register_state_pages
@@ -49,6 +50,7 @@ def build_app(runtime: Runtime) -> faust.App:
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)
     register_state_pages(app, runtime)
+    register_api(app, runtime)
     return app
 
 

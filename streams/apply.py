@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from alerts.antinoise import apply_rule
 from alerts.lifecycle import transition
 from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint
 from streams.analytics import quote_analytics
@@ -44,6 +45,7 @@ from streams.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteM
 def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
     """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state)."""
     snap.seen.append((topic, event.event_id))
+    snap.antinoise = rules.antinoise
     if isinstance(event, Quote):
         _apply_quote(snap, event, rules)
     elif isinstance(event, Deal):
@@ -279,11 +281,19 @@ def record(
     """Runs the lifecycle for one rule on one subject: new state on its document, notice queued."""
     identity = subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
     fp = fingerprint(rule, identity)
-    changed = transition(
-        doc.alerts.get(rule), verdict, rule=rule, fingerprint=fp, subject=subject, event_time=when
+    applied = apply_rule(
+        snap.antinoise,
+        doc.alerts,
+        doc.noise,
+        rule,
+        verdict,
+        when,
+        lambda current, v: transition(
+            current, v, rule=rule, fingerprint=fp, subject=subject, event_time=when
+        ),
     )
-    if changed is not None:
-        doc.alerts[rule] = changed
-        snap.notices.append(changed)
+    if applied.notice is not None:
+        snap.notices.append(applied.notice)
+    if applied.dirty:
         snap.touch(doc_key)
-    return changed
+    return applied.state

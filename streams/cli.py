@@ -11,8 +11,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from alerts.exceptions import AlertsError
 from alerts.model import Alert
+from alerts.redact import install_on_root
 from streams.backtest.cli import add_parser as add_backtest_parser
+from streams.cli_alerts import add_commands as add_alert_commands
 from streams.events import Deal, Financials, Quote
 from streams.settings import Settings
 from streams.watchlist_cli import add_parser as add_watchlist_parser
@@ -26,10 +29,16 @@ def _settings() -> Settings:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.runtime import load_routing_config
     from streams.worker import run_worker
 
     settings = _settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
+    try:
+        load_routing_config(settings)  # refuse a bad routing file before anything starts
+    except AlertsError as exc:
+        sys.exit(f"tranchewatch worker: {exc}")
     return run_worker(settings)
 
 
@@ -113,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("metrics", help="print the metrics catalogue (name, type, labels, meaning)").set_defaults(
         func=cmd_metrics
     )
+    add_alert_commands(sub)
     return p
 
 

@@ -7,22 +7,59 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from alerts.ack import AckStore
+from alerts.inhibit import Inhibitor
+from alerts.nflog import NotificationLog
 from alerts.notify import Sink
-from alerts.notify.kafka import KafkaSink
-from alerts.notify.log import LogSink
-from alerts.notify.slack import SlackWebhookSink
 from alerts.outbox import Outbox
+from alerts.pipeline import NotifyPipeline
+from alerts.receivers import build_sinks
+from alerts.routing import RoutingConfig, load_routing
 from alerts.sender import Sender
+from alerts.service import AlertsService
+from alerts.silence import SilenceStore
 from streams.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.labels import StateLabels
 from streams.metrics import Metrics
 from streams.pipeline import BatchHandler
 from streams.producer import KafkaPublisher
 from streams.rules.config import RulesConfig
 from streams.settings import Settings
 from streams.store import RedisStore
-from streams.topics import ALERTS
 
 log = logging.getLogger(__name__)
+
+
+def load_routing_config(settings: Settings) -> RoutingConfig:
+    """The routing file if set (its errors name the file and field), else the behaviour before routing."""
+    if settings.routing_file is not None:
+        return load_routing(settings.routing_file)
+    url = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
+    return RoutingConfig.default(url)
+
+
+def build_sender(
+    settings: Settings,
+    redis: Redis,
+    store: RedisStore,
+    publisher: KafkaPublisher,
+    outbox: Outbox,
+    metrics: Metrics,
+) -> Sender:
+    routing = load_routing_config(settings)
+    prefix = settings.redis_prefix
+    pipeline = NotifyPipeline(
+        routing,
+        NotificationLog(redis, prefix),
+        Inhibitor(redis, prefix, routing.inhibit),
+        SilenceStore(redis, prefix),
+        AckStore(redis, prefix),
+        labels=StateLabels(store),
+    )
+    sinks = build_sinks(routing, redis, prefix, publisher)
+    return Sender(
+        outbox, sinks, metrics, pipeline=pipeline, retry_max_seconds=settings.notify_retry_max_seconds
+    )
 
 
 @dataclass
@@ -55,11 +92,12 @@ class Runtime:
             store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds
         )
         outbox = Outbox(redis, settings.redis_prefix)
-        sinks: list[Sink] = [LogSink(), KafkaSink(publisher, ALERTS)]
-        if settings.slack_webhook_url is not None:
-            sinks.append(SlackWebhookSink(settings.slack_webhook_url.get_secret_value()))
-        sender = Sender(outbox, sinks, metrics, retry_max_seconds=settings.notify_retry_max_seconds)
+        sender = build_sender(settings, redis, store, publisher, outbox, metrics)
         return cls(settings, redis, store, publisher, handler, outbox, sender, metrics)
+
+    @property
+    def alerts(self) -> AlertsService:
+        return AlertsService(self.redis, self.settings.redis_prefix)
 
     async def refresh_gauges(self) -> None:
         await refresh_market_gauges(self.redis, self.settings.redis_prefix, self.metrics, self.handler.rules)

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     redis_retry_max_seconds: float = Field(5.0, gt=0)
 
     rules_file: Path | None = None
+    # Receivers, routes, grouping, inhibition (alerts/routing.py); unset: log, abs.alerts and the webhook.
+    routing_file: Path | None = None
+    # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse).
+    api_token: SecretStr | None = None
     notify_retry_max_seconds: float = Field(60.0, gt=0)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False

@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from alerts.antinoise import AntiNoisePolicy
 from alerts.model import Alert
 from streams.events import Deal, Event, Financials, Quote
 from streams.state import DealState, IssuerState, MarketState, TrancheState
@@ -60,6 +61,7 @@ class Snapshot:
     dirty: set[str] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
+    antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
 
     def tranche(self, tranche_id: str) -> TrancheState:
         if tranche_id not in self.tranches:

@@ -10,6 +10,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.antinoise import NoiseState
 from alerts.model import Alert, Severity
 from streams.events import Deal, TrancheTerms
 
@@ -18,6 +19,7 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     alerts: dict[str, Alert] = Field(default_factory=dict)  # by rule name
+    noise: dict[str, NoiseState] = Field(default_factory=dict)  # by rule name, only for rules with a policy
 
 
 class QuoteMark(BaseModel):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from alerts.exceptions import Retryable
 from alerts.model import Alert
+from alerts.notify import send_each
 
 
 class Publisher(Protocol):
@@ -27,6 +29,9 @@ class KafkaSink:
             )
         except Exception as exc:  # the broker's client raises many types; all are worth a retry
             raise Retryable(f"publish to {self._topic} failed: {exc!r}") from None
+
+    async def notify(self, alerts: Sequence[Alert], title: str) -> None:
+        await send_each(self, alerts)  # one record per notice, keyed by fingerprint: the wire contract
 
     async def close(self) -> None:
         return None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from alerts.model import Alert
+from alerts.notify import send_each
 from alerts.templates import headline
 
 log = logging.getLogger("tranchewatch.alerts")
@@ -21,6 +23,9 @@ class LogSink:
             alert.fingerprint,
             alert.event_time.isoformat(),
         )
+
+    async def notify(self, alerts: Sequence[Alert], title: str) -> None:
+        await send_each(self, alerts)
 
     async def close(self) -> None:
         return None

@@ -1,14 +1,18 @@
-"""Slack through an incoming webhook, with slack-sdk. 2xx delivered; 429 and 5xx retried; the rest permanent."""
+"""Slack through an incoming webhook, with slack-sdk. 2xx delivered; 429 and 5xx retried; the rest
+permanent."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alerts.exceptions import Permanent, Retryable
 from alerts.model import Alert
-from alerts.redact import redact
-from alerts.templates import slack_message
+from alerts.redact import redact, redacting_logger
+from alerts.templates import group_message, slack_message
 
 
 class SlackWebhookSink:
@@ -16,12 +20,20 @@ class SlackWebhookSink:
 
     def __init__(self, url: str, *, min_interval_seconds: float = 1.0, timeout: int = 10) -> None:
         self._url = url
-        self._client = AsyncWebhookClient(url, timeout=timeout)
+        # Our own retries and pacing only; and a logger that redacts, since slack-sdk logs the URL at DEBUG.
+        self._client = AsyncWebhookClient(
+            url, timeout=timeout, retry_handlers=[], logger=redacting_logger("tranchewatch.slack_sdk", [url])
+        )
         # Slack allows about one message per second per webhook.
         self.min_interval_seconds = min_interval_seconds
 
     async def send(self, alert: Alert) -> None:
-        message = slack_message(alert)
+        await self._post(slack_message(alert))
+
+    async def notify(self, alerts: Sequence[Alert], title: str) -> None:
+        await self._post(group_message(list(alerts), title))
+
+    async def _post(self, message: dict[str, Any]) -> None:
         try:
             response = await self._client.send(text=message["text"], blocks=message["blocks"])
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -13,6 +13,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts.antinoise import AntiNoisePolicy
+
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
@@ -109,6 +111,8 @@ class RulesConfig(BaseModel):
     issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
     issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
     stale_quote: StaleQuoteConfig = StaleQuoteConfig()
+    # Pending period, keep-firing-for and flap detection per rule ([antinoise.rules.below_par] ...).
+    antinoise: AntiNoisePolicy = AntiNoisePolicy()
 
     @classmethod
     def load(cls, path: Path | None) -> RulesConfig:

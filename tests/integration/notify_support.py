@@ -1,0 +1,119 @@
+"""Builds a Sender on the real Redis with a routing config given as a dict, and runs it until a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from alerts.ack import AckStore
+from alerts.inhibit import Inhibitor
+from alerts.metrics import AlertMetrics
+from alerts.model import Alert, Subject
+from alerts.nflog import NotificationLog
+from alerts.outbox import Outbox
+from alerts.pipeline import NotifyPipeline
+from alerts.receivers import build_sinks
+from alerts.routing import RoutingConfig
+from alerts.sender import Sender
+from alerts.silence import SilenceStore
+from streams.snapshot import Commit
+from streams.store import RedisStore
+
+T0 = dt.datetime(2025, 9, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # a Monday
+
+
+class NullPublisher:
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        return None
+
+
+def make_alert(
+    tranche: str,
+    *,
+    rule: str = "below_par",
+    issuer: str = "wuhan-bus",
+    status: str = "firing",
+    severity: str = "critical",
+    seq: int = 1,
+    starts_at: dt.datetime = T0,
+    event_time: dt.datetime | None = None,
+) -> Alert:
+    from alerts.labels import subject_key
+    from alerts.model import fingerprint
+
+    subject = Subject(tranche_id=tranche, issuer_id=issuer, deal_id=f"{issuer}-deal")
+    return Alert.model_validate(
+        {
+            "fingerprint": fingerprint(rule, subject_key(subject)),
+            "rule": rule,
+            "severity": severity,
+            "status": status,
+            "subject": subject,
+            "starts_at": starts_at,
+            "ends_at": (event_time or starts_at) if status == "resolved" else None,
+            "event_time": event_time or starts_at,
+            "summary": f"{rule} {tranche} {status} seq {seq}",
+            "evidence": {"price": 94.0},
+            "seq": seq,
+        }
+    )
+
+
+async def commit(redis: Redis, prefix: str, *alerts: Alert) -> None:
+    assert await RedisStore(redis, prefix).commit(Commit({}, {}, [], list(alerts)))
+
+
+def build_sender(
+    redis: Redis, prefix: str, routing: dict[str, Any], **kw: Any
+) -> tuple[Sender, AlertMetrics]:
+    cfg = RoutingConfig.model_validate(routing)
+    pipeline = NotifyPipeline(
+        cfg,
+        NotificationLog(redis, prefix),
+        Inhibitor(redis, prefix, cfg.inhibit),
+        SilenceStore(redis, prefix),
+        AckStore(redis, prefix),
+    )
+    metrics = AlertMetrics(CollectorRegistry())
+    sinks = build_sinks(cfg, redis, prefix, NullPublisher())
+    sender = Sender(Outbox(redis, prefix), sinks, metrics, pipeline=pipeline, retry_base_seconds=0.05, **kw)
+    return sender, metrics
+
+
+async def run_until(sender: Sender, done: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Runs the sender until done() holds and the outbox is drained for every receiver, or fails."""
+    task = asyncio.create_task(sender.run())
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if done() and await _drained(sender):
+                return
+            assert not task.done(), task.exception()
+            assert time.monotonic() < deadline, "sender did not get there in time"
+            await asyncio.sleep(0.05)
+    finally:
+        sender.stop()
+        await asyncio.wait_for(task, 15)
+        await sender.outbox.redis.delete(
+            *[f"{sender.outbox.prefix}outbox:lease:{n}" for n in sender.receivers]
+        )
+
+
+async def _drained(sender: Sender) -> bool:
+    for name in sender.receivers:
+        if (await sender.outbox.backlog(name))[0]:
+            return False
+    return True
+
+
+def webhook_routing(url: str, **route: Any) -> dict[str, Any]:
+    return {
+        "receivers": {"desk": {"type": "slack_webhook", "url": url, "min_interval_seconds": 0}},
+        "routes": [{"receiver": "desk", **route}],
+    }
