@@ -11,8 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from alerts.labels import subject_key
-from alerts.model import Alert, RuleName, fingerprint
+from alerts.model import Alert, RuleName, fingerprint, subject_key
 
 
 class InhibitRule(BaseModel):

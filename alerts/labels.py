@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from alerts.model import Alert, Subject
+from alerts.model import Alert
 
 Labels = dict[str, str]
-
-
-def subject_key(subject: Subject) -> str:
-    """The identity a fingerprint is made of (the same order as streams/apply.py's record())."""
-    return subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
 
 
 def alert_labels(alert: Alert) -> Labels:

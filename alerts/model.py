@@ -52,6 +52,11 @@ class Alert(BaseModel):
     seq: int = 1  # transition number within this fingerprint: the notification log's idempotency key
 
 
+def subject_key(subject: Subject) -> str:
+    """The subject's identity: a tranche, else a deal, else an issuer, else a year."""
+    return subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
+
+
 def fingerprint(rule: str, subject_key: str) -> str:
     """Stable in rule and subject identity only, so an escalation keeps its fingerprint."""
     return hashlib.sha256(f"{rule}\x00{subject_key}".encode()).hexdigest()[:20]

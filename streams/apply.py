@@ -25,7 +25,7 @@ import datetime as dt
 
 from alerts.antinoise import apply_rule
 from alerts.lifecycle import transition
-from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint
+from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
 from streams.analytics import quote_analytics
 from streams.events import Deal, Event, Financials, Quote
 from streams.rules import (
@@ -279,8 +279,7 @@ def record(
     when: dt.datetime,
 ) -> Alert | None:
     """Runs the lifecycle for one rule on one subject: new state on its document, notice queued."""
-    identity = subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
-    fp = fingerprint(rule, identity)
+    fp = fingerprint(rule, subject_key(subject))
     applied = apply_rule(
         snap.antinoise,
         doc.alerts,

@@ -44,8 +44,7 @@ def make_alert(
     starts_at: dt.datetime = T0,
     event_time: dt.datetime | None = None,
 ) -> Alert:
-    from alerts.labels import subject_key
-    from alerts.model import fingerprint
+    from alerts.model import fingerprint, subject_key
 
     subject = Subject(tranche_id=tranche, issuer_id=issuer, deal_id=f"{issuer}-deal")
     return Alert.model_validate(
