@@ -49,7 +49,12 @@ class _Receiver(BaseModel):
     honour_mutes: bool = True
 
 
-class SlackWebhookReceiver(_Receiver):
+class _Digestible(_Receiver):
+    # "HH:MM", China time: hold this receiver's notices and send them once a day as one digest message.
+    digest_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class SlackWebhookReceiver(_Digestible):
     type: Literal["slack_webhook"]
     url: SecretStr
     min_interval_seconds: float = Field(1.0, ge=0)  # Slack allows about one message per second per webhook
@@ -74,7 +79,7 @@ class KafkaReceiver(_Receiver):
     honour_mutes: bool = False
 
 
-class LogReceiver(_Receiver):
+class LogReceiver(_Digestible):
     type: Literal["log"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
@@ -18,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from redis.exceptions import RedisError
 
 from alerts.ack import AckStore
+from alerts.digest import DigestBook, DigestSink, due_day, parse_time_of_day
+from alerts.digest import title as digest_title
 from alerts.exceptions import Permanent, Retryable
 from alerts.group import Group
 from alerts.inhibit import Inhibitor
@@ -64,6 +67,7 @@ class Sender:
         retry_base_seconds: float = 0.5,
         retry_max_seconds: float = 60.0,
         block_ms: int = 500,
+        digest_check_seconds: float = 30.0,
     ) -> None:
         self.outbox = outbox
         self.receivers: dict[str, Sink] = (
@@ -77,10 +81,17 @@ class Sender:
         self.owner = uuid.uuid4().hex
         self._last_sent: dict[str, float] = {}
         self._stopping = asyncio.Event()
+        self.digests = DigestBook(outbox.redis, outbox.prefix)
+        self.digest_check_seconds = digest_check_seconds
 
     async def run(self) -> None:
+        digests = [
+            self._digest_loop(name, sink) for name, sink in self.receivers.items() if self._digest_at(name)
+        ]
         try:
-            await asyncio.gather(*(self._drain(name, sink) for name, sink in self.receivers.items()))
+            await asyncio.gather(
+                *(self._drain(name, sink) for name, sink in self.receivers.items()), *digests
+            )
         finally:
             for name in self.receivers:
                 with contextlib.suppress(RedisError):  # the lease lapses on its own
@@ -117,6 +128,13 @@ class Sender:
             log.info("%s: notice %s seq %d muted: %s", name, alert.fingerprint, alert.seq, reason)
         if plan.already_sent:
             log.info("%s: %d notices already sent before a restart; skipped", name, plan.already_sent)
+        if self._digest_at(name):
+            # Held for the day's digest; the nflog entry makes a re-read batch skip them as if sent.
+            held = [alert for group in plan.groups for alert in group.alerts]
+            await self.digests.hold(name, held)
+            await self.pipeline.nflog.record(name, held)
+            await self.outbox.confirm(name, batch[-1][0])
+            return True
         for group in plan.groups:
             if not await self._deliver(name, sink, group):
                 return False
@@ -158,6 +176,53 @@ class Sender:
             await self.pipeline.nflog.record(name, group.alerts)
             self.metrics.notifications.labels(sink.name, "sent").inc(len(group.alerts))
             return True
+        return False
+
+    def _digest_at(self, name: str) -> dt.time | None:
+        value = getattr(self.pipeline.routing.receivers.get(name), "digest_at", None)
+        return parse_time_of_day(value) if value else None
+
+    async def _digest_loop(self, name: str, sink: Sink) -> None:
+        at = self._digest_at(name)
+        assert at is not None
+        while not self._stopping.is_set():
+            try:
+                await self.send_digest_if_due(name, sink, at)
+            except RedisError as exc:
+                log.warning("digest for %s: redis unavailable (%s); retrying", name, exc)
+            await self._sleep(self.digest_check_seconds)
+
+    async def send_digest_if_due(self, name: str, sink: Sink, at: dt.time) -> bool:
+        """Sends the day's digest once, after `at` China time; True if one went out."""
+        day = due_day(self.pipeline.clock(), at)
+        if day is None or not isinstance(sink, DigestSink):
+            return False
+        pending = await self.digests.pending(name, day)
+        if pending is None:
+            return False
+        alerts, held = pending
+        if not held:
+            return False  # nothing yet today: a notice held later still goes out in today's digest
+        if not await self._deliver_digest(name, sink, digest_title(day, alerts, held), alerts):
+            return False
+        await self.digests.mark_sent(name, day, held)
+        return True
+
+    async def _deliver_digest(self, name: str, sink: DigestSink, title: str, alerts: list[Alert]) -> bool:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await sink.digest(title, alerts)
+                self.metrics.notifications.labels(name, "sent").inc()
+                return True
+            except Retryable as exc:
+                attempt += 1
+                self.metrics.notifications.labels(name, "retried").inc()
+                await self._sleep(exc.retry_after if exc.retry_after is not None else self._backoff(attempt))
+            except Permanent as exc:
+                self.metrics.notifications.labels(name, "failed").inc()
+                log.error("%s: daily digest refused for good: %s", name, exc)
+                return True
         return False
 
     def _backoff(self, attempt: int) -> float:

@@ -90,3 +90,13 @@ def group_message(alerts: list[Alert], title: str) -> dict[str, Any]:
         {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},  # Slack caps a block at 3000
     ]
     return {"text": f"{header}\n{body}", "blocks": blocks}
+
+
+def digest_message(title: str, alerts: list[Alert]) -> dict[str, Any]:
+    """The day's notices for a quiet channel: a header and one line each."""
+    body = "\n".join(line(a) for a in alerts) or "No alert notices."
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},  # Slack caps a block at 3000
+    ]
+    return {"text": f"{title}\n{body}", "blocks": blocks}

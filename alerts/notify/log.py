@@ -27,5 +27,10 @@ class LogSink:
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         await send_each(self, alerts)
 
+    async def digest(self, title: str, alerts: Sequence[Alert]) -> None:
+        log.warning("DIGEST %s", title)
+        for alert in alerts:
+            log.warning("DIGEST   %s", headline(alert))
+
     async def close(self) -> None:
         return None

@@ -12,7 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from alerts.exceptions import Permanent, Retryable
 from alerts.model import Alert
 from alerts.redact import redact, redacting_logger
-from alerts.templates import group_message, slack_message
+from alerts.templates import digest_message, group_message, slack_message
 
 
 class SlackWebhookSink:
@@ -32,6 +32,9 @@ class SlackWebhookSink:
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         await self._post(group_message(list(alerts), title))
+
+    async def digest(self, title: str, alerts: Sequence[Alert]) -> None:
+        await self._post(digest_message(title, list(alerts)))
 
     async def _post(self, message: dict[str, Any]) -> None:
         try:

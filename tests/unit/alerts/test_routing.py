@@ -73,3 +73,22 @@ def test_without_a_file_everything_goes_everywhere_ungrouped_uninhibited() -> No
     assert [r.receiver for r in cfg.routes_for({"rule": "below_par"})] == ["log", "kafka", "slack"]
     assert cfg.inhibit == [] and all(not r.group_by for r in cfg.routes)
     assert sorted(RoutingConfig.default(None).receivers) == ["kafka", "log"]
+
+
+def test_the_readme_routing_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    for name in ("CREDIT_DESK_WEBHOOK", "SLACK_BOT_TOKEN", "NEWSROOM_WEBHOOK"):
+        monkeypatch.setenv(name, f"https://hooks.example/{name}")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("# routing.toml")
+    config = RoutingConfig.model_validate(tomllib.loads(readme[start : readme.index("```", start)]))
+    assert config.receivers["newsroom"].digest_at == "08:30"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", ["8:30", "24:00", "08:60", "noon"])
+def test_digest_at_must_be_a_time_of_day(value: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="digest_at"):
+        RoutingConfig.model_validate({"receivers": {"x": {"type": "log", "digest_at": value}}})
