@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -61,34 +62,41 @@ def publish(bootstrap: str, records: list[tuple[str, dict[str, Any]]]) -> None:
 
 @dataclass
 class Chaos:
-    """Kills the running worker when the stored count passes each target, and starts a new one."""
+    """Strikes (a kill, an outage, a rebalance) when the stored count passes each target."""
 
-    start_worker: Callable[[], Any]
     targets: list[int]
+    strike: Callable[[int], str]  # does the damage; returns what to note about it
     rng: random.Random
-    kill: Callable[[Any], None]
-    probe: Callable[[], str] = lambda: ""  # what to note at each kill, e.g. the outbox backlog
-    worker: Any = None
-    kills: int = 0
-    stored_at_restart: int = -1
+    strikes: int = 0
+    stored_at_last: int = -1
     log: list[str] = field(default_factory=list)
-
-    def begin(self) -> None:
-        self.worker = self.start_worker()
 
     def maybe_strike(self, stored: int, *, force: bool = False) -> None:
         if not self.targets or (stored < self.targets[0] and not force):
             return
-        if stored <= self.stored_at_restart and not force:
-            return  # let the new worker make some progress first, so kills land at different places
+        if stored <= self.stored_at_last and not force:
+            return  # let the worker make some progress first, so strikes land at different places
         time.sleep(self.rng.uniform(0.0, 0.4))
         self.targets.pop(0)
+        note = self.strike(stored)
+        self.strikes += 1
+        self.log.append(f"#{self.strikes} at {stored} stored{note}")
+        self.stored_at_last = stored
+
+
+class Killer:
+    """SIGKILLs the running worker and starts a new one in its place."""
+
+    def __init__(self, start_worker: Callable[[], Any], probe: Callable[[], str] = lambda: "") -> None:
+        self.start_worker = start_worker
+        self.probe = probe
+        self.worker = start_worker()
+
+    def __call__(self, stored: int) -> str:
         noted = self.probe()
-        self.kill(self.worker)
-        self.kills += 1
-        self.log.append(f"#{self.kills} at {stored} stored{noted}")
-        self.stored_at_restart = stored
+        self.worker.stop(signal.SIGKILL)
         self.worker = self.start_worker()
+        return noted
 
 
 def replay(

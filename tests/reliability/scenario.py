@@ -69,6 +69,18 @@ class Scenario:
                 ids[topic] |= found
         return ids
 
+    def chunked(self, name: str, pieces: int) -> Scenario:
+        """The same scenario with one phase published in pieces (each key's order kept)."""
+        phases: list[Phase] = []
+        for phase in self.phases:
+            if phase.name != name:
+                phases.append(phase)
+                continue
+            size = -(-len(phase.records) // pieces)
+            for i in range(0, len(phase.records), size):
+                phases.append(Phase(f"{name} {i // size + 1}/{pieces}", phase.records[i : i + size]))
+        return Scenario(self.seed, phases)
+
 
 def _ts(day: dt.date, hour: int = 9, minute: int = 30) -> str:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA).isoformat()

@@ -8,7 +8,6 @@ TW_RELIABILITY_FULL=1 (`make reliability`) runs 50,000 events and 10 kills.
 from __future__ import annotations
 
 import random
-import signal
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +16,7 @@ import redis
 from streams.broker import EmbeddedBroker
 from tests.reliability.harness import (
     Chaos,
+    Killer,
     Progress,
     compare,
     differing_documents,
@@ -50,17 +50,14 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     progress = Progress(redis_client, redis_prefix)
     total = sum(len(ids) for ids in scenario.distinct_ids().values())
     rng = random.Random(scenario.seed)
-    chaos = Chaos(
-        start_worker=lambda: worker_factory(
+    killer = Killer(
+        lambda: worker_factory(
             TRANCHEWATCH_SLACK_WEBHOOK_URL=slack.url, TRANCHEWATCH_SLACK_MIN_INTERVAL_SECONDS="0"
         ),
-        targets=sorted(rng.sample(range(total // 20, total - total // 20), kills)),
-        rng=rng,
-        kill=lambda worker: worker.stop(signal.SIGKILL),
         probe=lambda: f", slack backlog {progress.backlog('slack')}",
     )
-    chaos.begin()
-    chaos.worker.wait_ready()
+    chaos = Chaos(sorted(rng.sample(range(total // 20, total - total // 20), kills)), killer, rng)
+    killer.worker.wait_ready()
     replay(scenario, broker.bootstrap, progress, chaos, timeout=900)
     while chaos.targets:  # targets the stream outran: strike while the outbox drains
         chaos.maybe_strike(progress.total(), force=True)
@@ -76,7 +73,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
         {
             "events replayed": scenario.events,
             "distinct events": total,
-            "crashes survived": chaos.kills,
+            "crashes survived": chaos.strikes,
             "kill points": "; ".join(chaos.log),
             "documents compared / differing": f"{len(reference.documents)} / {len(documents)}",
             "alerts expected": stored.expected,
@@ -93,4 +90,4 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     assert (on_topic.lost, on_topic.extra) == (0, 0)
     assert (in_slack.lost, in_slack.extra) == (0, 0)
     # A re-send needs a kill in the one round trip between a sink's send and its cursor's confirm.
-    assert on_topic.doubled <= chaos.kills and in_slack.doubled <= chaos.kills
+    assert on_topic.doubled <= chaos.strikes and in_slack.doubled <= chaos.strikes
