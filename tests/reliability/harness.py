@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from alerts.model import Alert
 from alerts.templates import slack_message
 from streams.topics import ALERTS, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
-from tests.reliability.scenario import KEY_FIELD, Phase, Reference, Scenario
+from tests.reliability.scenario import KEY_FIELD, Reference, Scenario
 from tests.support.kafka_io import read_json
 from tests.support.slack_stub import SlackStub
 
@@ -105,7 +105,7 @@ def replay(
     progress: Progress,
     chaos: Chaos | None = None,
     timeout: float = 600.0,
-    between_phases: Callable[[Phase], None] | None = None,
+    pause: float = 0.0,
 ) -> None:
     """Publishes phase by phase, each once the one before is stored; strikes the chaos targets on the way."""
     wanted: Counter[str] = Counter()
@@ -123,8 +123,7 @@ def replay(
             if chaos is not None:
                 chaos.maybe_strike(progress.total())
             time.sleep(0.02)
-        if between_phases is not None:
-            between_phases(phase)
+        time.sleep(pause)
 
 
 @dataclass

@@ -115,7 +115,7 @@ def generate(events: int, seed: int = 6) -> Scenario:
     """About `events` records: 2% deals, 3% reports, the rest quotes (1% of them duplicates)."""
     rng = random.Random(seed)
     n_issuers = max(2, events // 250)
-    early, late, reports, quotes = (
+    early, reports, quotes, late = (
         Phase("early deals"),
         Phase("reports"),
         Phase("quotes"),
