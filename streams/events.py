@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-# QuantLib's calendar ends in 2199 and a quote settles on the next business day: stamps stay a year inside.
-FIRST_YEAR, LAST_YEAR = 1901, 2198
+# QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
+# trading days from the clock: stamps stay a year inside at both ends.
+FIRST_YEAR, LAST_YEAR = 1902, 2198
 
 
 def _plausible_time(value: dt.datetime) -> dt.datetime:
@@ -23,8 +24,8 @@ def _plausible_time(value: dt.datetime) -> dt.datetime:
 
 
 def _plausible_date(value: dt.date) -> dt.date:
-    if not FIRST_YEAR <= value.year <= LAST_YEAR + 1:
-        raise ValueError(f"{value.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR + 1}")
+    if not FIRST_YEAR - 1 <= value.year <= LAST_YEAR + 1:
+        raise ValueError(f"{value.isoformat()} is outside the years {FIRST_YEAR - 1} to {LAST_YEAR + 1}")
     return value
 
 

@@ -18,9 +18,30 @@ from kafka import KafkaProducer
 from alerts.model import Alert
 from alerts.templates import slack_message
 from streams.topics import ALERTS, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
-from tests.reliability.scenario import KEY_FIELD, Reference, Scenario
+from tests.reliability.scenario import KEY_FIELD, RULES_FILE, Reference, Scenario
 from tests.support.kafka_io import read_json
 from tests.support.slack_stub import SlackStub
+
+
+def worker_overrides(tmp_path: Path, slack_url: str | None = None) -> dict[str, str]:
+    """The tests' rules, and a routing file like the default one but with no pause between Slack posts."""
+    lines = ["[receivers.log]", 'type = "log"', "[receivers.kafka]", 'type = "kafka"']
+    names = ["log", "kafka"]
+    if slack_url:
+        lines += [
+            "[receivers.slack]",
+            'type = "slack_webhook"',
+            f'url = "{slack_url}"',
+            "min_interval_seconds = 0",
+        ]
+        names.append("slack")
+    for name in names:
+        lines += ["[[routes]]", f'receiver = "{name}"', "continue = true"]
+    lines.insert(0, "inhibit = []")
+    routing = tmp_path / "routing.toml"
+    routing.write_text("\n".join(lines) + "\n")
+    return {"TRANCHEWATCH_ROUTING_FILE": str(routing), "TRANCHEWATCH_RULES_FILE": str(RULES_FILE)}
+
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".reliability-figures.txt"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -26,6 +27,7 @@ from tests.reliability.harness import (
     replay,
     slack_texts,
     stored_history,
+    worker_overrides,
 )
 from tests.reliability.scenario import generate, reference_run, size_from_env
 from tests.support.slack_stub import SlackStub
@@ -43,6 +45,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     redis_client: redis.Redis,
     redis_prefix: str,
     show: Callable[[str, dict[str, object]], None],
+    tmp_path: Path,
 ) -> None:
     events, kills = size_from_env("EVENTS", 5_000, 50_000), size_from_env("KILLS", 3, 10)
     scenario = generate(events, seed=6)
@@ -51,9 +54,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     total = sum(len(ids) for ids in scenario.distinct_ids().values())
     rng = random.Random(scenario.seed)
     killer = Killer(
-        lambda: worker_factory(
-            TRANCHEWATCH_SLACK_WEBHOOK_URL=slack.url, TRANCHEWATCH_SLACK_MIN_INTERVAL_SECONDS="0"
-        ),
+        lambda: worker_factory(**worker_overrides(tmp_path, slack.url)),
         probe=lambda: f", slack backlog {progress.backlog('slack')}",
     )
     chaos = Chaos(sorted(rng.sample(range(total // 20, total - total // 20), kills)), killer, rng)

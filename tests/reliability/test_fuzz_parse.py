@@ -186,7 +186,9 @@ def test_the_cross_event_cases_are_handled() -> None:
 
 def test_a_stamp_outside_market_time_is_rejected_not_crashed_on() -> None:
     # Found by the fuzz: 0001-01-01T00:00:00+14:00 parsed, then apply overflowed converting it to UTC;
-    # 2199-12-31T20:00:00+00:00 parsed, then QuantLib refused its China-time settlement date in 2200.
-    for ts in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2199-12-31T20:00:00+00:00"):
+    # 2199-12-31T20:00:00+00:00 parsed, then QuantLib refused its China-time settlement date in 2200;
+    # 1901-01-01T00:00:00+00:00 parsed, then stale_quote walked the calendar back before 1901.
+    for ts in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2199-12-31T20:00:00+00:00",
+               "1901-01-01T00:00:00+00:00"):  # fmt: skip
         result = parse(QUOTES, encode({"event_id": "q", "tranche_id": "T", "ts": ts, "price": 95.0}))
-        assert isinstance(result, Rejected) and "outside the years 1901 to 2198" in result.reason
+        assert isinstance(result, Rejected) and "outside the years 1902 to 2198" in result.reason

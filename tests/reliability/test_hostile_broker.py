@@ -22,7 +22,7 @@ from streams.broker import EmbeddedBroker
 from streams.deadletter import TRUNCATED_HEAD_BYTES
 from streams.parse import MAX_MESSAGE_BYTES
 from streams.topics import DEADLETTER, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
-from tests.reliability.harness import Progress, compare, kafka_alerts, notice_key, replay
+from tests.reliability.harness import Progress, compare, kafka_alerts, notice_key, replay, worker_overrides
 from tests.reliability.scenario import generate, reference_run, size_from_env
 from tests.support.kafka_io import read_all
 from tests.support.wait import wait_for
@@ -126,13 +126,14 @@ async def test_bad_messages_are_dead_lettered_and_the_good_still_alert(
     redis_client: redis.Redis,
     redis_prefix: str,
     show: Callable[[str, dict[str, object]], None],
+    tmp_path: Path,
 ) -> None:
     count = size_from_env("BAD", 2_000, 10_000)
     rng = random.Random(64)
     bad = bad_messages(count, rng)
     scenario = generate(size_from_env("EVENTS", 5_000, 50_000) // 10, seed=64)
     reference = await reference_run(scenario)
-    worker = worker_factory()
+    worker = worker_factory(**worker_overrides(tmp_path))
     worker.wait_ready()
     assert worker.process is not None
     sampler = RssSampler(worker.process.pid)

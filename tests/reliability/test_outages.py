@@ -30,6 +30,7 @@ from tests.reliability.harness import (
     replay,
     slack_texts,
     stored_history,
+    worker_overrides,
 )
 from tests.reliability.scenario import Scenario, generate, reference_run, size_from_env
 from tests.support.redis_server import OwnRedis
@@ -79,14 +80,14 @@ async def test_redis_outage_holds_the_stream_and_resumes_with_nothing_lost(
     own_redis: Callable[..., OwnRedis],
     redis_prefix: str,
     show: Callable[[str, dict[str, object]], None],
+    tmp_path: Path,
 ) -> None:
     server = own_redis()
     scenario = generate(size_from_env("EVENTS", 5_000, 50_000), seed=61)
     reference = await reference_run(scenario)
     worker = worker_factory(
         TRANCHEWATCH_REDIS_URL=server.url,
-        TRANCHEWATCH_SLACK_WEBHOOK_URL=slack.url,
-        TRANCHEWATCH_SLACK_MIN_INTERVAL_SECONDS="0",
+        **worker_overrides(tmp_path, slack.url),
         TRANCHEWATCH_REDIS_RETRY_MAX_SECONDS="1",
     )
     worker.wait_ready()
@@ -147,12 +148,11 @@ async def test_broker_restart_the_worker_reconnects_and_carries_on(
     redis_client: redis.Redis,
     redis_prefix: str,
     show: Callable[[str, dict[str, object]], None],
+    tmp_path: Path,
 ) -> None:
     scenario = generate(size_from_env("EVENTS", 5_000, 50_000) // 5, seed=62)
     reference = await reference_run(scenario)
-    worker = worker_factory(
-        TRANCHEWATCH_SLACK_WEBHOOK_URL=slack.url, TRANCHEWATCH_SLACK_MIN_INTERVAL_SECONDS="0"
-    )
+    worker = worker_factory(**worker_overrides(tmp_path, slack.url))
     worker.wait_ready()
     progress = Progress(redis_client, redis_prefix)
     before, after = scenario.phases[:2], scenario.phases[2:]

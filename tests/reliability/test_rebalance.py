@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
@@ -20,6 +21,7 @@ from tests.reliability.harness import (
     replay,
     slack_texts,
     stored_history,
+    worker_overrides,
 )
 from tests.reliability.scenario import generate, reference_run, size_from_env
 from tests.support.slack_stub import SlackStub
@@ -45,12 +47,13 @@ async def test_a_worker_joins_and_leaves_mid_stream(
     redis_client: redis.Redis,
     redis_prefix: str,
     show: Callable[[str, dict[str, object]], None],
+    tmp_path: Path,
 ) -> None:
     # The quotes go out in pieces, each once the one before is stored, from a thread, so that the stream
     # outlasts a worker's start and the membership changes land mid-stream.
     scenario = generate(size_from_env("EVENTS", 5_000, 50_000), seed=63).chunked("quotes", 30)
     reference = await reference_run(scenario)
-    overrides = {"TRANCHEWATCH_SLACK_WEBHOOK_URL": slack.url, "TRANCHEWATCH_SLACK_MIN_INTERVAL_SECONDS": "0"}
+    overrides = worker_overrides(tmp_path, slack.url)
     first = worker_factory(**overrides)
     first.wait_ready()
     progress = Progress(redis_client, redis_prefix)
