@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"audit: {len(audited)} of {len(dependencies)} pinned packages audited against {args.service}, "
           f"{len(vulnerable)} with known vulnerabilities")  # fmt: skip
     if skipped:
-        names = ", ".join(str(d['name']) for d in skipped[:8])
+        names = ", ".join(str(d["name"]) for d in skipped[:8])
         more = f" and {len(skipped) - 8} more" if len(skipped) > 8 else ""
         print(f"audit: NOT AUDITED ({len(skipped)}): {names}{more}; reason: {skipped[0]['skip_reason']}")
         if not audited:
