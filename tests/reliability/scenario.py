@@ -44,12 +44,19 @@ def full_size() -> bool:
     return os.environ.get("TW_RELIABILITY_FULL", "") not in ("", "0", "false")
 
 
+def _timeout() -> int:
+    return 3600 if full_size() else 600
+
+
 def size_from_env(name: str, ci: int, full: int) -> int:
     """TW_RELIABILITY_<NAME> wins; else the full size under TW_RELIABILITY_FULL=1; else the CI size."""
     explicit = os.environ.get(f"TW_RELIABILITY_{name}")
     if explicit:
         return int(explicit)
     return full if full_size() else ci
+
+
+TIMEOUT = _timeout()  # seconds per test: the full size runs far past pytest's default of 300
 
 
 @dataclass

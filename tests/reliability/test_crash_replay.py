@@ -29,12 +29,12 @@ from tests.reliability.harness import (
     stored_history,
     worker_overrides,
 )
-from tests.reliability.scenario import generate, reference_run, size_from_env
+from tests.reliability.scenario import TIMEOUT, generate, reference_run, size_from_env
 from tests.support.slack_stub import SlackStub
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(TIMEOUT)]
 SINKS = ("log", "kafka", "slack")
 
 

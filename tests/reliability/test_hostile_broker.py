@@ -23,12 +23,12 @@ from streams.deadletter import TRUNCATED_HEAD_BYTES
 from streams.parse import MAX_MESSAGE_BYTES
 from streams.topics import DEADLETTER, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
 from tests.reliability.harness import Progress, compare, kafka_alerts, notice_key, replay, worker_overrides
-from tests.reliability.scenario import generate, reference_run, size_from_env
+from tests.reliability.scenario import TIMEOUT, generate, reference_run, size_from_env
 from tests.support.kafka_io import read_all
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(TIMEOUT)]
 SINKS = ("log", "kafka")
 RSS_LIMIT_MB = 1024  # the worker idles at a few hundred MB; a leak of the bad messages would pass this
 
