@@ -81,9 +81,9 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
             "alerts lost (Redis)": stored.lost,
             "alerts doubled (Redis)": stored.doubled,
             "abs.alerts lost": on_topic.lost,
-            "abs.alerts re-sent (crash between send and confirm)": on_topic.doubled,
+            "abs.alerts re-sent (kill between send and nflog write)": on_topic.doubled,
             "slack lost": in_slack.lost,
-            "slack re-sent (crash between send and confirm)": in_slack.doubled,
+            "slack re-sent (kill between send and nflog write)": in_slack.doubled,
         },
     )
     assert documents == []
