@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint format typecheck bench check clean
+.PHONY: demo test test-unit reliability audit lint format typecheck bench check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -19,6 +19,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-services
 	$(BIN)/pytest -q
+
+# The reliability suite at full size (50,000 events, 10 kills, 10,000 bad messages); `make test` runs it small.
+reliability: $(STAMP)
+	scripts/ensure-services
+	TW_RELIABILITY_FULL=1 $(BIN)/pytest -q -m reliability tests/reliability
+
+# Known vulnerabilities in the image's pins; says so plainly (and passes) when the service is unreachable.
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_dependencies.py
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

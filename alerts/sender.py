@@ -173,9 +173,20 @@ class Sender:
                 for alert in group.alerts:
                     await self.outbox.record_failure(name, alert, str(exc))
                 return True
-            await self.pipeline.nflog.record(name, group.alerts)
             self.metrics.notifications.labels(sink.name, "sent").inc(len(group.alerts))
-            return True
+            return await self._log_sent(name, group)
+        return False
+
+    async def _log_sent(self, name: str, group: Group) -> bool:
+        """Writes the nflog for a delivered group, waiting out a Redis outage: going back to the outbox
+        instead would find no nflog entry and send the group again. False if stopped first."""
+        while not self._stopping.is_set():
+            try:
+                await self.pipeline.nflog.record(name, group.alerts)
+                return True
+            except RedisError as exc:
+                log.warning("%s: cannot log a delivered notice in the nflog (%s); retrying", name, exc)
+                await self._sleep(1.0)
         return False
 
     def _digest_at(self, name: str) -> dt.time | None:

@@ -16,6 +16,7 @@ from streams.agents import register_agents
 from streams.api_pages import register_api
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
+from streams.security import faust_credentials
 from streams.state_pages import register_state_pages
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def build_app(runtime: Runtime) -> faust.App:
     app = faust.App(
         s.app_id,
         broker=";".join(f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")),
+        broker_credentials=faust_credentials(s),
         store="memory://",
         autodiscover=False,
         datadir=str(Path(tempfile.gettempdir()) / f"tranchewatch-{s.app_id}"),

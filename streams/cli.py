@@ -44,10 +44,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from streams.publish import PublishError, publish_records, read_jsonl
+    from streams.security import kafka_client_options
 
     settings = _settings()
     try:
-        counts = publish_records(settings.kafka_bootstrap, read_jsonl(Path(args.file)))
+        counts = publish_records(
+            settings.kafka_bootstrap, read_jsonl(Path(args.file)), **kafka_client_options(settings)
+        )
     except (PublishError, OSError) as exc:
         sys.exit(f"tranchewatch publish: {exc}")
     for topic, count in sorted(counts.items()):

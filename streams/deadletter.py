@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from streams.parse import Rejected
+from streams.parse import MAX_MESSAGE_BYTES, Rejected
 from streams.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
+# Past the producer's request limit (1 MiB) a dead letter could never be published, and retrying it forever
+# would stall its partition: an oversized message goes with its first bytes, size and digest instead.
+TRUNCATED_HEAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class DeadLetterPublisher(Protocol):
 def dead_letter_record(
     env: Envelope, rejected: Rejected
 ) -> tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]:
+    value = env.value or b""
     headers = [
         ("tw-source-topic", env.topic.encode()),
         ("tw-source-partition", str(env.partition).encode()),
@@ -44,7 +49,14 @@ def dead_letter_record(
         ("tw-reason", rejected.reason.encode()[:2000]),
         ("tw-reason-kind", rejected.kind.encode()),
     ]
-    return (DEADLETTER, env.key, env.value or b"", headers)
+    if len(value) > MAX_MESSAGE_BYTES:
+        headers += [
+            ("tw-truncated-from-bytes", str(len(value)).encode()),
+            ("tw-original-sha256", hashlib.sha256(value).hexdigest().encode()),
+        ]
+        value = value[:TRUNCATED_HEAD_BYTES]
+    key = env.key[:TRUNCATED_HEAD_BYTES] if env.key is not None else None
+    return (DEADLETTER, key, value, headers)
 
 
 async def send_dead_letters(publisher: DeadLetterPublisher, items: list[tuple[Envelope, Rejected]]) -> None:

@@ -5,8 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+# QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
+# trading days from the clock: stamps stay a year inside at both ends.
+FIRST_YEAR, LAST_YEAR = 1902, 2198
+
+
+def _plausible_time(value: dt.datetime) -> dt.datetime:
+    """A stamp the rules and the analytics can handle, in UTC and in China time alike."""
+    try:
+        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(_CHINA).year}
+    except OverflowError:
+        years = {0}
+    if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+        raise ValueError(f"{value.isoformat()} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def _plausible_date(value: dt.date) -> dt.date:
+    if not FIRST_YEAR - 1 <= value.year <= LAST_YEAR + 1:
+        raise ValueError(f"{value.isoformat()} is outside the years {FIRST_YEAR - 1} to {LAST_YEAR + 1}")
+    return value
+
+
+_CHINA = dt.timezone(dt.timedelta(hours=8))
+EventTime = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
+TermsDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 Money = Annotated[float, Field(allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -22,7 +47,7 @@ class Quote(_Event):
     """A clean price per 100 of face value, keyed by `tranche_id` on `bond.quotes`."""
 
     tranche_id: Identifier
-    ts: AwareDatetime
+    ts: EventTime
     price: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)]
     bid: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
     ask: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
@@ -39,8 +64,8 @@ class TrancheTerms(BaseModel):
     tranche_id: Identifier
     face_value: PositiveMoney
     coupon_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-    issue_date: dt.date
-    maturity_date: dt.date
+    issue_date: TermsDate
+    maturity_date: TermsDate
     seniority: Annotated[str, Field(max_length=50)] = "senior"
 
     @model_validator(mode="after")
@@ -58,7 +83,7 @@ class Deal(_Event):
     issuer_name: Annotated[str, Field(min_length=1, max_length=500)]
     province: Annotated[str, Field(max_length=100)] | None = None
     city: Annotated[str, Field(max_length=100)] | None = None
-    announced_at: AwareDatetime
+    announced_at: EventTime
     programme_id: Identifier | None = None
     programme_size: PositiveMoney | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
@@ -86,7 +111,7 @@ class Financials(_Event):
     net_income: Money
     revenue: Money | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
-    reported_at: AwareDatetime
+    reported_at: EventTime
 
     @model_validator(mode="after")
     def _period_ordered(self) -> Financials:

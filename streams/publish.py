@@ -42,8 +42,13 @@ def message_key(topic: str, value: Any) -> bytes | None:
     return None
 
 
-def publish_records(bootstrap: str, records: Iterable[tuple[str, Any]]) -> Counter[str]:
-    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+def publish_records(
+    bootstrap: str, records: Iterable[tuple[str, Any]], **client_options: Any
+) -> Counter[str]:
+    """client_options: security settings for kafka-python (streams/security.py)."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5, **client_options
+    )
     counts: Counter[str] = Counter()
     try:
         for topic, value in records:

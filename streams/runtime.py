@@ -24,6 +24,7 @@ from streams.metrics import Metrics
 from streams.pipeline import BatchHandler
 from streams.producer import KafkaPublisher
 from streams.rules.config import RulesConfig
+from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.store import RedisStore
 
@@ -85,9 +86,14 @@ class Runtime:
             socket_timeout=5,
             socket_connect_timeout=5,
             health_check_interval=10,
+            **redis_options(settings),
         )
         store = RedisStore(redis, settings.redis_prefix)
-        publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"{settings.app_id}-producer")
+        publisher = KafkaPublisher(
+            settings.kafka_bootstrap,
+            client_id=f"{settings.app_id}-producer",
+            **kafka_client_options(settings),
+        )
         handler = BatchHandler(
             store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     redis_retry_max_seconds: float = Field(5.0, gt=0)
 
+    # Connection security (see README, Reliability): Redis AUTH/TLS and Kafka SASL/SSL.
+    redis_password: SecretStr | None = None  # when the URL carries none
+    redis_ssl_ca_file: Path | None = None  # rediss:// URLs only
+    redis_ssl_cert_file: Path | None = None
+    redis_ssl_key_file: Path | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_check_hostname: bool = True
+
     rules_file: Path | None = None
     # Receivers, routes, grouping, inhibition (alerts/routing.py); unset: log, abs.alerts and the webhook.
     routing_file: Path | None = None
@@ -65,6 +79,20 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("redis_prefix must not be empty: it keeps tranchewatch's keys apart")
         return value
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name in ("kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"kafka_security_protocol={self.kafka_security_protocol} needs {', '.join(missing)}"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streams.security import kafka_client_options
 from streams.settings import Settings
 
 QUOTES: Final = "bond.quotes"
@@ -37,7 +38,11 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> lis
     wanted = partition_counts(settings)
     if names is not None:
         wanted = {name: wanted[name] for name in names}
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"{settings.app_id}-admin",
+        **kafka_client_options(settings),
+    )
     try:
         existing = set(admin.list_topics())
         missing = [

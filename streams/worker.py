@@ -9,7 +9,9 @@ import faust
 
 from streams.app import build_app
 from streams.metrics import Metrics
+from streams.redaction import install_redaction
 from streams.runtime import Runtime
+from streams.security import secrets_of
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -17,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
+    install_redaction(secrets_of(settings))  # before anything can log a secret
     ensure_topics(settings)
     runtime = Runtime.build(settings, metrics)
     app = build_app(runtime)
