@@ -18,6 +18,7 @@ from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 from streams.security import faust_credentials
 from streams.state_pages import register_state_pages
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -25,10 +26,9 @@ HEARTBEAT_STALE_SECONDS = 10.0
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 
 
-def build_app(runtime: Runtime) -> faust.App:
-    s = runtime.settings
-    app = faust.App(
-        s.app_id,
+def faust_settings(s: Settings) -> dict[str, Any]:
+    """The faust App's keyword arguments: consumer and stream tuning from Settings."""
+    return dict(
         broker=";".join(f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")),
         broker_credentials=faust_credentials(s),
         store="memory://",
@@ -47,7 +47,11 @@ def build_app(runtime: Runtime) -> faust.App:
         web_port=s.http_port,
         web_in_thread=False,
     )
-    register_agents(app, runtime)
+
+
+def build_app(runtime: Runtime) -> faust.App:
+    app = faust.App(runtime.settings.app_id, **faust_settings(runtime.settings))
+    register_agents(app, runtime.settings, runtime.handler.handle)
     liveness = _Liveness()
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)

@@ -1,4 +1,4 @@
-"""The `tranchewatch` command: worker, publish, broker, demo, schema."""
+"""The `tranchewatch` command: worker, publish, broker, demo, schema, bench."""
 
 from __future__ import annotations
 
@@ -99,6 +99,23 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from streams.bench.report import render
+    from streams.bench.run import Options, run_bench
+
+    options = Options(
+        quotes=args.quotes,
+        tranches=args.tranches,
+        rate=args.rate,
+        latency_quotes=args.latency_quotes,
+        redis_url=_settings().redis_url.get_secret_value(),
+        workdir=Path(args.workdir) if args.workdir else None,
+    )
+    report = run_bench(options)
+    print(render(report), flush=True)
+    return 0 if report.alerts_match else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tranchewatch", description="Surveillance of asset-backed securities.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,6 +143,15 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_metrics
     )
     add_alert_commands(sub)
+    bench = sub.add_parser(
+        "bench", help="throughput and latency against raw aiokafka, faust and a naive loop"
+    )
+    bench.add_argument("--quotes", type=int, default=200_000, help="quotes to generate (default 200000)")
+    bench.add_argument("--tranches", type=int, default=2_000, help="tranches they spread over (default 2000)")
+    bench.add_argument("--rate", type=float, default=5_000.0, help="quotes/s of the fixed-load latency run")
+    bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
+    bench.add_argument("--workdir", default=None, help="where logs go (default: a new temporary directory)")
+    bench.set_defaults(func=cmd_bench)
     return p
 
 

@@ -1,0 +1,63 @@
+"""The naive baseline: the same parse, snapshot and rules, but one event at a time and one Redis call per
+read and per write, the way a first version of a consumer is often written.
+
+It writes the same documents and alert history as the worker (under its own prefix), so the two alert sets
+can be compared, but it has no outbox and no atomic commit: it only exists to be measured against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+
+from streams.apply import apply_event
+from streams.parse import Rejected, parse
+from streams.rules.config import RulesConfig
+from streams.snapshot import Commit, load_snapshot
+
+
+class NaiveStore:
+    """A StateStore that makes one round trip per key, per event id and per write."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    async def load(self, keys: Iterable[str]) -> dict[str, tuple[int, bytes | None]]:
+        out: dict[str, tuple[int, bytes | None]] = {}
+        for key in keys:
+            version, document = await self.redis.hmget(self.prefix + key, "v", "d")
+            out[key] = (int(version or 0), document.encode() if isinstance(document, str) else document)
+        return out
+
+    async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
+        found = set()
+        for event_id in event_ids:
+            if await self.redis.sismember(f"{self.prefix}seen:{topic}", event_id):
+                found.add(event_id)
+        return found
+
+    async def commit(self, commit: Commit) -> bool:
+        for key, document in commit.documents.items():
+            await self.redis.hset(self.prefix + key, "d", document)
+            await self.redis.hincrby(self.prefix + key, "v", 1)
+        for topic, event_id in commit.seen:
+            await self.redis.sadd(f"{self.prefix}seen:{topic}", event_id)
+        for notice in commit.notices:
+            body = notice.model_dump_json()
+            await self.redis.rpush(f"{self.prefix}alerts:history:{notice.fingerprint}", body)
+        return True
+
+
+async def handle_one(store: NaiveStore, rules: RulesConfig, topic: str, raw: bytes | None) -> int:
+    """Parses, loads, applies and writes one event; returns the number of alert notices it made."""
+    event = parse(topic, raw)
+    if isinstance(event, Rejected):
+        return 0
+    if await store.seen(topic, [event.event_id]):
+        return 0
+    snap = await load_snapshot(store, [event])
+    apply_event(snap, topic, event, rules)
+    await store.commit(snap.to_commit())
+    return len(snap.notices)

@@ -1,0 +1,145 @@
+"""`tranchewatch bench`: every contender on the same generated data, in one run, on one machine.
+
+1. raw: aiokafka consume + JSON decode, no processing (the client's limit on this broker);
+2. faust-default: an empty agent, faust's default consumer settings, one event at a time;
+3. faust-tuned: an empty agent with the worker's settings and batching;
+4. naive: a faust agent, one event at a time, one Redis call per read and write, every rule on;
+5. worker: tranchewatch's app, every rule on, the notice sender running;
+6. two workers on the four partitions of bond.quotes;
+7. publish-to-alert latency of `tranchewatch worker` at a fixed rate and at saturation.
+The throughput contenders read the same preloaded topics (each with a consumer group and Redis prefix of its
+own); the latency runs get a broker each. Then the naive baseline's, the worker's and the two workers' alert
+sets are compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from streams.bench.data import Dataset, generate
+from streams.bench.kafka import RawResult, preload, raw_consume
+from streams.bench.latency import Latency, latency_run
+from streams.bench.procs import Throughput, run_contenders
+from streams.bench.redis_stats import AlertKey, alert_set, delete_prefix, memory_by_kind
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+
+@dataclass
+class Options:
+    quotes: int = 200_000
+    tranches: int = 2_000
+    rate: float = 5_000.0
+    latency_quotes: int = 50_000
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rebalance_timeout: float = 2.0
+    workdir: Path | None = None
+    seed: int = 7
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    options: Options
+    events: dict[str, int]
+    publish_rate: float
+    raw: RawResult | None = None
+    throughput: dict[str, Throughput] = field(default_factory=dict)
+    latency: dict[str, Latency] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+    alerts_match: bool = False
+    mismatch: list[str] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.run_id = uuid.uuid4().hex[:8]
+        self.workdir = options.workdir or Path(tempfile.mkdtemp(prefix="tranchewatch-bench-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis = redis.Redis.from_url(options.redis_url)
+        self.prefixes: list[str] = []
+
+    def env(self, name: str, bootstrap: str, app_id: str | None = None) -> dict[str, str]:
+        prefix = f"twbench:{self.run_id}:{name}:"
+        if prefix not in self.prefixes:
+            self.prefixes.append(prefix)
+        return {
+            "TRANCHEWATCH_KAFKA_BOOTSTRAP": bootstrap,
+            "TRANCHEWATCH_REDIS_URL": self.options.redis_url,
+            "TRANCHEWATCH_REDIS_PREFIX": prefix,
+            "TRANCHEWATCH_APP_ID": app_id or f"twbench-{self.run_id}-{name}",
+            "TRANCHEWATCH_HTTP_PORT": str(free_port()),
+            "TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS": str(self.options.rebalance_timeout),
+            "TRANCHEWATCH_SESSION_TIMEOUT_SECONDS": "6",
+            "TRANCHEWATCH_LOG_LEVEL": "WARNING",
+            **self.options.extra_env,
+        }
+
+    def throughput(self, report: Report, data: Dataset) -> None:
+        broker = EmbeddedBroker(log_file=self.workdir / "broker.log")
+        with broker.running():
+            boot = broker.bootstrap
+            ensure_topics(Settings(kafka_bootstrap=boot))
+            report.publish_rate = asyncio.run(preload(boot, data.reference + data.quotes))
+            report.raw = asyncio.run(raw_consume(boot, data.total))
+            timeout = 60 + data.total / 500
+            for name, mode in (
+                ("faust-default", "empty"),
+                ("faust-tuned", "empty-tuned"),
+                ("naive", "naive"),
+                ("worker", "worker"),
+            ):
+                envs = [self.env(name, boot)]
+                report.throughput[name] = run_contenders(mode, envs, data.total, self.workdir, name, timeout)
+            pair = f"twbench-{self.run_id}-two"
+            envs = [self.env("two-workers", boot, pair), self.env("two-workers", boot, pair)]
+            report.throughput["two-workers"] = run_contenders(
+                "worker", envs, data.total, self.workdir, "two-workers", timeout
+            )
+
+    def compare(self, report: Report) -> None:
+        sets: dict[str, set[AlertKey]] = {
+            name: alert_set(self.redis, self.prefix_of(name)) for name in ("naive", "worker", "two-workers")
+        }
+        report.alerts = {name: len(s) for name, s in sets.items()}
+        base = sets["naive"]
+        for name in ("worker", "two-workers"):
+            for extra in sorted(sets[name] - base)[:5]:
+                report.mismatch.append(f"{name} only: {extra}")
+            for missing in sorted(base - sets[name])[:5]:
+                report.mismatch.append(f"naive only (not {name}): {missing}")
+        report.alerts_match = not report.mismatch and bool(base)
+
+    def prefix_of(self, name: str) -> str:
+        return f"twbench:{self.run_id}:{name}:"
+
+    def run(self) -> Report:
+        o = self.options
+        data = generate(o.quotes, o.tranches, o.seed)
+        report = Report(o, data.counts(), 0.0)
+        try:
+            self.throughput(report, data)
+            report.memory = memory_by_kind(self.redis, self.prefix_of("worker"))
+            self.compare(report)
+            paced = generate(min(o.latency_quotes, o.quotes), o.tranches, o.seed)
+            for name, rate in (("fixed", o.rate), ("saturation", None)):
+                env = self.env(f"latency-{name}", "")
+                report.latency[name] = latency_run(paced, rate, env, self.workdir, f"latency-{name}")
+        finally:
+            for prefix in self.prefixes:
+                delete_prefix(self.redis, prefix)
+            self.redis.close()
+        return report
+
+
+def run_bench(options: Options) -> Report:
+    return Bench(options).run()
