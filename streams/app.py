@@ -26,6 +26,14 @@ HEARTBEAT_STALE_SECONDS = 10.0
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 
 
+def use_event_loop(s: Settings) -> None:
+    """Installs the configured event loop policy; call before the app is built."""
+    if s.event_loop == "uvloop":
+        import mode.loop
+
+        mode.loop.use("uvloop")
+
+
 def faust_settings(s: Settings) -> dict[str, Any]:
     """The faust App's keyword arguments: consumer and stream tuning from Settings."""
     return dict(
@@ -41,6 +49,10 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         broker_rebalance_timeout=s.rebalance_timeout_seconds,
         broker_heartbeat_interval=s.heartbeat_interval_seconds,
         broker_commit_interval=1.0,
+        broker_max_poll_records=s.max_poll_records,
+        consumer_max_fetch_size=s.max_fetch_bytes,
+        stream_buffer_maxsize=s.stream_buffer_maxsize,
+        **({"Monitor": "streams.sensors:LeanMonitor"} if s.lean_monitor else {}),
         web_enabled=True,
         web_bind=s.http_host,
         web_host=s.http_host,

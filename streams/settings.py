@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     rebalance_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     redis_retry_max_seconds: float = Field(5.0, gt=0)
+    # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
+    max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
+    max_fetch_bytes: int = Field(1 << 20, ge=1024)  # per partition and fetch
+    stream_buffer_maxsize: int = Field(4096, ge=1)  # events a stream may hold ahead of its agent
+    lean_monitor: bool = False  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
 
     # Connection security (see README, Reliability): Redis AUTH/TLS and Kafka SASL/SSL.
     redis_password: SecretStr | None = None  # when the URL carries none

@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from streams.app import build_app
+from streams.app import build_app, use_event_loop
 from streams.metrics import Metrics
 from streams.redaction import install_redaction
 from streams.runtime import Runtime
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     install_redaction(secrets_of(settings))  # before anything can log a secret
     ensure_topics(settings)
+    use_event_loop(settings)
     runtime = Runtime.build(settings, metrics)
     app = build_app(runtime)
     log.info("tranchewatch worker starting with %s", settings.as_dict())

@@ -21,7 +21,7 @@ import faust
 from redis.asyncio import Redis
 
 from streams.agents import register_agents
-from streams.app import build_app, faust_settings
+from streams.app import build_app, faust_settings, use_event_loop
 from streams.bench.naive import NaiveStore, handle_one
 from streams.deadletter import Envelope
 from streams.rules.config import RulesConfig
@@ -121,7 +121,9 @@ def _naive(settings: Settings, progress: Progress) -> faust.App:
 
     # One agent over the three topics: with no version check, two agents would overwrite each other's
     # documents (the market's, a tranche's), and the baseline must decide the same alerts as the worker.
-    topic = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    topic = app.topic(
+        *INPUT_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
     app.agent(topic, name="bench.naive", concurrency=1)(one_at_a_time)
     return app
 
@@ -151,6 +153,8 @@ def main(argv: list[str]) -> int:
     if mode not in MODES:
         sys.exit(f"mode must be one of {', '.join(MODES)}")
     settings = Settings()
+    if mode != "empty":
+        use_event_loop(settings)
     progress = Progress(status)
     builders = {"empty": _empty, "empty-tuned": _empty_tuned, "naive": _naive, "worker": _worker}
     app = builders[mode](settings, progress)

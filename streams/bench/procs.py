@@ -77,6 +77,7 @@ class Process:
 class Contender(Process):
     def __init__(self, mode: str, env: dict[str, str], workdir: Path, name: str) -> None:
         self.status_path = workdir / f"{name}.status.json"
+        self.status_path.unlink(missing_ok=True)
         super().__init__(
             ["streams.bench.contender", mode, str(self.status_path)], env, workdir / f"{name}.log"
         )
