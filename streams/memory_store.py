@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from alerts.model import Alert
 from streams.snapshot import Commit
@@ -14,7 +14,9 @@ class MemoryStore:
         self.seen_ids: dict[str, set[str]] = {}
         self.outbox: list[Alert] = []
 
-    async def load(self, keys: Iterable[str]) -> dict[str, tuple[int, bytes | None]]:
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
         return {key: self.documents.get(key, (0, None)) for key in keys}
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:

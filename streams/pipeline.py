@@ -20,6 +20,7 @@ from streams.metrics import Metrics
 from streams.parse import Rejected, parse
 from streams.rules.config import RulesConfig
 from streams.snapshot import StateStore, load_snapshot
+from streams.state_cache import StateCache
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class BatchHandler:
         metrics: Metrics,
         *,
         retry_max_seconds: float = 5.0,
+        cache: StateCache | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -40,6 +42,7 @@ class BatchHandler:
         self.metrics = metrics
         self.retry_max_seconds = retry_max_seconds
         self.redis_healthy = True
+        self.cache = cache
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -129,6 +132,8 @@ class BatchHandler:
             except (RedisError, OSError) as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
+                if self.cache is not None:
+                    self.cache.clear()  # Redis may have restarted and lost what the cache mirrors
                 self._unhealthy("commit", exc, attempt)
                 await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
                 continue
@@ -153,7 +158,7 @@ class BatchHandler:
         if not fresh:
             return [], duplicates
         started = time.monotonic()
-        snap = await load_snapshot(self.store, [event for _, event in fresh])
+        snap = await load_snapshot(self.store, [event for _, event in fresh], self.cache)
         loaded = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded - started)
         for env, event in fresh:
@@ -162,7 +167,11 @@ class BatchHandler:
         self.metrics.rule_seconds.observe(judged - loaded)
         ok = await self.store.commit(snap.to_commit())
         self.metrics.redis_seconds.labels("commit").observe(time.monotonic() - judged)
-        return (snap.notices, duplicates) if ok else None
+        if not ok:
+            return None
+        if self.cache is not None:
+            snap.remember(self.cache)
+        return snap.notices, duplicates
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]

@@ -26,6 +26,7 @@ from streams.producer import KafkaPublisher
 from streams.rules.config import RulesConfig
 from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
+from streams.state_cache import StateCache
 from streams.store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,9 @@ class Runtime:
             client_id=f"{settings.app_id}-producer",
             **kafka_client_options(settings),
         )
+        cache = StateCache(settings.state_cache_entries) if settings.state_cache_entries else None
         handler = BatchHandler(
-            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds
+            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds, cache=cache
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(4096, ge=1)  # events a stream may hold ahead of its agent
     lean_monitor: bool = False  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
     event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    # Documents kept in process between batches (version-checked against Redis on every load); 0: none.
+    state_cache_entries: int = Field(100_000, ge=0)
 
     # Connection security (see README, Reliability): Redis AUTH/TLS and Kafka SASL/SSL.
     redis_password: SecretStr | None = None  # when the URL carries none

@@ -6,7 +6,7 @@ the meantime (optimistic concurrency), so two workers or two agents never overwr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -16,6 +16,7 @@ from alerts.antinoise import AntiNoisePolicy
 from alerts.model import Alert
 from streams.events import Deal, Event, Financials, Quote
 from streams.state import DealState, IssuerState, MarketState, TrancheState
+from streams.state_cache import Cached, StateCache
 
 MARKET_KEY = "market"
 D = TypeVar("D", bound=BaseModel)
@@ -44,7 +45,12 @@ class Commit:
 
 
 class StateStore(Protocol):
-    async def load(self, keys: Iterable[str]) -> dict[str, tuple[int, bytes | None]]: ...
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
+        """(version, document) by key; version 0 and None when absent. A key whose current version is
+        the one in `known` comes back without its document (the caller holds it already)."""
+        ...
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
 
@@ -62,6 +68,7 @@ class Snapshot:
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
+    raw: dict[str, bytes] = field(default_factory=dict)  # documents as read, for the cache
 
     def tranche(self, tranche_id: str) -> TrancheState:
         if tranche_id not in self.tranches:
@@ -84,6 +91,15 @@ class Snapshot:
         for key in self.dirty:
             documents[key] = self._document(key).model_dump_json(exclude_defaults=False).encode()
         return Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
+
+    def remember(self, cache: StateCache) -> None:
+        """After a successful commit: what was written is now at version + 1; what was only read is kept
+        as the bytes read."""
+        for key, version in self.versions.items():
+            if key in self.dirty:
+                cache.put(key, Cached(version + 1, self._document(key), None))
+            elif key in self.raw:
+                cache.put(key, Cached(version, None, self.raw[key]))
 
     def _document(self, key: str) -> BaseModel:
         kind, _, ident = key.partition(":")
@@ -114,14 +130,28 @@ def _decode(model: type[D], raw: bytes) -> D:
     return model.model_validate_json(raw)
 
 
-async def load_snapshot(store: StateStore, events: list[Event]) -> Snapshot:
+def _cached_neighbours(keys: set[str], cache: StateCache | None) -> set[str]:
+    """Issuers of the cached tranches among `keys`: loaded with them, saving the second round trip."""
+    out: set[str] = set()
+    if cache is None:
+        return out
+    for key in keys:
+        doc = cache.peek(key)
+        if isinstance(doc, TrancheState) and doc.issuer_id:
+            out.add(issuer_key(doc.issuer_id))
+    return out
+
+
+async def load_snapshot(store: StateStore, events: list[Event], cache: StateCache | None = None) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
-    brings all its tranches (their below_par states). Two pipelined round trips at most.
+    brings all its tranches (their below_par states). Two round trips at most, one when the tranches are
+    cached; documents whose cached version is current are neither sent nor decoded again.
     """
     snap = Snapshot()
-    await _load_into(snap, store, _primary_keys(events))
+    primary = _primary_keys(events)
+    await _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
     wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
     follow: set[str] = set()
     for tranche in snap.tranches.values():
@@ -131,24 +161,46 @@ async def load_snapshot(store: StateStore, events: list[Event]) -> Snapshot:
         issuer = snap.issuers.get(issuer_id)
         if issuer is not None:
             follow.update(tranche_key(t) for t in issuer.tranche_ids)
-    await _load_into(snap, store, follow)
+    await _load_into(snap, store, follow, cache)
     return snap
 
 
-async def _load_into(snap: Snapshot, store: StateStore, keys: set[str]) -> None:
+async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: StateCache | None) -> None:
     pending = sorted(keys - snap.versions.keys())
     if not pending:
         return
-    for key, (version, raw) in (await store.load(pending)).items():
+    known = cache.versions(pending) if cache is not None else {}
+    for key, (version, raw) in (await store.load(pending, known)).items():
         snap.versions[key] = version
+        hit = cache.take(key, version) if cache is not None and key in known else None
+        if hit is not None and hit.document is not None:
+            _place(snap, key, hit.document)
+            continue
+        raw = hit.raw if hit is not None else raw
         if raw is None:
             continue
-        kind, _, ident = key.partition(":")
-        if kind == "tranche":
-            snap.tranches[ident] = _decode(TrancheState, raw)
-        elif kind == "issuer":
-            snap.issuers[ident] = _decode(IssuerState, raw)
-        elif kind == "deal":
-            snap.deals[ident] = _decode(DealState, raw)
-        elif key == MARKET_KEY:
-            snap.market = _decode(MarketState, raw)
+        snap.raw[key] = raw
+        _place(snap, key, _decode_key(key, raw))
+
+
+def _decode_key(key: str, raw: bytes) -> BaseModel:
+    kind = key.partition(":")[0]
+    if kind == "tranche":
+        return _decode(TrancheState, raw)
+    if kind == "issuer":
+        return _decode(IssuerState, raw)
+    if kind == "deal":
+        return _decode(DealState, raw)
+    return _decode(MarketState, raw)
+
+
+def _place(snap: Snapshot, key: str, doc: BaseModel) -> None:
+    ident = key.partition(":")[2]
+    if isinstance(doc, TrancheState):
+        snap.tranches[ident] = doc
+    elif isinstance(doc, IssuerState):
+        snap.issuers[ident] = doc
+    elif isinstance(doc, DealState):
+        snap.deals[ident] = doc
+    elif isinstance(doc, MarketState):
+        snap.market = doc

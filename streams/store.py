@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import orjson
 from redis.asyncio import Redis
@@ -44,6 +44,22 @@ return 'ok'
 """
 
 
+# Versions of every key, and the document only where the caller's cached version is not the current one.
+_LOAD = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = tonumber(redis.call('HGET', key, 'v') or '0')
+  local known = tonumber(ARGV[i])
+  if known > 0 and v == known then
+    out[i] = {v}
+  else
+    out[i] = {v, redis.call('HGET', key, 'd')}
+  end
+end
+return out
+"""
+
+
 class RedisStore:
     """State documents as hashes {d: JSON, v: version} under the configured key prefix."""
 
@@ -51,10 +67,21 @@ class RedisStore:
         self.redis = redis
         self.prefix = prefix
         self._commit = redis.register_script(_COMMIT)
+        self._load = redis.register_script(_LOAD)
         self.conflicts = 0
 
-    async def load(self, keys: Iterable[str]) -> dict[str, tuple[int, bytes | None]]:
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
         keys = list(keys)
+        if known:
+            rows = await self._load(
+                keys=[self.prefix + key for key in keys], args=[known.get(key, 0) for key in keys]
+            )
+            return {
+                key: (int(row[0]), row[1] if len(row) > 1 and row[1] else None)
+                for key, row in zip(keys, rows, strict=True)
+            }
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.hmget(self.prefix + key, "v", "d")

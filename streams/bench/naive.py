@@ -7,7 +7,7 @@ can be compared, but it has no outbox and no atomic commit: it only exists to be
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
 
@@ -24,7 +24,9 @@ class NaiveStore:
         self.redis = redis
         self.prefix = prefix
 
-    async def load(self, keys: Iterable[str]) -> dict[str, tuple[int, bytes | None]]:
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
         out: dict[str, tuple[int, bytes | None]] = {}
         for key in keys:
             version, document = await self.redis.hmget(self.prefix + key, "v", "d")

@@ -1,0 +1,72 @@
+"""The in-process document cache: same alerts as without it, reused only at the current version."""
+
+from __future__ import annotations
+
+import json
+
+from prometheus_client import CollectorRegistry
+
+from alerts.model import Alert
+from streams.memory_store import MemoryStore
+from streams.metrics import Metrics
+from streams.pipeline import BatchHandler
+from streams.rules.config import RulesConfig
+from streams.state import TrancheState
+from streams.state_cache import Cached, StateCache
+from tests.unit.test_pipeline import DEAL, RecordingPublisher, env, quote
+
+
+def handler(store: MemoryStore, cache: StateCache | None) -> BatchHandler:
+    metrics = Metrics(CollectorRegistry())
+    return BatchHandler(store, RulesConfig(), RecordingPublisher(), metrics, cache=cache)
+
+
+def keys(alerts: list[Alert]) -> list[tuple[str, str, str, int]]:
+    return [(a.fingerprint, a.severity, a.status, a.seq) for a in alerts]
+
+
+PRICES = [99.0, 97.5, 96.0, 94.0, 98.9, 99.9, 95.5]
+
+
+async def run(cache: StateCache | None) -> tuple[list[Alert], MemoryStore]:
+    store = MemoryStore()
+    h = handler(store, cache)
+    notices = await h.handle([env("abs.deals", json.dumps(DEAL).encode())])
+    for day, price in enumerate(PRICES, start=1):
+        notices += await h.handle([env("bond.quotes", quote(f"q-{day}", price, day))])
+    return notices, store
+
+
+async def test_cached_and_uncached_runs_decide_the_same_and_write_the_same() -> None:
+    cache = StateCache(100)
+    cached, cached_store = await run(cache)
+    plain, plain_store = await run(None)
+    assert keys(cached) == keys(plain) and len(plain) >= 3
+    assert cached_store.documents == plain_store.documents
+    assert cache.hits >= len(PRICES) - 1
+
+
+async def test_a_document_changed_elsewhere_is_read_again() -> None:
+    cache = StateCache(100)
+    store = MemoryStore()
+    h = handler(store, cache)
+    await h.handle([env("abs.deals", json.dumps(DEAL).encode())])
+    await h.handle([env("bond.quotes", quote("q-1", 99.0, 1))])
+    # Another worker writes the tranche: a newer version, with a different deal id.
+    version, body = store.documents["tranche:A"]
+    doc = json.loads(body)
+    doc["deal_id"] = "ELSEWHERE"
+    store.documents["tranche:A"] = (version + 1, json.dumps(doc).encode())
+    await h.handle([env("bond.quotes", quote("q-2", 99.1, 2))])
+    assert json.loads(store.documents["tranche:A"][1])["deal_id"] == "ELSEWHERE"
+
+
+def test_eviction_keeps_the_newest_entries() -> None:
+    cache = StateCache(2)
+    for n in range(3):
+        cache.put(f"tranche:{n}", Cached(1, TrancheState(tranche_id=str(n)), None))
+    assert len(cache) == 2 and cache.versions(["tranche:0", "tranche:1", "tranche:2"]) == {
+        "tranche:1": 1,
+        "tranche:2": 1,
+    }
+    assert cache.take("tranche:1", 2) is None and len(cache) == 1  # a stale entry is dropped
