@@ -37,18 +37,18 @@ class Settings(BaseSettings):
     deadletter_partitions: int = Field(1, ge=1)
     replication_factor: int = Field(1, ge=1)
 
-    batch_size: int = Field(500, ge=1, le=100_000)
-    batch_within_seconds: float = Field(0.05, gt=0)
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    batch_within_seconds: float = Field(0.02, gt=0)
     session_timeout_seconds: float = Field(10.0, gt=0)
     rebalance_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     redis_retry_max_seconds: float = Field(5.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
-    max_fetch_bytes: int = Field(1 << 20, ge=1024)  # per partition and fetch
-    stream_buffer_maxsize: int = Field(4096, ge=1)  # events a stream may hold ahead of its agent
-    lean_monitor: bool = False  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
-    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch
+    stream_buffer_maxsize: int = Field(8192, ge=1)  # events a stream may hold ahead of its agent
+    lean_monitor: bool = True  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
+    event_loop: Literal["asyncio", "uvloop"] = "uvloop"
     # Documents kept in process between batches (version-checked against Redis on every load); 0: none.
     state_cache_entries: int = Field(100_000, ge=0)
 

@@ -6,7 +6,8 @@
 4. naive: a faust agent, one event at a time, one Redis call per read and write, every rule on;
 5. worker: tranchewatch's app, every rule on, the notice sender running;
 6. two workers on the four partitions of bond.quotes;
-7. publish-to-alert latency of `tranchewatch worker` at a fixed rate and at saturation.
+7. publish-to-alert latency of `tranchewatch worker` at a fixed rate, at half the rate the worker sustained in
+   (5), and at saturation.
 The throughput contenders read the same preloaded topics (each with a consumer group and Redis prefix of its
 own); the latency runs get a broker each. Then the naive baseline's, the worker's and the two workers' alert
 sets are compared.
@@ -131,7 +132,9 @@ class Bench:
             report.memory = memory_by_kind(self.redis, self.prefix_of("worker"))
             self.compare(report)
             paced = generate(min(o.latency_quotes, o.quotes), o.tranches, o.seed)
-            for name, rate in (("fixed", o.rate), ("saturation", None)):
+            # Also at half the rate the worker sustained above: its latency when it is not saturated.
+            half = report.throughput["worker"].rate / 2
+            for name, rate in (("fixed", o.rate), ("half-capacity", half), ("saturation", None)):
                 env = self.env(f"latency-{name}", "")
                 report.latency[name] = latency_run(paced, rate, env, self.workdir, f"latency-{name}")
         finally:
