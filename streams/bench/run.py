@@ -92,7 +92,7 @@ class Bench:
             ensure_topics(Settings(kafka_bootstrap=boot))
             report.publish_rate = asyncio.run(preload(boot, data.reference + data.quotes))
             report.raw = asyncio.run(raw_consume(boot, data.total))
-            timeout = 60 + data.total / 500
+            timeout = 120 + data.total / 100  # the naive baseline runs at a few hundred events/s
             for name, mode in (
                 ("faust-default", "empty"),
                 ("faust-tuned", "empty-tuned"),
