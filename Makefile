@@ -43,6 +43,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Throughput and latency against raw aiokafka, faust and a naive loop (about 15 minutes; see BENCHMARKS.md).
+# CI size: make bench BENCH_ARGS="--quotes 5000 --tranches 100 --latency-quotes 2000"
+bench: $(STAMP)
+	scripts/ensure-services
+	$(BIN)/tranchewatch bench $(BENCH_ARGS)
+
 check: lint typecheck test
 
 clean:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import redis
 
 from streams.bench.data import Dataset
 from streams.bench.kafka import AlertReader, preload, publish_paced
-from streams.bench.procs import BenchError, Process
+from streams.bench.procs import Process, wait_until
 from streams.bench.redis_stats import alert_set, seen_count
 from streams.broker import EmbeddedBroker
 from streams.settings import Settings
@@ -42,14 +43,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _wait(probe: object, what: str, timeout: float, worker: Process) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():  # type: ignore[operator]
-        if not worker.alive():
-            raise BenchError(f"worker exited while waiting for {what}:\n{worker.tail()}")
-        if time.monotonic() > deadline:
-            raise BenchError(f"timed out waiting for {what}:\n{worker.tail()}")
-        time.sleep(0.05)
+def _wait(probe: Callable[[], bool], what: str, timeout: float, worker: Process) -> None:
+    wait_until(probe, what, timeout, [worker])
 
 
 def _quote_times(data: Dataset, sent: list[float]) -> dict[tuple[str, float], float]:

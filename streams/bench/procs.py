@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,15 +90,36 @@ class Contender(Process):
             return {"count": 0, "first": None, "last": None}
 
 
-def run_contenders(
-    mode: str, envs: list[dict[str, str]], expected: int, workdir: Path, name: str, timeout: float
-) -> Throughput:
-    """Starts one process per env, waits until together they have handled `expected` events, stops them.
+def wait_until(probe: Callable[[], bool], what: str, timeout: float, procs: list[Process]) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        for p in procs:
+            if not p.alive():
+                raise BenchError(f"exited while waiting for {what}:\n{p.tail()}")
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out waiting for {what}:\n{procs[0].tail()}")
+        time.sleep(0.05)
 
-    The rate runs from the first event any of them saw to the last any of them finished, on the machine's
-    shared monotonic clock: start-up and group joining are not counted, a rebalance during the run is."""
+
+def run_contenders(
+    mode: str,
+    envs: list[dict[str, str]],
+    expected: int,
+    workdir: Path,
+    name: str,
+    timeout: float,
+    started: Callable[[list[Process]], None] | None = None,
+) -> Throughput:
+    """Starts one process per env, calls `started` (e.g. to publish), waits until together they have handled
+    `expected` events, stops them.
+
+    The rate counts the events of the measured window (see contender.Progress), from the first any of them
+    saw to the last any of them finished, on the machine's shared monotonic clock: start-up and group
+    joining are not counted, a rebalance during the run is."""
     procs = [Contender(mode, env, workdir, f"{name}-{n}") for n, env in enumerate(envs)]
     try:
+        if started is not None:
+            started(list(procs))
         deadline = time.monotonic() + timeout
         while True:
             statuses = [p.status() for p in procs]
@@ -115,5 +137,5 @@ def run_contenders(
             p.stop()
     firsts = [float(s["first"]) for s in statuses if s["first"] is not None]
     lasts = [float(s["last"]) for s in statuses if s["last"] is not None]
-    counts = [int(s["count"] or 0) for s in statuses]
+    counts = [int(s.get("measured") or 0) for s in statuses]
     return Throughput(sum(counts), max(lasts) - min(firsts), rss, counts)

@@ -65,7 +65,10 @@ def render(report: Report) -> str:
     lines += machine()
     lines.append(f"preload: {report.publish_rate:,.0f} msg/s (aiokafka producer)")
     lines.append("")
-    lines.append("throughput: events/s over all three input topics, first event seen to last one handled")
+    lines.append(
+        "throughput, events/s from the first event seen to the last handled: raw and empty agents over the three "
+        "preloaded topics; naive and workers over the quotes, published once they had read deals and financials"
+    )
     lines.append(
         f"{'contender':<16}{'events/s':>12}{'% raw':>8}{'% tuned':>9}{'x naive':>9}{'peak RSS MB':>13}"
     )
