@@ -17,8 +17,8 @@ from streams.api_pages import register_api
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 from streams.security import faust_credentials
-from streams.state_pages import register_state_pages
 from streams.settings import Settings
+from streams.state_pages import register_state_pages
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
