@@ -57,3 +57,14 @@ def test_config_file_and_clear_errors(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TRANCHEWATCH_HTTP_PORT", "70000")
     with pytest.raises(ValidationError, match="http_port"):
         Settings()
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("### Configuration") : readme.index("## The contract")]
+    missing = [
+        name
+        for name in Settings.model_fields
+        if f"TRANCHEWATCH_{name.upper()}" not in table and f"_{name.upper()}`" not in table
+    ]
+    assert not missing, f"settings missing from the README's configuration table: {missing}"
