@@ -170,6 +170,7 @@ async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: S
     if not pending:
         return
     known = cache.versions(pending) if cache is not None else {}
+    vanished: list[str] = []
     for key, (version, raw) in (await store.load(pending, known)).items():
         snap.versions[key] = version
         hit = cache.take(key, version) if cache is not None and key in known else None
@@ -178,9 +179,19 @@ async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: S
             continue
         raw = hit.raw if hit is not None else raw
         if raw is None:
+            if key in known and version > 0:
+                # Redis did not send it since the cache had it, but another agent's batch took the entry
+                # during the load: fetch it, or the rules would judge without a document that exists.
+                vanished.append(key)
             continue
         snap.raw[key] = raw
         _place(snap, key, _decode_key(key, raw))
+    if vanished:
+        for key, (version, raw) in (await store.load(vanished)).items():
+            snap.versions[key] = version
+            if raw is not None:
+                snap.raw[key] = raw
+                _place(snap, key, _decode_key(key, raw))
 
 
 def _decode_key(key: str, raw: bytes) -> BaseModel:

@@ -70,3 +70,26 @@ def test_eviction_keeps_the_newest_entries() -> None:
         "tranche:2": 1,
     }
     assert cache.take("tranche:1", 2) is None and len(cache) == 1  # a stale entry is dropped
+
+
+async def test_an_entry_taken_by_a_concurrent_batch_during_the_load_is_fetched() -> None:
+    """Redis skips sending a document whose version the cache holds; if another agent's batch takes that
+    cache entry meanwhile, the document must be fetched, not silently missing from the snapshot."""
+    from streams.events import Quote
+    from streams.snapshot import load_snapshot
+
+    cache = StateCache(100)
+    store = MemoryStore()
+    h = handler(store, cache)
+    await h.handle([env("abs.deals", json.dumps(DEAL).encode())])
+    assert cache.versions(["issuer:I", "tranche:A"]).keys() == {"issuer:I", "tranche:A"}
+
+    class LikeRedis(MemoryStore):
+        async def load(self, keys, known=None):  # type: ignore[no-untyped-def]
+            rows = await store.load(keys, known)
+            cache.take("issuer:I", cache.versions(["issuer:I"]).get("issuer:I", 0))  # the other batch
+            return {k: (v, None if known and k in known else raw) for k, (v, raw) in rows.items()}
+
+    event = Quote.model_validate_json(quote("q-2", 95.0, 2))
+    snap = await load_snapshot(LikeRedis(), [event], cache)
+    assert "I" in snap.issuers and "A" in snap.tranches
