@@ -34,7 +34,7 @@ class RedactingFilter(logging.Filter):
         message = record.getMessage()
         clean = redact(message, self.secrets)
         if clean != message:
-            record.msg, record.args = clean, None
+            record.msg, record.args = clean, ()  # not None: mode's formatter would format (None,)
         return True
 
 

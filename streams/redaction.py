@@ -26,7 +26,8 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a record whose arguments do not format: keep the template only
             message = str(record.msg)
-        record.msg, record.args = redact(message, self.secrets), None
+        # An empty tuple, not None: mode's formatter turns None into (None,) and formats again.
+        record.msg, record.args = redact(message, self.secrets), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
