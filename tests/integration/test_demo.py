@@ -42,6 +42,8 @@ def test_demo_prints_the_story_and_stops_cleanly(tmp_path: Path, redis_prefix: s
         time.sleep(0.5)
     text = log.read_text()
     assert all(e in text for e in expected), text
+    assert "Logging error" not in text and "Traceback" not in text, text
+    assert "no longer distressed" not in text, text  # the bus company's troubles outlast the story
     children = children_of(demo.pid)
     assert children, "the demo should run the embedded broker as a child process"
     demo.send_signal(signal.SIGINT)
