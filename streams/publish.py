@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,23 @@ class PublishError(ValueError):
     pass
 
 
-def read_jsonl(path: Path) -> list[tuple[str, Any]]:
-    records = []
+def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+    """Streams a file of {"topic": ..., "value": ...} lines, so a long history is not held twice."""
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                records.append((str(row["topic"]), row["value"]))
+                yield str(row["topic"]), row["value"]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise PublishError(
                     f'{path}:{number}: expected {{"topic": ..., "value": ...}}: {exc}'
                 ) from exc
-    return records
+
+
+def read_jsonl(path: Path) -> list[tuple[str, Any]]:
+    return list(iter_jsonl(path))
 
 
 def message_key(topic: str, value: Any) -> bytes | None:

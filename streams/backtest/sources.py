@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.publish import PublishError, iter_jsonl
 from streams.topics import DEALS, FINANCIALS, QUOTES
 
 Record = tuple[str, Any]  # (topic, value); a str value is sent as its raw bytes, like `publish` does
@@ -22,21 +22,13 @@ QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")
 TIME_FIELD = {QUOTES: "ts", DEALS: "announced_at", FINANCIALS: "reported_at"}
 
 
-class SourceError(ValueError):
-    """A file that cannot be read as the format it was given as; says where."""
+# One error type for a records file, whichever command reads it: says where, and is a ValueError.
+SourceError = PublishError
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
-    """Streams the file, so a long history is not held twice; blank lines are skipped."""
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                yield str(row["topic"]), row["value"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise SourceError(f'{path}:{number}: expected {{"topic": ..., "value": ...}}: {exc}') from exc
+    """Streams the file (the publish command's reader), so a long history is not held twice."""
+    return iter_jsonl(path)
 
 
 def parse_tz(text: str) -> dt.tzinfo:
