@@ -135,11 +135,7 @@ class Sender:
             await self.pipeline.nflog.record(name, held)
             await self.outbox.confirm(name, batch[-1][0])
             return True
-        groups = plan.groups
-        if getattr(sink, "batches", False) and len(groups) > 1:
-            # A sink that takes many records at once gets the whole batch in one call, still in order.
-            groups = [Group(("batch",), [entry for group in groups for entry in group.entries])]
-        for group in groups:
+        for group in plan.groups:
             if not await self._deliver(name, sink, group):
                 return False
             await self.outbox.hold_lease(name, self.owner, LEASE_MS)

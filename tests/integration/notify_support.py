@@ -32,11 +32,6 @@ class NullPublisher:
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         return None
 
-    async def publish_many(
-        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
-    ) -> None:
-        return None
-
 
 def make_alert(
     tranche: str,
