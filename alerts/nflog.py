@@ -45,6 +45,3 @@ class NotificationLog:
         for a in alerts:
             args += [a.fingerprint, a.seq]
         await self._record(keys=[self._key(receiver)], args=args)
-
-    async def last_seq(self, receiver: str, fingerprint: str) -> int:
-        return int(await self.redis.hget(self._key(receiver), fingerprint) or 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -130,7 +130,6 @@ class Financials(_Event):
 
 
 Event = Quote | Deal | Financials
-TopicName = Literal["bond.quotes", "abs.deals", "issuer.financials"]
 MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,

@@ -68,7 +68,6 @@ class RedisStore:
         self.prefix = prefix
         self._commit = redis.register_script(_COMMIT)
         self._load = redis.register_script(_LOAD)
-        self.conflicts = 0
 
     async def load(
         self, keys: Iterable[str], known: Mapping[str, int] | None = None
@@ -107,7 +106,4 @@ class RedisStore:
         }
         body = orjson.dumps(payload)
         result = await self._commit(args=[body, self.prefix])
-        ok = (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
-        if not ok:
-            self.conflicts += 1
-        return ok
+        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
