@@ -71,23 +71,24 @@ class KafkaPublisher:
         # No group: nothing is committed, and this reader never joins or disturbs a consumer group.
         consumer = KafkaConsumer(**self._client, group_id=None, enable_auto_commit=False)
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            if not tps:
-                return []
+            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
             ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
-            todo = {tp: ends[tp] for tp in tps if ends[tp] > starts[tp]}
-            consumer.assign(list(todo))
-            for tp, end in todo.items():
-                consumer.seek(tp, max(starts[tp], end - per_partition))
+            todo = [tp for tp in tps if ends[tp] > starts[tp]]
+            consumer.assign(todo)
+            for tp in todo:
+                consumer.seek(tp, max(starts[tp], ends[tp] - per_partition))
             found: list[Headers] = []
             deadline = time.monotonic() + timeout
             while todo:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"reading back the tail of {topic} took over {timeout:.0f}s")
-                for tp, records in consumer.poll(timeout_ms=200).items():
-                    found += [list(r.headers or []) for r in records if r.offset < todo.get(tp, -1)]
-                todo = {tp: end for tp, end in todo.items() if consumer.position(tp) < end}
+                for records in consumer.poll(timeout_ms=200).values():
+                    found += [list(r.headers or []) for r in records]
+                # Done at the high watermark of the fetch responses, not the listed end offset: Tansu lists
+                # the last batch's base offset + 1, short of the end (which only widens the read above).
+                todo = [
+                    tp for tp in todo if consumer.position(tp) < max(consumer.highwater(tp) or 0, ends[tp])
+                ]
             return found
         finally:
             consumer.close()
