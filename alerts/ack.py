@@ -7,6 +7,7 @@ fires again, that is a new incident, and the old acknowledgement no longer appli
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
@@ -63,5 +64,14 @@ class AckStore:
         return [Ack.model_validate_json(r) for r in rows]
 
     async def covering(self, alert: Alert) -> Ack | None:
-        ack = await self.get(alert.fingerprint)
-        return ack if ack is not None and ack.covers(alert) else None
+        return (await self.covering_each([alert]))[0]
+
+    async def covering_each(self, alerts: Sequence[Alert]) -> list[Ack | None]:
+        """covering() for a batch, with one Redis round trip."""
+        if not alerts:
+            return []
+        rows = await self.redis.hmget(self.key, [a.fingerprint for a in alerts])
+        acks = [Ack.model_validate_json(raw) if raw else None for raw in rows]
+        return [
+            ack if ack is not None and ack.covers(a) else None for ack, a in zip(acks, alerts, strict=True)
+        ]

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from alerts.ack import AckStore
 from alerts.group import Entry, Group, group_entries
 from alerts.inhibit import Inhibitor
-from alerts.labels import Labels, LabelSource, OwnLabels
+from alerts.labels import LabelSource, OwnLabels
 from alerts.model import Alert
 from alerts.nflog import NotificationLog
 from alerts.routing import RoutingConfig
-from alerts.silence import SilenceStore
+from alerts.silence import SilenceStore, first_muting
 
 
 def utcnow() -> dt.datetime:
@@ -47,37 +47,45 @@ class NotifyPipeline:
 
     async def plan(self, receiver: str, batch: Sequence[tuple[str, Alert]]) -> Plan:
         plan = Plan()
-        entries: list[Entry] = []
-        mutable = self.routing.receivers[receiver].honour_mutes
+        routed: list[Entry] = []
         for entry_id, alert in batch:
             labels = await self.labels.labels(alert)
             route = self.routing.route_to(receiver, labels)
-            if route is None:
-                continue
-            reason = await self.mute_reason(alert, labels) if mutable else None
+            if route is not None:
+                routed.append(Entry(entry_id, alert, labels, tuple(route.group_by)))
+        mutable = self.routing.receivers[receiver].honour_mutes
+        reasons = await self.mute_reasons(routed) if mutable else [None] * len(routed)
+        entries: list[Entry] = []
+        for entry, reason in zip(routed, reasons, strict=True):
             if reason is not None:
-                plan.muted.append((alert, reason))
-                continue
-            entries.append(Entry(entry_id, alert, labels, tuple(route.group_by)))
+                plan.muted.append((entry.alert, reason))
+            else:
+                entries.append(entry)
         unsent = await self.nflog.unsent(receiver, [e.alert for e in entries])
         fresh = [e for e, new in zip(entries, unsent, strict=True) if new]
         plan.already_sent = len(entries) - len(fresh)
         plan.groups = group_entries(fresh, self.max_group_size)
         return plan
 
-    async def mute_reason(self, alert: Alert, labels: Labels) -> str | None:
-        if alert.status == "resolved":
-            return None
-        source = await self.inhibitor.inhibiting(alert)
-        if source is not None:
-            return f"inhibited by {source.rule} {source.fingerprint}"
-        silence = await self.silences.muting(alert, labels, self.clock())
-        if silence is not None:
-            return f"silenced by {silence.id} ({silence.created_by}: {silence.comment})"
-        ack = await self.acks.covering(alert)
-        if ack is not None:
-            return f"acknowledged by {ack.by}"
-        return None
+    async def mute_reasons(self, entries: Sequence[Entry]) -> list[str | None]:
+        """Why each notice is held, if it is: inhibition, then a silence, then an acknowledgement. Each
+        store is read once for the batch; per notice, a storm of 500 cost ~1,500 Redis round trips."""
+        firing = [i for i, e in enumerate(entries) if e.alert.status == "firing"]  # resolutions pass
+        alerts = [entries[i].alert for i in firing]
+        sources = await self.inhibitor.inhibiting_each(alerts)
+        silences = await self.silences.all() if firing else []
+        acks = await self.acks.covering_each(alerts)
+        now = self.clock()
+        reasons: list[str | None] = [None] * len(entries)
+        for i, source, ack in zip(firing, sources, acks, strict=True):
+            silence = first_muting(silences, entries[i].alert, entries[i].labels, now)
+            if source is not None:
+                reasons[i] = f"inhibited by {source.rule} {source.fingerprint}"
+            elif silence is not None:
+                reasons[i] = f"silenced by {silence.id} ({silence.created_by}: {silence.comment})"
+            elif ack is not None:
+                reasons[i] = f"acknowledged by {ack.by}"
+        return reasons
 
     def group_wait_seconds(self, receiver: str) -> float:
         return max((r.group_wait_seconds for r in self.routing.routes if r.receiver == receiver), default=0.0)

@@ -18,7 +18,9 @@ from alerts.routing import (
 )
 
 
-def build_sinks(routing: RoutingConfig, redis: Redis, prefix: str, publisher: Publisher) -> dict[str, Sink]:
+def build_sinks(
+    routing: RoutingConfig, redis: Redis, prefix: str, publisher: Publisher, kafka_batch: int = 500
+) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {}
     for name, cfg in routing.receivers.items():
         if isinstance(cfg, SlackWebhookReceiver):
@@ -35,7 +37,7 @@ def build_sinks(routing: RoutingConfig, redis: Redis, prefix: str, publisher: Pu
                 min_interval_seconds=cfg.min_interval_seconds,
             )
         elif isinstance(cfg, KafkaReceiver):
-            sinks[name] = KafkaSink(publisher, cfg.topic)
+            sinks[name] = KafkaSink(publisher, cfg.topic, max_batch=kafka_batch)
         else:
             assert isinstance(cfg, LogReceiver)
             sinks[name] = LogSink()

@@ -58,9 +58,14 @@ def build_sender(
         AckStore(redis, prefix),
         labels=StateLabels(store),
     )
-    sinks = build_sinks(routing, redis, prefix, publisher)
+    sinks = build_sinks(routing, redis, prefix, publisher, kafka_batch=settings.notify_batch_size)
     return Sender(
-        outbox, sinks, metrics, pipeline=pipeline, retry_max_seconds=settings.notify_retry_max_seconds
+        outbox,
+        sinks,
+        metrics,
+        pipeline=pipeline,
+        retry_max_seconds=settings.notify_retry_max_seconds,
+        batch_size=settings.notify_batch_size,
     )
 
 

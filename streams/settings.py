@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse).
     api_token: SecretStr | None = None
     notify_retry_max_seconds: float = Field(60.0, gt=0)
+    # Notices per publish to abs.alerts; a restart reads back twice this many records per partition.
+    notify_batch_size: int = Field(500, ge=1, le=10_000)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 

@@ -4,7 +4,7 @@ Permanent. `name` is the kind of sink (slack, kafka, log), the bounded label of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from alerts.model import Alert
 
@@ -18,6 +18,16 @@ class Sink(Protocol):
     async def notify(self, alerts: Sequence[Alert], title: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchSink(Sink, Protocol):
+    """A sink that takes a whole batch of notices in one call (the Kafka topic). It can tell which notices
+    already went out, and needs telling when someone else may have sent since its last call."""
+
+    max_batch: int
+
+    def resync(self) -> None: ...
 
 
 async def send_each(sink: Sink, alerts: Sequence[Alert]) -> None:

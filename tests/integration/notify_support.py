@@ -16,6 +16,7 @@ from alerts.inhibit import Inhibitor
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, Subject
 from alerts.nflog import NotificationLog
+from alerts.notify.kafka import Record
 from alerts.outbox import Outbox
 from alerts.pipeline import NotifyPipeline
 from alerts.receivers import build_sinks
@@ -29,8 +30,11 @@ T0 = dt.datetime(2025, 9, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))  
 
 
 class NullPublisher:
-    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+    async def publish_many(self, records: list[Record]) -> None:
         return None
+
+    async def tail_headers(self, topic: str, per_partition: int) -> list[list[tuple[str, bytes]]]:
+        return []
 
 
 def make_alert(

@@ -81,7 +81,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
             "alerts lost (Redis)": stored.lost,
             "alerts doubled (Redis)": stored.doubled,
             "abs.alerts lost": on_topic.lost,
-            "abs.alerts re-sent (kill between send and nflog write)": on_topic.doubled,
+            "abs.alerts re-sent": on_topic.doubled,
             "slack lost": in_slack.lost,
             "slack re-sent (kill between send and nflog write)": in_slack.doubled,
         },
@@ -90,5 +90,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     assert (stored.lost, stored.doubled, stored.extra) == (0, 0, 0)
     assert (on_topic.lost, on_topic.extra) == (0, 0)
     assert (in_slack.lost, in_slack.extra) == (0, 0)
-    # A re-send needs a kill in the one round trip between a sink's send and its cursor's confirm.
-    assert on_topic.doubled <= chaos.strikes and in_slack.doubled <= chaos.strikes
+    # abs.alerts is read back after a restart, so a notice published before a kill is not published again;
+    # Slack cannot be read back: a re-send there needs a kill between its send and its nflog write.
+    assert on_topic.doubled == 0
+    assert in_slack.doubled <= chaos.strikes
