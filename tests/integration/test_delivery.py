@@ -109,3 +109,33 @@ async def test_a_restarted_sender_resumes_after_the_last_confirmed_notice(
     await run_until(second, timeout=2)
     assert [m["text"] for m in slack.received].count(slack.received[0]["text"]) == 1
     assert len(slack.received) == 3
+
+
+class _Recording:
+    name = "slack"
+    min_interval_seconds = 0.0
+
+    def __init__(self, on_notify: object) -> None:
+        self.sent: list[list[str]] = []
+        self._on_notify = on_notify
+
+    async def notify(self, alerts: list[Alert], title: str) -> None:
+        self.sent.append([a.fingerprint for a in alerts])
+        await self._on_notify()  # type: ignore[operator]
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_sender_that_loses_its_lease_mid_batch_stops_sending(redis: Redis, redis_prefix: str) -> None:
+    store = RedisStore(redis, redis_prefix)
+    assert await store.commit(Commit({}, {}, [], [alert(1), alert(2), alert(3)]))
+
+    async def another_worker_takes_the_lease() -> None:
+        await redis.set(f"{redis_prefix}outbox:lease:slack", "another-worker", px=60_000)
+
+    sink = _Recording(another_worker_takes_the_lease)
+    sender = Sender(Outbox(redis, redis_prefix), [sink], AlertMetrics(CollectorRegistry()))
+    await run_until(sender, timeout=2)
+    assert sink.sent == [["fp1"]]  # the other two are left to the lease's new holder
+    assert await Outbox(redis, redis_prefix).cursor("slack") == "0-0"  # not confirmed
