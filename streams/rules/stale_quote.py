@@ -12,6 +12,14 @@ N = 5, the clock on Monday 13 January is 5 days (not stale), on Tuesday 14 Janua
 same as: the last quote's date is before the N-th trading day preceding the clock's last trading day, the
 cutoff, so the index needs only one comparison per tranche and the cutoff moves once a day at most.
 
+Where its state lives. The clock is one value beside the documents that only moves forward (raised by each
+commit, never version-checked, so workers on other partitions do not conflict over it). The index holds the
+tranches being watched, quoted and not stale, sorted by their newest quote: derived from each tranche's
+document (`watched_at`) and rewritten with it, so it never disagrees with the documents. A stale tranche's
+firing alert is on its own document. A batch loads only the tranches filed before the cutoff of its final
+clock, the only ones it can make overdue; the commit's checks (streams/snapshot.py) make it judge again
+when another worker moved the clock past a tranche it filed, or filed an overdue one it did not load.
+
 Order of events. A quote older than its tranche's newest one moves nothing here, and the clock only moves
 forward, so the final firing set is a function of each tranche's newest quote and the newest quote of all:
 the same whatever the interleaving. Episodes in between may differ (a tranche briefly stale because another
