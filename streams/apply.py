@@ -66,9 +66,8 @@ def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
         _refresh_analytics(tranche)
     price_drop.observe(tranche, mark, rules.price_drop)
     snap.touch(tranche_key(tranche.tranche_id))
-    if snap.market.newest_quote_at is None or quote.ts > snap.market.newest_quote_at:
-        snap.market.newest_quote_at = quote.ts
-        snap.touch(MARKET_KEY)
+    if snap.clock is None or quote.ts > snap.clock:
+        snap.clock = quote.ts
     if not late and rules.stale_quote.enabled:
         _judge_staleness(snap, tranche, previous, rules)
     evaluate_tranche(snap, tranche, judged_at(tranche), rules)
@@ -79,35 +78,27 @@ def _judge_staleness(
 ) -> None:
     """stale_quote: re-files the quoted tranche (resolving it if it was stale), then fires for the tranches
     the clock has left behind. Only those are judged: see streams/rules/stale_quote.py."""
-    index, clock, cfg = snap.market.stale_quotes, snap.market.newest_quote_at, rules.stale_quote
+    index, clock, cfg = snap.watching, snap.clock, rules.stale_quote
     assert clock is not None and tranche.last_quote is not None
-    snap.touch(MARKET_KEY)
     cutoff = stale_quote.cutoff(clock, cfg)
     stale_quote.unwatch(index, tranche.tranche_id, previous.ts if previous else None)
-    box = index.stale.pop(tranche.tranche_id, None)
-    if box is not None and tranche.last_quote.ts < cutoff:
-        index.stale[tranche.tranche_id] = box  # quoted, but still too long ago: stays stale
-    else:
-        if box is not None:
-            verdict = stale_quote.resolved(tranche)
-            subject, when = tranche_subject(tranche), tranche.last_quote.ts
-            if record(snap, box, MARKET_KEY, "stale_quote", subject, verdict, when):
-                # The resolved alert goes home to the tranche, whose next episode numbers on from it.
-                tranche.alerts["stale_quote"] = box.alerts["stale_quote"]
-                snap.touch(tranche_key(tranche.tranche_id))
-        stale_quote.watch(index, stale_quote.entry_for(tranche))
-    for entry in stale_quote.overdue(index, cutoff):
-        box = stale_quote.box_for(entry)
+    if stale_quote.is_firing(tranche) and tranche.last_quote.ts >= cutoff:
+        verdict = stale_quote.resolved(tranche)
         record(
             snap,
-            box,
-            MARKET_KEY,
+            tranche,
+            tranche_key(tranche.tranche_id),
             "stale_quote",
-            stale_quote.subject(entry),
-            stale_quote.fired(entry, clock, cfg),
-            clock,
+            tranche_subject(tranche),
+            verdict,
+            tranche.last_quote.ts,
         )
-        index.stale[entry.tranche_id] = box
+    stale_quote.watch(index, tranche)  # unless it is (still) stale
+    for tranche_id in stale_quote.overdue(index, cutoff):
+        left = snap.tranches[tranche_id]
+        fire = stale_quote.fired(left, clock, cfg)
+        record(snap, left, tranche_key(tranche_id), "stale_quote", tranche_subject(left), fire, clock)
+        stale_quote.watch(index, left)  # still watched if an anti-noise pending period held the alert
 
 
 def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:

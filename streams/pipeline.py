@@ -158,7 +158,8 @@ class BatchHandler:
         if not fresh:
             return [], duplicates
         started = time.monotonic()
-        snap = await load_snapshot(self.store, [event for _, event in fresh], self.cache)
+        events = [event for _, event in fresh]
+        snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
         loaded = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded - started)
         for env, event in fresh:

@@ -2,10 +2,21 @@
 
 A snapshot remembers the version of every document it read; the commit succeeds only if none changed in
 the meantime (optimistic concurrency), so two workers or two agents never overwrite each other's work.
+
+stale_quote's state is not a document. The event-time clock is one value that only moves forward: the
+commit raises it to the snapshot's clock if that is newer, without a version check, so workers on other
+partitions never conflict over it. The index of watched tranches is derived from the tranche documents
+(`stale_quote.watched_at`) and rewritten with each of them. A batch loads only the part of the index it can
+make overdue: the tranches filed before the cutoff of its final clock (the stored clock or its newest
+quote). Two checks in the commit keep "stale as soon as the clock says so" true across workers: a filed
+tranche the stored clock has already made overdue, or an overdue one this batch did not load (another
+worker filed it meanwhile), is a conflict, and the batch is judged again on fresh state.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -15,6 +26,8 @@ from pydantic import BaseModel
 from alerts.antinoise import AntiNoisePolicy
 from alerts.model import Alert
 from streams.events import Deal, Event, Financials, Quote
+from streams.rules import stale_quote
+from streams.rules.config import StaleQuoteConfig
 from streams.state import DealState, IssuerState, MarketState, TrancheState
 from streams.state_cache import Cached, StateCache
 
@@ -42,6 +55,13 @@ class Commit:
     documents: dict[str, bytes]
     seen: list[tuple[str, str]]
     notices: list[Alert]
+    clock: dt.datetime | None = None  # raised to this if newer; None: unchanged
+    # stale_quote's index, by tranche id: the newest quote it is filed under, None to take it out.
+    watching: dict[str, dt.datetime | None] = field(default_factory=dict)
+    # Conflict if the stored clock has reached this (a tranche filed here would be overdue already).
+    filed_overdue_from: dt.datetime | None = None
+    # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
+    judged_before: dt.datetime | None = None
 
 
 class StateStore(Protocol):
@@ -56,6 +76,14 @@ class StateStore(Protocol):
 
     async def commit(self, commit: Commit) -> bool: ...
 
+    async def clock(self) -> dt.datetime | None:
+        """stale_quote's event-time clock: the newest quote time committed, None before any."""
+        ...
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        """Tranche ids in stale_quote's index filed under a quote older than `before`."""
+        ...
+
 
 @dataclass
 class Snapshot:
@@ -69,6 +97,11 @@ class Snapshot:
     notices: list[Alert] = field(default_factory=list)
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
     raw: dict[str, bytes] = field(default_factory=dict)  # documents as read, for the cache
+    clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
+    loaded_clock: dt.datetime | None = None
+    # stale_quote's index over the tranches loaded, sorted; the rest of it cannot become overdue this batch.
+    watching: list[stale_quote.Entry] = field(default_factory=list)
+    stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
 
     def tranche(self, tranche_id: str) -> TrancheState:
         if tranche_id not in self.tranches:
@@ -90,7 +123,26 @@ class Snapshot:
         documents: dict[str, bytes] = {}
         for key in self.dirty:
             documents[key] = self._document(key).model_dump_json(exclude_defaults=False).encode()
-        return Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
+        commit = Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
+        if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
+            commit.clock = self.clock
+        if self.stale_cfg is not None:
+            self._commit_index(commit, self.stale_cfg)
+        return commit
+
+    def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
+        for key in self.dirty:
+            kind, _, ident = key.partition(":")
+            if kind == "tranche":
+                commit.watching[ident] = stale_quote.watched_at(self.tranches[ident]) if cfg.enabled else None
+        if not cfg.enabled or self.clock is None:
+            return
+        cutoff = stale_quote.cutoff(self.clock, cfg)
+        commit.judged_before = cutoff
+        # Tranches kept although overdue (an anti-noise pending period) are re-judged by the next batch.
+        filed = [at for at in commit.watching.values() if at is not None and at >= cutoff]
+        if filed:
+            commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
 
     def remember(self, cache: StateCache) -> None:
         """After a successful commit: what was written is now at version + 1; what was only read is kept
@@ -117,7 +169,6 @@ def _primary_keys(events: Iterable[Event]) -> set[str]:
     for event in events:
         if isinstance(event, Quote):
             keys.add(tranche_key(event.tranche_id))
-            keys.add(MARKET_KEY)
         elif isinstance(event, Deal):
             keys.update({deal_key(event.deal_id), issuer_key(event.issuer_id), MARKET_KEY})
             keys.update(tranche_key(t.tranche_id) for t in event.tranches)
@@ -142,16 +193,28 @@ def _cached_neighbours(keys: set[str], cache: StateCache | None) -> set[str]:
     return out
 
 
-async def load_snapshot(store: StateStore, events: list[Event], cache: StateCache | None = None) -> Snapshot:
+async def load_snapshot(
+    store: StateStore,
+    events: list[Event],
+    cache: StateCache | None = None,
+    stale: StaleQuoteConfig | None = None,
+) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
-    brings all its tranches (their below_par states). Two round trips at most, one when the tranches are
-    cached; documents whose cached version is current are neither sent nor decoded again.
+    brings all its tranches (their below_par states). Quotes also bring the clock and, with `stale`
+    enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
+    overdue; documents whose cached version is current are neither sent nor decoded again.
     """
-    snap = Snapshot()
+    snap = Snapshot(stale_cfg=stale)
     primary = _primary_keys(events)
-    await _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
+    quoted = [e.ts for e in events if isinstance(e, Quote)]
+    first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
+    if quoted:
+        snap.loaded_clock = (await asyncio.gather(first, store.clock()))[1]
+        snap.clock = snap.loaded_clock
+    else:
+        await first
     wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
     follow: set[str] = set()
     for tranche in snap.tranches.values():
@@ -161,7 +224,18 @@ async def load_snapshot(store: StateStore, events: list[Event], cache: StateCach
         issuer = snap.issuers.get(issuer_id)
         if issuer is not None:
             follow.update(tranche_key(t) for t in issuer.tranche_ids)
-    await _load_into(snap, store, follow, cache)
+    if not quoted or stale is None or not stale.enabled:
+        await _load_into(snap, store, follow, cache)
+        return snap
+    final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
+    overdue = (
+        await asyncio.gather(
+            _load_into(snap, store, follow, cache), store.watched_before(stale_quote.cutoff(final, stale))
+        )
+    )[1]
+    await _load_into(snap, store, {tranche_key(t) for t in overdue}, cache)
+    for tranche in snap.tranches.values():
+        stale_quote.watch(snap.watching, tranche)
     return snap
 
 

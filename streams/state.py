@@ -93,34 +93,13 @@ class AlertBox(_Doc):
     """Alerts of one subject kept inside another document, e.g. the issuance record of one year."""
 
 
-class StaleEntry(BaseModel):
-    """A quoted tranche as stale_quote watches it: its newest quote, and what its alert needs."""
-
-    tranche_id: str
-    quoted_at: dt.datetime
-    price: float
-    issuer_id: str | None = None
-    deal_id: str | None = None
-    seq: int = 0  # transitions of its stale_quote alert so far, so that a new episode numbers on
-
-
-class StaleIndex(BaseModel):
-    """stale_quote's bounded index, so that a quote judges only the tranches it left behind.
-
-    Tranches not stale are kept sorted by their newest quote, oldest first: when the clock moves, the
-    overdue ones are a prefix. Stale tranches hold their firing alert here, since the quote that makes them
-    stale is another tranche's and their own documents are not loaded then.
-    """
-
-    watching: list[StaleEntry] = Field(default_factory=list)
-    stale: dict[str, AlertBox] = Field(default_factory=dict)  # by tranche id
-
-
 class MarketState(_Doc):
-    """Market-wide figures: deals per calendar year (for issuance_record) and the event-time clock."""
+    """Market-wide figures: deals per calendar year, for issuance_record. Only deals write it.
+
+    stale_quote's event-time clock and its index of watched tranches are kept beside the documents
+    (streams/store.py: `clock`, `stale:watching`), so that quotes never read or write this document.
+    """
 
     deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only
     deal_counts: dict[str, int] = Field(default_factory=dict)  # every year seen; ids of old years are dropped
     records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance_record alerts by year
-    newest_quote_at: dt.datetime | None = None
-    stale_quotes: StaleIndex = Field(default_factory=StaleIndex)

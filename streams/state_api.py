@@ -96,17 +96,13 @@ class StateApi:
         tranche = await self.reader.tranche(tranche_id)
         if tranche is None:
             return Reply(404, ApiError(error=f"no tranche {tranche_id!r}"))
-        view = MarketView(tranches={tranche_id: tranche}, market=await self.reader.market())
+        view = MarketView(tranches={tranche_id: tranche}, clock=await self.reader.clock())
         if tranche.issuer_id and (issuer := await self.reader.issuer(tranche.issuer_id)):
             view.issuers[issuer.issuer_id] = issuer
         if tranche.deal_id and (deal := await self.reader.deal(tranche.deal_id)):
             view.deals[tranche.deal_id] = deal
-        alerts = dict(tranche.alerts)
-        # A firing stale_quote lives in the market document until the tranche's next quote.
-        stale = view.market.stale_quotes.stale.get(tranche_id)
-        alerts.update(stale.alerts if stale else {})
         row = build_row(view, tranche, self.cfg)
-        return Reply(200, TrancheDetail(row=row, state=tranche, alerts=list(alerts.values())))
+        return Reply(200, TrancheDetail(row=row, state=tranche, alerts=list(tranche.alerts.values())))
 
     async def issuer(self, issuer_id: str) -> Reply:
         issuer = await self.reader.issuer(issuer_id)

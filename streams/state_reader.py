@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TypeVar
 
@@ -54,10 +55,15 @@ class StateReader:
     async def market(self) -> MarketState:
         return await self._get(MARKET_KEY, MarketState) or MarketState()
 
+    async def clock(self) -> dt.datetime | None:
+        """stale_quote's event-time clock (streams/store.py writes it)."""
+        at = await self.redis.hget(self.prefix + "clock", "at")
+        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
     async def view(self) -> MarketView:
         return MarketView(
             tranches=await self._all("tranche", TrancheState),
             issuers=await self._all("issuer", IssuerState),
             deals=await self._all("deal", DealState),
-            market=await self.market(),
+            clock=await self.clock(),
         )

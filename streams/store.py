@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import orjson
 from redis.asyncio import Redis
 
+from streams.rules.stale_quote import micros
 from streams.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
 # or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
-# on redelivery.
+# on redelivery. stale_quote's index and clock change with them (see streams/snapshot.py for the checks).
+# Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
 _COMMIT = """
 local p = cjson.decode(ARGV[1])
 local prefix = ARGV[2]
+local watching = prefix .. 'stale:watching'
+local loaded = {}
 for _, c in ipairs(p.expected) do
   local v = tonumber(redis.call('HGET', prefix .. c[1], 'v') or '0')
   if v ~= c[2] then return 'conflict:' .. c[1] end
+  loaded[c[1]] = true
+end
+local clock = tonumber(redis.call('HGET', prefix .. 'clock', 'us') or '-1')
+if p.filed_overdue_from and clock >= tonumber(p.filed_overdue_from) then return 'conflict:clock' end
+if p.judged_before then
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', watching, '-inf', '(' .. p.judged_before)) do
+    if not loaded['tranche:' .. t] then return 'conflict:stale:' .. t end
+  end
 end
 for _, s in ipairs(p.seen) do
   if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
@@ -25,6 +38,12 @@ end
 for _, w in ipairs(p.documents) do
   redis.call('HSET', prefix .. w[1], 'd', w[2])
   redis.call('HINCRBY', prefix .. w[1], 'v', 1)
+end
+for _, w in ipairs(p.watching) do
+  if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
+end
+if p.clock and tonumber(p.clock[1]) > clock then
+  redis.call('HSET', prefix .. 'clock', 'us', p.clock[1], 'at', p.clock[2])
 end
 for _, s in ipairs(p.seen) do
   redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
@@ -61,7 +80,9 @@ return out
 
 
 class RedisStore:
-    """State documents as hashes {d: JSON, v: version} under the configured key prefix."""
+    """State documents as hashes {d: JSON, v: version} under the configured key prefix; stale_quote's
+    clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
+    sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -94,8 +115,16 @@ class RedisStore:
         flags = await self.redis.smismember(f"{self.prefix}seen:{topic}", ids)
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
+    async def clock(self) -> dt.datetime | None:
+        at = await self.redis.hget(self.prefix + "clock", "at")
+        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
     async def commit(self, commit: Commit) -> bool:
-        payload = {
+        payload: dict[str, object] = {
             "expected": [[k, v] for k, v in commit.expected.items()],
             "documents": [[k, d.decode()] for k, d in commit.documents.items()],
             "seen": [[t, e] for t, e in commit.seen],
@@ -103,7 +132,17 @@ class RedisStore:
                 [n.fingerprint, n.model_dump_json(), n.status, f"{n.rule}|{n.severity}"]
                 for n in commit.notices
             ],
+            "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
         }
+        # Left out when unset: cjson decodes null to a value Lua counts as true.
+        if commit.clock is not None:
+            payload["clock"] = [str(micros(commit.clock)), commit.clock.isoformat()]
+        for name, stamp in (
+            ("filed_overdue_from", commit.filed_overdue_from),
+            ("judged_before", commit.judged_before),
+        ):
+            if stamp is not None:
+                payload[name] = str(micros(stamp))
         body = orjson.dumps(payload)
         result = await self._commit(args=[body, self.prefix])
         return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from streams.rules import issuer_loss_widening, stale_quote
 from streams.rules.below_par import discount_to_par
 from streams.rules.config import StaleQuoteConfig
-from streams.state import DealState, IssuerState, MarketState, TrancheState
+from streams.state import DealState, IssuerState, TrancheState
 
 SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "tranche"]
 
@@ -80,7 +80,7 @@ class MarketView:
     tranches: dict[str, TrancheState] = field(default_factory=dict)
     issuers: dict[str, IssuerState] = field(default_factory=dict)
     deals: dict[str, DealState] = field(default_factory=dict)
-    market: MarketState = field(default_factory=MarketState)
+    clock: dt.datetime | None = None  # stale_quote's event-time clock
 
 
 def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | None, float | None]:
@@ -93,15 +93,15 @@ def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | N
     return now, before, trend
 
 
-def _firing(tranche: TrancheState, issuer: IssuerState | None, market: MarketState) -> list[str]:
-    docs = [tranche, *([issuer] if issuer else []), market.stale_quotes.stale.get(tranche.tranche_id)]
-    return sorted({a.rule for d in docs if d for a in d.alerts.values() if a.status == "firing"})
+def _firing(tranche: TrancheState, issuer: IssuerState | None) -> list[str]:
+    docs = [tranche, *([issuer] if issuer else [])]
+    return sorted({a.rule for d in docs for a in d.alerts.values() if a.status == "firing"})
 
 
 def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) -> WatchRow:
     issuer = view.issuers.get(tranche.issuer_id) if tranche.issuer_id else None
     deal = view.deals.get(tranche.deal_id) if tranche.deal_id else None
-    quote, terms, clock = tranche.last_quote, tranche.terms, view.market.newest_quote_at
+    quote, terms, clock = tranche.last_quote, tranche.terms, view.clock
     row = WatchRow(
         tranche_id=tranche.tranche_id,
         deal_id=tranche.deal_id,
@@ -113,7 +113,7 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         currency=tranche.currency,
         face_value=terms.face_value if terms else None,
         ytm_pct=tranche.analytics.get("ytm_pct"),
-        alerts=_firing(tranche, issuer, view.market),
+        alerts=_firing(tranche, issuer),
     )
     if quote is not None:
         row.price, row.last_quote_at = quote.price, quote.ts
@@ -175,6 +175,4 @@ def select(rows: Iterable[WatchRow], query: WatchQuery) -> tuple[int, list[Watch
 
 def watchlist(view: MarketView, cfg: StaleQuoteConfig, query: WatchQuery) -> Watchlist:
     total, rows = select(build_rows(view, cfg), query)
-    return Watchlist(
-        clock=view.market.newest_quote_at, stale_after_trading_days=cfg.trading_days, total=total, rows=rows
-    )
+    return Watchlist(clock=view.clock, stale_after_trading_days=cfg.trading_days, total=total, rows=rows)

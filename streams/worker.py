@@ -9,6 +9,7 @@ import faust
 
 from streams.app import build_app, use_event_loop
 from streams.metrics import Metrics
+from streams.migrate import upgrade_state
 from streams.redaction import install_redaction
 from streams.runtime import Runtime
 from streams.security import secrets_of
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     install_redaction(secrets_of(settings))  # before anything can log a secret
     ensure_topics(settings)
+    upgrade_state(settings)
     use_event_loop(settings)
     runtime = Runtime.build(settings, metrics)
     app = build_app(runtime)

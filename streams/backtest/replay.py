@@ -27,6 +27,7 @@ from streams.rules.config import RulesConfig
 from streams.snapshot import MARKET_KEY
 from streams.state import DealState, IssuerState, MarketState, TrancheState
 from streams.topics import INPUT_TOPICS
+from streams.watchlist import MarketView
 
 from .sources import Record
 
@@ -79,6 +80,10 @@ class BacktestRun:
     def market(self) -> MarketState:
         raw = self.store.documents.get(MARKET_KEY)
         return MarketState.model_validate_json(raw[1]) if raw else MarketState()
+
+    def view(self) -> MarketView:
+        """The documents and the clock a watchlist of the final state is built from."""
+        return MarketView(self.tranches(), self.issuers(), self.deals(), self.store.event_clock)
 
     def firing(self) -> dict[str, Alert]:
         """Alerts firing once every event is applied, by fingerprint: the newest notice of each."""

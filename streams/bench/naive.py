@@ -7,6 +7,7 @@ can be compared, but it has no outbox and no atomic commit: it only exists to be
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from redis.asyncio import Redis
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from streams.apply import apply_event
 from streams.parse import Rejected, parse
 from streams.rules.config import RulesConfig
+from streams.rules.stale_quote import micros
 from streams.snapshot import Commit, load_snapshot
 
 
@@ -40,10 +42,26 @@ class NaiveStore:
                 found.add(event_id)
         return found
 
+    async def clock(self) -> dt.datetime | None:
+        at = await self.redis.hget(self.prefix + "clock", "at")
+        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
     async def commit(self, commit: Commit) -> bool:
         for key, document in commit.documents.items():
             await self.redis.hset(self.prefix + key, "d", document)
             await self.redis.hincrby(self.prefix + key, "v", 1)
+        for tranche_id, at in commit.watching.items():
+            if at is None:
+                await self.redis.zrem(self.prefix + "stale:watching", tranche_id)
+            else:
+                await self.redis.zadd(self.prefix + "stale:watching", {tranche_id: micros(at)})
+        if commit.clock is not None:  # one process, one event at a time: the snapshot's clock is the max
+            clock = {"us": micros(commit.clock), "at": commit.clock.isoformat()}
+            await self.redis.hset(self.prefix + "clock", mapping=clock)  # type: ignore[arg-type]
         for topic, event_id in commit.seen:
             await self.redis.sadd(f"{self.prefix}seen:{topic}", event_id)
         for notice in commit.notices:
@@ -59,7 +77,7 @@ async def handle_one(store: NaiveStore, rules: RulesConfig, topic: str, raw: byt
         return 0
     if await store.seen(topic, [event.event_id]):
         return 0
-    snap = await load_snapshot(store, [event])
+    snap = await load_snapshot(store, [event], stale=rules.stale_quote)
     apply_event(snap, topic, event, rules)
     await store.commit(snap.to_commit())
     return len(snap.notices)

@@ -35,7 +35,8 @@ def alert_set(client: redis.Redis, prefix: str) -> set[AlertKey]:
 
 
 def memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
-    """Bytes (MEMORY USAGE) by key kind: tranche, issuer, deal, market, seen, alerts, outbox."""
+    """Bytes (MEMORY USAGE) by key kind: tranche, issuer, deal, market, seen, alerts, outbox, and stale_quote's
+    clock and stale (its index)."""
     keys = list(_keys(client, f"{prefix}*"))
     pipe = client.pipeline(transaction=False)
     for key in keys:

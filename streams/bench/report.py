@@ -97,10 +97,11 @@ def render(report: Report) -> str:
         )
     lines.append("")
     total = sum(report.memory.values())
-    state = sum(v for k, v in report.memory.items() if k in ("tranche", "issuer", "deal", "market"))
+    state_kinds = ("tranche", "issuer", "deal", "market", "stale", "clock")  # stale: stale_quote's index
+    state = sum(v for k, v in report.memory.items() if k in state_kinds)
     lines.append(
         f"redis memory after the worker run: {total / o.tranches:,.0f} B per tranche in all, "
-        f"{state / o.tranches:,.0f} B per tranche for the state documents; by kind {report.memory}"
+        f"{state / o.tranches:,.0f} B per tranche for the state; by kind {report.memory}"
     )
     lines.append(f"alert sets: {report.alerts}; equal: {report.alerts_match}")
     lines += [f"  {m}" for m in report.mismatch]

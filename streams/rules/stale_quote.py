@@ -12,6 +12,14 @@ N = 5, the clock on Monday 13 January is 5 days (not stale), on Tuesday 14 Janua
 same as: the last quote's date is before the N-th trading day preceding the clock's last trading day, the
 cutoff, so the index needs only one comparison per tranche and the cutoff moves once a day at most.
 
+Where its state lives. The clock is one value beside the documents that only moves forward (raised by each
+commit, never version-checked, so workers on other partitions do not conflict over it). The index holds the
+tranches being watched, quoted and not stale, sorted by their newest quote: derived from each tranche's
+document (`watched_at`) and rewritten with it, so it never disagrees with the documents. A stale tranche's
+firing alert is on its own document. A batch loads only the tranches filed before the cutoff of its final
+clock, the only ones it can make overdue; the commit's checks (streams/snapshot.py) make it judge again
+when another worker moved the clock past a tranche it filed, or filed an overdue one it did not load.
+
 Order of events. A quote older than its tranche's newest one moves nothing here, and the clock only moves
 forward, so the final firing set is a function of each tranche's newest quote and the newest quote of all:
 the same whatever the interleaving. Episodes in between may differ (a tranche briefly stale because another
@@ -28,9 +36,9 @@ from typing import Any
 import QuantLib as ql
 
 from alerts.format import price
-from alerts.model import Alert, Fire, Resolve, Subject, fingerprint
+from alerts.model import Fire, Resolve
 from streams.rules.config import StaleQuoteConfig
-from streams.state import AlertBox, StaleEntry, StaleIndex, TrancheState
+from streams.state import TrancheState
 
 RULE = "stale_quote"
 CALENDAR = ql.China(ql.China.SSE)
@@ -71,84 +79,76 @@ def is_stale(last: dt.datetime, clock: dt.datetime, cfg: StaleQuoteConfig) -> bo
     return last < cutoff(clock, cfg)
 
 
-def _key(entry: StaleEntry) -> tuple[dt.datetime, str]:
-    return entry.quoted_at, entry.tranche_id
+Entry = tuple[dt.datetime, str]  # (newest quote time, tranche id): the index's order
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def entry_for(tranche: TrancheState) -> StaleEntry:
-    """The tranche filed under its newest quote; numbering goes on from its last resolved episode."""
-    assert tranche.last_quote is not None
-    previous = tranche.alerts.get(RULE)
-    return StaleEntry(
-        tranche_id=tranche.tranche_id,
-        quoted_at=tranche.last_quote.ts,
-        price=tranche.last_quote.price,
-        issuer_id=tranche.issuer_id,
-        deal_id=tranche.deal_id,
-        seq=previous.seq if previous is not None else 0,
-    )
+def micros(stamp: dt.datetime) -> int:
+    """Epoch microseconds: the index's score in Redis, exact in a double (below 2**53 until year 2255)."""
+    return (stamp - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-def unwatch(index: StaleIndex, tranche_id: str, quoted_at: dt.datetime | None) -> None:
+def is_firing(tranche: TrancheState) -> bool:
+    alert = tranche.alerts.get(RULE)
+    return alert is not None and alert.status == "firing"
+
+
+def watched_at(tranche: TrancheState) -> dt.datetime | None:
+    """Where the tranche is filed in the index: under its newest quote, unless it is stale already (its
+    firing alert lives on its own document). Derived from the document alone, so the commit writes the
+    index from the documents it writes and the two can never disagree."""
+    if tranche.last_quote is None or is_firing(tranche):
+        return None
+    return tranche.last_quote.ts
+
+
+def unwatch(index: list[Entry], tranche_id: str, quoted_at: dt.datetime | None) -> None:
     """Removes the tranche's entry filed under its previous newest quote, if it is being watched."""
     if quoted_at is None:
         return
-    at = bisect.bisect_left(index.watching, (quoted_at, tranche_id), key=_key)
-    if at < len(index.watching) and _key(index.watching[at]) == (quoted_at, tranche_id):
-        del index.watching[at]
+    at = bisect.bisect_left(index, (quoted_at, tranche_id))
+    if at < len(index) and index[at] == (quoted_at, tranche_id):
+        del index[at]
 
 
-def watch(index: StaleIndex, entry: StaleEntry) -> None:
-    bisect.insort(index.watching, entry, key=_key)
+def watch(index: list[Entry], tranche: TrancheState) -> None:
+    at = watched_at(tranche)
+    if at is not None:
+        bisect.insort(index, (at, tranche.tranche_id))
 
 
-def overdue(index: StaleIndex, before: dt.datetime) -> list[StaleEntry]:
+def overdue(index: list[Entry], before: dt.datetime) -> list[str]:
     """Takes out the watched tranches whose newest quote is older than `before`: a prefix of the index."""
-    end = bisect.bisect_left(index.watching, before, key=lambda e: e.quoted_at)
-    taken = index.watching[:end]
-    del index.watching[:end]
+    end = bisect.bisect_left(index, before, key=lambda e: e[0])
+    taken = [tranche_id for _, tranche_id in index[:end]]
+    del index[:end]
     return taken
 
 
-def subject(entry: StaleEntry) -> Subject:
-    return Subject(tranche_id=entry.tranche_id, issuer_id=entry.issuer_id, deal_id=entry.deal_id)
+def overdue_from(quoted_at: dt.datetime, cfg: StaleQuoteConfig) -> dt.datetime:
+    """The earliest clock at which a tranche last quoted at `quoted_at` is stale: midnight of the N-th
+    trading day after the first trading day following the quote's date (the first clock date whose cutoff
+    passes that date)."""
+    next_open = CALENDAR.adjust(_ql(china_date(quoted_at) + dt.timedelta(days=1)), ql.Following)
+    day = CALENDAR.advance(next_open, cfg.trading_days, ql.Days)
+    return dt.datetime(day.year(), day.month(), day.dayOfMonth(), tzinfo=CHINA_TIME)
 
 
-def box_for(entry: StaleEntry) -> AlertBox:
-    """A box for a new episode. The alert's seq (the notification log's idempotency key) must go on from
-    the episode before, whose resolved alert lives on the tranche document, not loaded now: a stand-in
-    carrying its number lets the lifecycle count on. The stand-in is never sent."""
-    if entry.seq == 0:
-        return AlertBox()
-    stand_in = Alert(
-        fingerprint=fingerprint(RULE, entry.tranche_id),
-        rule=RULE,
-        severity="info",
-        status="resolved",
-        subject=subject(entry),
-        starts_at=entry.quoted_at,
-        ends_at=entry.quoted_at,
-        event_time=entry.quoted_at,
-        summary="",
-        evidence={},
-        seq=entry.seq,
-    )
-    return AlertBox(alerts={RULE: stand_in})
-
-
-def fired(entry: StaleEntry, clock: dt.datetime, cfg: StaleQuoteConfig) -> Fire:
-    days = trading_days_since(entry.quoted_at, clock)
+def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> Fire:
+    quote = tranche.last_quote
+    assert quote is not None
+    days = trading_days_since(quote.ts, clock)
     evidence: dict[str, Any] = {
-        "last_quote_at": entry.quoted_at.isoformat(),
-        "last_price": entry.price,
+        "last_quote_at": quote.ts.isoformat(),
+        "last_price": quote.price,
         "market_clock": clock.isoformat(),
         "trading_days_without_quote": days,
         "threshold_trading_days": cfg.trading_days,
         "calendar": CALENDAR_NAME,
     }
     summary = (
-        f"{entry.tranche_id} has not been quoted for {days} China trading days "
-        f"(last {price(entry.price)} on {china_date(entry.quoted_at)}, market clock {china_date(clock)})"
+        f"{tranche.tranche_id} has not been quoted for {days} China trading days "
+        f"(last {price(quote.price)} on {china_date(quote.ts)}, market clock {china_date(clock)})"
     )
     return Fire("info", summary, evidence)
 

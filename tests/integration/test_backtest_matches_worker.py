@@ -27,7 +27,7 @@ from streams.publish import publish_records
 from streams.rules.config import RulesConfig, StaleQuoteConfig
 from streams.state import TrancheState
 from streams.topics import DEALS
-from streams.watchlist import MarketView, WatchQuery, watchlist
+from streams.watchlist import WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
 
@@ -112,7 +112,7 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
         assert (actual.last_quote, actual.analytics) == (expected.last_quote, expected.analytics), tranche_id
 
     # The worker's read-only API serves the same watchlist a backtest's final state gives.
-    view = MarketView(run.tranches(), run.issuers(), run.deals(), run.market())
+    view = run.view()
     expected_rows = watchlist(view, StaleQuoteConfig(), WatchQuery(sort="mtm_loss")).model_dump(mode="json")
     status, text = worker.http("/api/v1/watchlist?sort=mtm_loss")
     assert status == 200 and json.loads(text) == expected_rows

@@ -18,6 +18,7 @@ from streams.backtest.sources import read_jsonl
 from streams.cli import main
 from streams.demo import scenario_path
 from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.stale_quote import micros
 from streams.state_api import Reply, StateApi, openapi_document
 from streams.state_reader import StateReader
 from tests.conftest import REDIS_URL
@@ -32,6 +33,9 @@ def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
     run = run_backtest(story, RulesConfig())
     for key, (version, body) in run.store.documents.items():
         redis_client.hset(f"{redis_prefix}{key}", mapping={"d": body, "v": version})
+    clock = run.store.event_clock  # stale_quote's clock is kept beside the documents
+    assert clock is not None
+    redis_client.hset(f"{redis_prefix}clock", mapping={"us": micros(clock), "at": clock.isoformat()})
     # A key of another prefix that a careless scan would pick up.
     redis_client.hset(f"{redis_prefix}x:tranche:ALIEN", mapping={"d": b"{}", "v": 1})
     yield redis_prefix

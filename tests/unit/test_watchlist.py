@@ -14,7 +14,7 @@ from streams.watchlist import MarketView, WatchQuery, watchlist
 @pytest.fixture(scope="module")
 def view() -> MarketView:
     run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
-    return MarketView(run.tranches(), run.issuers(), run.deals(), run.market())
+    return run.view()
 
 
 def _ids(view: MarketView, cfg: StaleQuoteConfig | None = None, **query: object) -> list[str]:
@@ -77,8 +77,8 @@ def test_the_watchlist_flags_what_the_rule_fires_on(view: MarketView) -> None:
     stale_rows = {r.tranche_id for r in watchlist(view, StaleQuoteConfig(), WatchQuery(stale=True)).rows}
     firing = {
         t
-        for t, box in view.market.stale_quotes.stale.items()
-        for a in box.alerts.values()
-        if a.status == "firing"
+        for t, tranche in view.tranches.items()
+        for a in tranche.alerts.values()
+        if a.rule == "stale_quote" and a.status == "firing"
     }
     assert stale_rows == firing

@@ -86,8 +86,6 @@ def replay(
 
 def all_alerts(snap: Snapshot) -> list[Alert]:
     docs = [
-        # First: a stale tranche's firing alert lives here, its previous resolved one on the tranche.
-        *snap.market.stale_quotes.stale.values(),
         *snap.tranches.values(),
         *snap.issuers.values(),
         *snap.deals.values(),

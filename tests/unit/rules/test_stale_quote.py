@@ -101,8 +101,7 @@ def test_late_or_still_old_quotes_do_not_resolve() -> None:
 def test_never_quoted_tranches_are_never_stale_and_the_index_holds_each_quoted_one_once() -> None:
     snap = replay([DEAL, quote("q1", "A", "2025-01-06", 100.0), quote("q2", "A", "2025-03-06", 100.0)])
     assert severity(snap, "stale_quote", "B") is None
-    index = snap.market.stale_quotes
-    assert [e.tranche_id for e in index.watching] == ["A"] and index.stale == {}
+    assert [t for _, t in snap.watching] == ["A"]
 
 
 # --- the firing set depends on each tranche's newest quote and the clock only ------------------------------
@@ -141,6 +140,5 @@ def test_any_interleaving_of_partitions_gives_the_oracles_stale_set(
         a.subject.tranche_id for a in all_alerts(snap) if a.rule == "stale_quote" and a.status == "firing"
     }
     assert stale == _oracle(sequences, StaleQuoteConfig())
-    watching = snap.market.stale_quotes.watching
-    assert watching == sorted(watching, key=lambda e: (e.quoted_at, e.tranche_id))
-    assert not {e.tranche_id for e in watching} & stale  # each quoted tranche in one place only
+    assert snap.watching == sorted(snap.watching)
+    assert not {t for _, t in snap.watching} & stale  # each quoted tranche in one place only
