@@ -16,7 +16,8 @@ import datetime as dt
 from typing import Any
 
 from alerts.format import money, price
-from alerts.model import KEEP, Verdict
+from alerts.model import KEEP, Details, Verdict
+from streams.events import TrancheTerms
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
 from streams.state import QuoteMark, TrancheState
@@ -76,6 +77,19 @@ def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
     quote, high, terms = tranche.last_quote, window_high(tranche), tranche.terms
     if quote is None or high is None or terms is None:
         return KEEP
+    return latch.verdict(
+        tranche.latches.get(RULE), lambda firing: _describe(tranche, quote, high, terms, cfg, firing)
+    )
+
+
+def _describe(
+    tranche: TrancheState,
+    quote: QuoteMark,
+    high: QuoteMark,
+    terms: TrancheTerms,
+    cfg: PriceDropConfig,
+    firing: bool,
+) -> Details:
     drop = drop_from_high(tranche)
     loss = terms.face_value * drop / 100
     evidence: dict[str, Any] = {
@@ -98,11 +112,14 @@ def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
         **tranche.analytics,
     }
     where = f"{tranche.tranche_id} at {price(quote.price)}"
-    return latch.verdict(
-        tranche.latches.get(RULE),
+    if not firing:
+        summary = (
+            f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
+            f"of {price(high.price)}"
+        )
+        return summary, evidence
+    summary = (
         f"{where} is {drop:.2f} below its {cfg.lookback_days}-day high of {price(high.price)} "
-        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)",
-        f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
-        f"of {price(high.price)}",
-        evidence,
+        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)"
     )
+    return summary, evidence
