@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -58,6 +59,7 @@ def subject_key(subject: Subject) -> str:
     return subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
 
 
+@lru_cache(maxsize=32_768)  # asked for on every rule judgement, i.e. several times per quote
 def fingerprint(rule: str, subject_key: str) -> str:
     """Stable in rule and subject identity only, so an escalation keeps its fingerprint."""
     return hashlib.sha256(f"{rule}\x00{subject_key}".encode()).hexdigest()[:20]

@@ -224,10 +224,16 @@ def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, r
         record(
             snap, tranche, key, "price_drop", subject, price_drop.evaluate(tranche, rules.price_drop), when
         )
-    _judge_distress(snap, tranche, when, rules)
+    _judge_distress(snap, tranche, when, rules, subject)
 
 
-def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
+def _judge_distress(
+    snap: Snapshot,
+    tranche: TrancheState,
+    when: dt.datetime,
+    rules: RulesConfig,
+    subject: Subject | None = None,
+) -> None:
     if not rules.distressed_tranche.enabled or tranche.terms is None:
         return
     issuer = snap.issuer_of(tranche)
@@ -244,7 +250,7 @@ def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, ru
         tranche,
         tranche_key(tranche.tranche_id),
         "distressed_tranche",
-        tranche_subject(tranche),
+        subject or tranche_subject(tranche),
         verdict,
         when,
     )
