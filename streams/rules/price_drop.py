@@ -12,6 +12,7 @@ left the window; between the two levels the alert keeps its state.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import Any
 
@@ -33,6 +34,14 @@ def remember(
     A quote with a later one at least as high is dropped, since every window holding it holds the later one.
     """
     start = newest.ts - dt.timedelta(days=cfg.lookback_days)
+    if recent and recent[-1].ts < mark.ts and mark.ts >= start:
+        # The usual quote, newer than every kept one: the window loses a head of old quotes and the quotes it
+        # tops are a tail (prices strictly fall), so neither a scan of the whole window nor a sort is needed.
+        kept = recent[bisect.bisect_left(recent, start, key=_ts) :]
+        while kept and kept[-1].price <= mark.price:
+            kept.pop()
+        kept.append(mark)
+        return kept[: cfg.max_points]
     kept = [q for q in recent if q.ts >= start]
     if mark.ts < start or any(q.ts >= mark.ts and q.price >= mark.price for q in kept):
         return kept
@@ -42,6 +51,10 @@ def remember(
     # Only a slide of more than max_points strictly falling quotes within the window gets here; keeping the
     # oldest (highest) errs towards reporting the drop.
     return kept[: cfg.max_points]
+
+
+def _ts(mark: QuoteMark) -> dt.datetime:
+    return mark.ts
 
 
 def window_high(tranche: TrancheState) -> QuoteMark | None:
