@@ -20,6 +20,7 @@ import pstats
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 
@@ -101,8 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; the best is shown")
     parser.add_argument("--profile", action="store_true", help="add a cProfile top list of one more pass")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--rules", type=Path, default=None, help="rules TOML (default: the contract's)")
     args = parser.parse_args(argv)
-    rules = RulesConfig()
+    rules = RulesConfig.load(args.rules)
     stream = events(args.quotes, args.tranches)
     passes = [run(stream, args.batch, rules) for _ in range(args.repeat)]
     best = min(passes, key=lambda p: p.seconds_rules)
