@@ -88,7 +88,7 @@ class _Told:
         describe: Describe | None = None,
     ) -> None:
         if (summary is None) == (describe is None):
-            raise TypeError("a verdict takes a summary (and evidence) or describe, not both")
+            raise TypeError("a verdict takes either a summary (and evidence) or describe")
         self._details: Details | None = (
             None if summary is None else (summary, {} if evidence is None else evidence)
         )
