@@ -132,12 +132,18 @@ def apply_rule(
     place and says what to notify. Rules without a policy keep no state and behave as before."""
     current = alerts.get(rule)
     cfg = policy.rules.get(rule)
-    noise = noise_by_rule.get(rule, NoiseState()) if cfg is not None else NoiseState()
+    if cfg is None:
+        # The common case, once per rule per quote: no anti-noise state to copy and compare.
+        changed = transition(current, verdict)
+        if changed is not None:
+            alerts[rule] = changed
+        return Applied(changed, changed, changed is not None)
+    noise = noise_by_rule.get(rule, NoiseState())
     before = noise.model_copy(deep=True)
     outcome = govern(cfg, noise, current, verdict, when, lambda v: transition(current, v))
     if outcome.state is not None:
         alerts[rule] = outcome.state
-    noise_changed = cfg is not None and noise != before
+    noise_changed = noise != before
     if noise_changed:
         noise_by_rule[rule] = noise
     return Applied(outcome.state, outcome.notice, outcome.state is not None or noise_changed)

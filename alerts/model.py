@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -57,22 +59,73 @@ def subject_key(subject: Subject) -> str:
     return subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
 
 
+@lru_cache(maxsize=32_768)  # asked for on every rule judgement, i.e. several times per quote
 def fingerprint(rule: str, subject_key: str) -> str:
     """Stable in rule and subject identity only, so an escalation keeps its fingerprint."""
     return hashlib.sha256(f"{rule}\x00{subject_key}".encode()).hexdigest()[:20]
 
 
-@dataclass(frozen=True, slots=True)
-class Fire:
-    severity: Severity
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+Details = tuple[str, dict[str, Any]]  # a verdict's summary and evidence
+Describe = Callable[[], Details]
 
 
-@dataclass(frozen=True, slots=True)
-class Resolve:
-    summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+class _Told:
+    """A verdict's summary and evidence: given, or built by `describe` when first read.
+
+    Most verdicts change nothing (a quote that keeps a firing alert at its severity) and the lifecycle reads
+    the summary and evidence only when it emits, so rules judged on every quote pass `describe` and pay for
+    the formatting only then. `describe` runs within the record() call that judges the verdict, so it sees
+    the state the verdict was judged on.
+    """
+
+    __slots__ = ("_describe", "_details")
+
+    def __init__(
+        self,
+        summary: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        *,
+        describe: Describe | None = None,
+    ) -> None:
+        if (summary is None) == (describe is None):
+            raise TypeError("a verdict takes either a summary (and evidence) or describe")
+        self._details: Details | None = (
+            None if summary is None else (summary, {} if evidence is None else evidence)
+        )
+        self._describe = describe
+
+    def _told(self) -> Details:
+        if self._details is None:
+            assert self._describe is not None
+            self._details = self._describe()
+        return self._details
+
+    @property
+    def summary(self) -> str:
+        return self._told()[0]
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        return self._told()[1]
+
+
+class Fire(_Told):
+    __slots__ = ("severity",)
+
+    def __init__(
+        self,
+        severity: Severity,
+        summary: str | None = None,
+        evidence: dict[str, Any] | None = None,
+        *,
+        describe: Describe | None = None,
+    ) -> None:
+        super().__init__(summary, evidence, describe=describe)
+        self.severity: Severity = severity
+
+
+class Resolve(_Told):
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)

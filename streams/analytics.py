@@ -77,8 +77,14 @@ def _bond(coupon_pct: float, issue_date: dt.date, maturity_date: dt.date) -> _Bo
 
 
 def settlement_date(quoted_at: dt.datetime) -> dt.date:
-    day = CALENDAR.adjust(_date(quoted_at.astimezone(CHINA_TIME).date()), ql.Following)
-    return dt.date(day.year(), day.month(), day.dayOfMonth())
+    return _next_business_day(quoted_at.astimezone(CHINA_TIME).date())
+
+
+@lru_cache(maxsize=4096)
+def _next_business_day(day: dt.date) -> dt.date:
+    # A pure function of the date, and a quote's date repeats across a whole market's quotes.
+    moved = CALENDAR.adjust(_date(day), ql.Following)
+    return dt.date(moved.year(), moved.month(), moved.dayOfMonth())
 
 
 def quote_analytics(terms: TrancheTerms, clean_price: float, quoted_at: dt.datetime) -> Analytics | None:

@@ -26,7 +26,6 @@ import datetime as dt
 from alerts.antinoise import apply_rule
 from alerts.lifecycle import transition
 from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
-from streams.analytics import quote_analytics
 from streams.events import Deal, Event, Financials, Quote
 from streams.rules import (
     below_par,
@@ -63,7 +62,6 @@ def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     if not late:
         tranche.last_quote = mark
         below_par.observe(tranche, mark, rules.below_par)
-        _refresh_analytics(tranche)
     price_drop.observe(tranche, mark, rules.price_drop)
     snap.touch(tranche_key(tranche.tranche_id))
     if snap.clock is None or quote.ts > snap.clock:
@@ -123,7 +121,6 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
     _register_deal(snap, issuer, deal)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
-        _refresh_analytics(tranche)
         evaluate_tranche(snap, tranche, judged_at(tranche), rules)
     if rules.issuance_record.enabled:
         _judge_issuance(snap, deal, rules)
@@ -210,14 +207,6 @@ def judged_at(tranche: TrancheState) -> dt.datetime:
     return max(times)
 
 
-def _refresh_analytics(tranche: TrancheState) -> None:
-    quote, terms = tranche.last_quote, tranche.terms
-    if quote is None or terms is None:
-        return
-    analytics = quote_analytics(terms, quote.price, quote.ts)
-    tranche.analytics = analytics.as_evidence() if analytics is not None else {}
-
-
 def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
     key, subject = tranche_key(tranche.tranche_id), tranche_subject(tranche)
     if rules.below_par.enabled:
@@ -226,10 +215,16 @@ def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, r
         record(
             snap, tranche, key, "price_drop", subject, price_drop.evaluate(tranche, rules.price_drop), when
         )
-    _judge_distress(snap, tranche, when, rules)
+    _judge_distress(snap, tranche, when, rules, subject)
 
 
-def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
+def _judge_distress(
+    snap: Snapshot,
+    tranche: TrancheState,
+    when: dt.datetime,
+    rules: RulesConfig,
+    subject: Subject | None = None,
+) -> None:
     if not rules.distressed_tranche.enabled or tranche.terms is None:
         return
     issuer = snap.issuer_of(tranche)
@@ -246,7 +241,7 @@ def _judge_distress(snap: Snapshot, tranche: TrancheState, when: dt.datetime, ru
         tranche,
         tranche_key(tranche.tranche_id),
         "distressed_tranche",
-        tranche_subject(tranche),
+        subject or tranche_subject(tranche),
         verdict,
         when,
     )

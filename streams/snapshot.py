@@ -122,7 +122,7 @@ class Snapshot:
     def to_commit(self) -> Commit:
         documents: dict[str, bytes] = {}
         for key in self.dirty:
-            documents[key] = self._document(key).model_dump_json(exclude_defaults=False).encode()
+            documents[key] = _stored(self._document(key))
         commit = Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
         if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
             commit.clock = self.clock
@@ -162,6 +162,12 @@ class Snapshot:
         if kind == "deal":
             return self.deals[ident]
         return self.market
+
+
+def _stored(doc: BaseModel) -> bytes:
+    # A tranche's analytics are derived on read (TrancheState.analytics): not worth a yield solve per write.
+    exclude = {"analytics"} if isinstance(doc, TrancheState) else None
+    return doc.model_dump_json(exclude=exclude).encode()
 
 
 def _primary_keys(events: Iterable[Event]) -> set[str]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from alerts.antinoise import NoiseState
 from alerts.model import Alert, Severity
+from streams.analytics import quote_analytics
 from streams.events import Deal, TrancheTerms
 
 
@@ -52,9 +53,22 @@ class TrancheState(_Doc):
     # Quotes that can still be the look-back high of price_drop, oldest first with strictly falling prices
     # (a quote with a later one at least as high can never be the high again); capped by max_points.
     recent: list[QuoteMark] = Field(default_factory=list)
-    analytics: dict[str, float] = Field(default_factory=dict)
     announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
     latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
+
+    # mypy does not follow a decorator over @property; pydantic documents this pairing.
+    @computed_field(  # type: ignore[prop-decorator]
+        description="accrued interest, dirty price and yield at the newest quote (QuantLib)"
+    )
+    @property
+    def analytics(self) -> dict[str, float]:
+        """Derived from `last_quote` and `terms` when read (an alert's evidence, the state API), never stored:
+        a yield solve per quote was a quarter of the rules' time, and a derived figure cannot go stale."""
+        quote, terms = self.last_quote, self.terms
+        if quote is None or terms is None:
+            return {}
+        found = quote_analytics(terms, quote.price, quote.ts)
+        return found.as_evidence() if found is not None else {}
 
 
 class PeriodFigure(BaseModel):

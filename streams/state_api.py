@@ -51,7 +51,10 @@ class IssuerDetail(BaseModel):
 
 class TrancheDetail(BaseModel):
     row: WatchRow
-    state: TrancheState = Field(description="the state document, as the worker keeps it")
+    state: TrancheState = Field(
+        description="the state document, as the worker keeps it; `analytics` derived from its newest quote "
+        "and terms when read"
+    )
     alerts: list[Alert] = Field(description="the newest state of each rule on this tranche")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.format import money, price
-from alerts.model import KEEP, Verdict
+from alerts.model import KEEP, Details, Verdict
+from streams.events import TrancheTerms
 from streams.rules import latch
 from streams.rules.config import BelowParConfig
 from streams.state import QuoteMark, TrancheState
@@ -35,6 +36,14 @@ def evaluate(tranche: TrancheState, cfg: BelowParConfig) -> Verdict:
     quote, terms = tranche.last_quote, tranche.terms
     if quote is None or terms is None:
         return KEEP  # a quote waits for its deal's terms; it is judged when they arrive
+    return latch.verdict(
+        tranche.latches.get(RULE), lambda firing: _describe(tranche, quote, terms, cfg, firing)
+    )
+
+
+def _describe(
+    tranche: TrancheState, quote: QuoteMark, terms: TrancheTerms, cfg: BelowParConfig, firing: bool
+) -> Details:
     discount = discount_to_par(quote.price)
     loss = terms.face_value * discount / 100
     evidence: dict[str, Any] = {
@@ -53,10 +62,10 @@ def evaluate(tranche: TrancheState, cfg: BelowParConfig) -> Verdict:
         **tranche.analytics,
     }
     where = f"{tranche.tranche_id} at {price(quote.price)}"
-    return latch.verdict(
-        tranche.latches.get(RULE),
+    if not firing:
+        return f"{where} is back within {cfg.resolve_discount:.2f} of par", evidence
+    summary = (
         f"{where} is {discount:.2f} below par ({money(loss, tranche.currency)} mark-to-market on "
-        f"{money(terms.face_value, tranche.currency)} face)",
-        f"{where} is back within {cfg.resolve_discount:.2f} of par",
-        evidence,
+        f"{money(terms.face_value, tranche.currency)} face)"
     )
+    return summary, evidence

@@ -18,12 +18,17 @@ RULE = "distressed_tranche"
 def evaluate(tranche: TrancheState, issuer: IssuerState | None) -> Verdict:
     below = tranche.alerts.get("below_par")
     widening = issuer.alerts.get("issuer_loss_widening") if issuer is not None else None
-    evidence = {"below_par": _state(below), "issuer_loss_widening": _state(widening)}
+
+    def evidence() -> dict[str, Any]:
+        return {"below_par": _state(below), "issuer_loss_widening": _state(widening)}
+
     if _firing(below) and _firing(widening):
         assert below is not None and widening is not None
-        return Fire("critical", f"{below.summary}; issuer {widening.summary}", evidence)
+        return Fire("critical", describe=lambda: (f"{below.summary}; issuer {widening.summary}", evidence()))
     ended = "below_par" if not _firing(below) else "issuer_loss_widening"
-    return Resolve(f"{tranche.tranche_id} is no longer distressed: {ended} is not firing", evidence)
+    return Resolve(
+        describe=lambda: (f"{tranche.tranche_id} is no longer distressed: {ended} is not firing", evidence())
+    )
 
 
 def _firing(alert: Alert | None) -> bool:

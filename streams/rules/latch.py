@@ -8,9 +8,10 @@ before its deal end in the same alert as one read after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from alerts.model import KEEP, Fire, Resolve, Severity, Verdict
+from alerts.model import KEEP, Details, Fire, Resolve, Severity, Verdict
 from streams.state import Latch, QuoteMark
 
 
@@ -26,15 +27,19 @@ def moved(
     return latch
 
 
-def verdict(
-    latch: Latch | None, fire_summary: str, resolve_summary: str, evidence: dict[str, Any]
-) -> Verdict:
+def verdict(latch: Latch | None, describe: Callable[[bool], Details]) -> Verdict:
+    """The alert read off the latch. `describe(firing)` gives the summary and evidence of a firing (True) or a
+    resolution (False); it is called only if the lifecycle emits (see alerts.model.Fire)."""
     if latch is None:
         return KEEP  # never left the band: nothing to say
-    evidence = {**evidence, "latched_by": latch_evidence(latch)}
+
+    def told(firing: bool) -> Details:
+        summary, evidence = describe(firing)
+        return summary, {**evidence, "latched_by": latch_evidence(latch)}
+
     if latch.severity is None:
-        return Resolve(resolve_summary, evidence)
-    return Fire(latch.severity, fire_summary, evidence)
+        return Resolve(describe=lambda: told(False))
+    return Fire(latch.severity, describe=lambda: told(True))
 
 
 def latch_evidence(latch: Latch) -> dict[str, Any]:

@@ -12,11 +12,13 @@ left the window; between the two levels the alert keeps its state.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from typing import Any
 
 from alerts.format import money, price
-from alerts.model import KEEP, Verdict
+from alerts.model import KEEP, Details, Verdict
+from streams.events import TrancheTerms
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
 from streams.state import QuoteMark, TrancheState
@@ -32,6 +34,14 @@ def remember(
     A quote with a later one at least as high is dropped, since every window holding it holds the later one.
     """
     start = newest.ts - dt.timedelta(days=cfg.lookback_days)
+    if recent and recent[-1].ts < mark.ts and mark.ts >= start:
+        # The usual quote, newer than every kept one: the window loses a head of old quotes and the quotes it
+        # tops are a tail (prices strictly fall), so neither a scan of the whole window nor a sort is needed.
+        kept = recent[bisect.bisect_left(recent, start, key=_ts) :]
+        while kept and kept[-1].price <= mark.price:
+            kept.pop()
+        kept.append(mark)
+        return kept[: cfg.max_points]
     kept = [q for q in recent if q.ts >= start]
     if mark.ts < start or any(q.ts >= mark.ts and q.price >= mark.price for q in kept):
         return kept
@@ -41,6 +51,10 @@ def remember(
     # Only a slide of more than max_points strictly falling quotes within the window gets here; keeping the
     # oldest (highest) errs towards reporting the drop.
     return kept[: cfg.max_points]
+
+
+def _ts(mark: QuoteMark) -> dt.datetime:
+    return mark.ts
 
 
 def window_high(tranche: TrancheState) -> QuoteMark | None:
@@ -76,6 +90,19 @@ def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
     quote, high, terms = tranche.last_quote, window_high(tranche), tranche.terms
     if quote is None or high is None or terms is None:
         return KEEP
+    return latch.verdict(
+        tranche.latches.get(RULE), lambda firing: _describe(tranche, quote, high, terms, cfg, firing)
+    )
+
+
+def _describe(
+    tranche: TrancheState,
+    quote: QuoteMark,
+    high: QuoteMark,
+    terms: TrancheTerms,
+    cfg: PriceDropConfig,
+    firing: bool,
+) -> Details:
     drop = drop_from_high(tranche)
     loss = terms.face_value * drop / 100
     evidence: dict[str, Any] = {
@@ -98,11 +125,14 @@ def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
         **tranche.analytics,
     }
     where = f"{tranche.tranche_id} at {price(quote.price)}"
-    return latch.verdict(
-        tranche.latches.get(RULE),
+    if not firing:
+        summary = (
+            f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
+            f"of {price(high.price)}"
+        )
+        return summary, evidence
+    summary = (
         f"{where} is {drop:.2f} below its {cfg.lookback_days}-day high of {price(high.price)} "
-        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)",
-        f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
-        f"of {price(high.price)}",
-        evidence,
+        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)"
     )
+    return summary, evidence

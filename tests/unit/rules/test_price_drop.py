@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streams.rules.config import PriceDropConfig, RulesConfig
+from streams.rules.price_drop import remember
+from streams.state import QuoteMark
 from tests.unit.rules.scenario import deal, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
@@ -73,3 +79,35 @@ def test_window_keeps_only_possible_highs_and_stays_bounded() -> None:
 def test_quotes_before_the_deal_are_judged_when_it_arrives() -> None:
     quotes = [quote("q-1", "A", "2025-09-01", 100.0), quote("q-2", "A", "2025-09-02", 97.0)]
     assert severity(replay([*quotes, DEAL]), "price_drop", "A") == "warning"
+
+
+def _reference(
+    recent: list[QuoteMark], mark: QuoteMark, newest: QuoteMark, cfg: PriceDropConfig
+) -> list[QuoteMark]:
+    """remember() before its fast path for the newest quote: filter the window, drop what `mark` tops, sort."""
+    start = newest.ts - dt.timedelta(days=cfg.lookback_days)
+    kept = [q for q in recent if q.ts >= start]
+    if mark.ts < start or any(q.ts >= mark.ts and q.price >= mark.price for q in kept):
+        return kept
+    kept = [q for q in kept if not (q.ts <= mark.ts and q.price <= mark.price)]
+    kept.append(mark)
+    kept.sort(key=lambda q: q.ts)
+    return kept[: cfg.max_points]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 20 * 24), st.sampled_from([97.0, 98.0, 99.0, 100.0])), max_size=40),
+    st.integers(2, 6),
+)
+def test_window_is_what_filtering_and_sorting_would_keep(points: list[tuple[int, float]], cap: int) -> None:
+    """Quotes in any order, late ones and equal stamps included."""
+    cfg = PriceDropConfig(lookback_days=2, max_points=cap)
+    base = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    recent: list[QuoteMark] = []
+    expected: list[QuoteMark] = []
+    newest: QuoteMark | None = None
+    for i, (hours, price) in enumerate(points):
+        mark = QuoteMark(event_id=f"q-{i}", ts=base + dt.timedelta(hours=hours), price=price)
+        newest = mark if newest is None or mark.ts >= newest.ts else newest
+        recent, expected = remember(recent, mark, newest, cfg), _reference(expected, mark, newest, cfg)
+        assert recent == expected
