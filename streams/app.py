@@ -14,6 +14,7 @@ from prometheus_client import generate_latest
 
 from streams.agents import register_agents
 from streams.api_pages import register_api
+from streams.consumer import use_fast_drain
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 from streams.security import faust_credentials
@@ -61,8 +62,16 @@ def faust_settings(s: Settings) -> dict[str, Any]:
     )
 
 
+def new_app(s: Settings, **overrides: Any) -> faust.App:
+    """A faust App with tranchewatch's settings (and `overrides`), consuming through the fast drain loop."""
+    app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
+    if s.fast_drain:
+        use_fast_drain(app)
+    return app
+
+
 def build_app(runtime: Runtime) -> faust.App:
-    app = faust.App(runtime.settings.app_id, **faust_settings(runtime.settings))
+    app = new_app(runtime.settings)
     register_agents(app, runtime.settings, runtime.handler.handle)
     liveness = _Liveness()
     _register_tasks(app, runtime, liveness)

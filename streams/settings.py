@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(8192, ge=1)  # events a stream may hold ahead of its agent
     lean_monitor: bool = True  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
+    fast_drain: bool = True  # race faust's flow suspension once per fetched batch (streams/consumer.py)
     # Documents kept in process between batches (version-checked against Redis on every load); 0: none.
     state_cache_entries: int = Field(100_000, ge=0)
 

@@ -21,7 +21,7 @@ import faust
 from redis.asyncio import Redis
 
 from streams.agents import register_agents
-from streams.app import build_app, faust_settings, use_event_loop
+from streams.app import build_app, new_app, use_event_loop
 from streams.bench.naive import NaiveStore, handle_one
 from streams.deadletter import Envelope
 from streams.rules.config import RulesConfig
@@ -83,9 +83,7 @@ def _default_app(settings: Settings) -> faust.App:
 
 
 def _tuned_app(settings: Settings) -> faust.App:
-    kwargs = faust_settings(settings)
-    kwargs["web_enabled"] = False
-    return faust.App(settings.app_id, **kwargs)
+    return new_app(settings, web_enabled=False)
 
 
 def _raw_topics(app: faust.App) -> list[Any]:

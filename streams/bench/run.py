@@ -44,6 +44,8 @@ class Options:
     workdir: Path | None = None
     seed: int = 7
     extra_env: dict[str, str] = field(default_factory=dict)
+    # "throughput": raw, faust-default and faust-tuned only (a minute instead of the whole run).
+    only: str | None = None
 
 
 @dataclass
@@ -148,6 +150,8 @@ class Bench:
         try:
             self.timeout = 300 + data.total / 20  # the naive baseline can run at a few dozen events/s
             self.throughput(report, data)
+            if o.only == "throughput":
+                return report
             for name, mode, processes in (
                 ("naive", "naive", 1),
                 ("worker", "worker", 1),

@@ -1,0 +1,132 @@
+"""The fast drain loop (streams/consumer.py) and the raw-bytes schema, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+from faust.types import TP
+from mode import Service
+
+from streams.agents import RawBytesSchema
+from streams.app import new_app
+from streams.consumer import FastDrainConsumer
+from streams.settings import Settings
+
+TP0 = TP("bond.quotes", 0)
+
+
+class Fetcher(Service):
+    pass
+
+
+def _consumer(fast_drain: bool = True) -> Any:
+    app = new_app(Settings(fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1"), web_enabled=False)
+    return app.consumer
+
+
+def _messages(offsets: range) -> list[tuple[TP, Any]]:
+    return [(TP0, SimpleNamespace(offset=o, topic=TP0.topic, key=None, value=b"{}")) for o in offsets]
+
+
+def _fetch_once(consumer: Any, batch: list[tuple[TP, Any]]) -> None:
+    """getmany returns `batch` once, then stops the consumer (as a worker's shutdown would)."""
+    calls = 0
+
+    async def getmany(timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            consumer._stopped.set()
+            return
+        for item in batch:
+            yield item
+
+    consumer.getmany = getmany
+
+
+def test_the_setting_chooses_the_consumer() -> None:
+    assert isinstance(_consumer(True), FastDrainConsumer)
+    assert not isinstance(_consumer(False), FastDrainConsumer)
+
+
+async def test_a_batch_is_delivered_in_order_and_read_offsets_follow() -> None:
+    consumer = _consumer()
+    delivered: list[int] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message.offset)
+
+    consumer.callback = callback
+    _fetch_once(consumer, _messages(range(250)))  # more than the 100 between yields to the loop
+    await asyncio.wait_for(consumer._drain_messages(Fetcher()), 5)
+    assert delivered == list(range(250))
+    assert consumer._read_offset[TP0] == 249
+
+
+async def test_messages_behind_the_read_offset_are_dropped() -> None:
+    consumer = _consumer()
+    consumer._read_offset[TP0] = 5
+    delivered: list[int] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message.offset)
+
+    consumer.callback = callback
+    _fetch_once(consumer, _messages(range(8)))
+    await asyncio.wait_for(consumer._drain_messages(Fetcher()), 5)
+    assert delivered == [5, 6, 7]
+
+
+async def test_suspension_cancels_the_batch_and_leaves_the_rest_unread() -> None:
+    consumer = _consumer()
+    delivered: list[int] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message.offset)
+        if message.offset == 2:  # the stream buffer is full when a rebalance starts
+            consumer.stop_flow()
+            await asyncio.Event().wait()
+
+    consumer.callback = callback
+    _fetch_once(consumer, _messages(range(6)))
+    await asyncio.wait_for(consumer._drain_messages(Fetcher()), 5)
+    assert delivered == [0, 1, 2]
+    # 2 was never handed over: its read offset stays behind it, so it is read again after the rebalance.
+    assert consumer._read_offset[TP0] == 1
+
+
+async def test_commit_every_commits_outside_the_race_and_goes_on() -> None:
+    consumer = _consumer()
+    consumer._commit_every = 3
+    commits: list[int] = []
+    delivered: list[int] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message.offset)
+        consumer._n_acked += 1  # as if the agent acknowledged it at once
+
+    async def commit(*args: Any, **kwargs: Any) -> bool:
+        commits.append(len(delivered))
+        return True
+
+    consumer.callback = callback
+    consumer.commit = commit
+    _fetch_once(consumer, _messages(range(7)))
+    await asyncio.wait_for(consumer._drain_messages(Fetcher()), 5)
+    assert delivered == list(range(7))
+    assert commits == [3, 6]
+
+
+async def test_raw_bytes_schema_decodes_like_fausts_raw_codec() -> None:
+    app = faust.App("test-raw-schema", broker="kafka://127.0.0.1:1", store="memory://")
+    message = SimpleNamespace(key=b"WHBUS-2025-A", value=b'{"price": 95.0}', headers={}, offset=3)
+    ours = await RawBytesSchema().compile(app)(message)
+    theirs = await faust.Schema(
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    ).compile(app)(message)
+    assert (ours.key, ours.value, ours.message) == (theirs.key, theirs.value, theirs.message)
+    assert type(ours) is type(theirs)
