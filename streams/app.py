@@ -14,7 +14,7 @@ from prometheus_client import generate_latest
 
 from streams.agents import register_agents
 from streams.api_pages import register_api
-from streams.consumer import use_fast_drain
+from streams.consumer import use_tuned_consumer
 from streams.gauges import refresh_lag
 from streams.runtime import Runtime
 from streams.security import faust_credentials
@@ -63,10 +63,9 @@ def faust_settings(s: Settings) -> dict[str, Any]:
 
 
 def new_app(s: Settings, **overrides: Any) -> faust.App:
-    """A faust App with tranchewatch's settings (and `overrides`), consuming through the fast drain loop."""
+    """A faust App with tranchewatch's settings (and `overrides`), consuming through tranchewatch's consumer."""
     app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
-    if s.fast_drain:
-        use_fast_drain(app)
+    use_tuned_consumer(app, fast_drain=s.fast_drain, fetch_max_wait_ms=s.fetch_max_wait_ms)
     return app
 
 

@@ -130,3 +130,15 @@ async def test_raw_bytes_schema_decodes_like_fausts_raw_codec() -> None:
     ).compile(app)(message)
     assert (ours.key, ours.value, ours.message) == (theirs.key, theirs.value, theirs.message)
     assert type(ours) is type(theirs)
+
+
+async def test_the_fetch_long_poll_follows_the_setting() -> None:
+    def wait_ms(setting: int | None, fast_drain: bool) -> int:
+        settings = Settings(fetch_max_wait_ms=setting, fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1")
+        consumer = new_app(settings, web_enabled=False).consumer
+        client = consumer._thread._create_worker_consumer(consumer.transport)
+        return int(client._fetch_max_wait_ms)
+
+    for fast_drain in (True, False):
+        assert wait_ms(20, fast_drain) == 20
+        assert wait_ms(None, fast_drain) == 1500  # faust's own
