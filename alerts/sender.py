@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from redis.exceptions import RedisError
 
@@ -36,6 +37,10 @@ from alerts.silence import SilenceStore
 
 log = logging.getLogger(__name__)
 LEASE_MS = 15_000
+# Mid-batch, the lease is renewed once this much has passed since it was last held, not after every group
+# (a round trip per notice). Until then at least two thirds of it remain: it cannot have lapsed, so no
+# other worker can hold it, and a group that took long (an outage's retries) is still followed by a check.
+LEASE_RECHECK_SECONDS = LEASE_MS / 3 / 1000
 GROUPED_READ = 100  # notices a sink that sends group by group reads at once; a batch sink reads batch_size
 
 
@@ -71,6 +76,7 @@ class Sender:
         block_ms: int = 500,
         digest_check_seconds: float = 30.0,
         batch_size: int = 500,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.outbox = outbox
         self.receivers: dict[str, Sink] = (
@@ -83,6 +89,8 @@ class Sender:
         self.block_ms = block_ms
         self.batch_size = batch_size
         self._leased: set[str] = set()
+        self._clock = clock
+        self._held_at: dict[str, float] = {}  # by receiver: when the lease was last asked for and held
         self.owner = uuid.uuid4().hex
         self._last_sent: dict[str, float] = {}
         self._stopping = asyncio.Event()
@@ -108,8 +116,7 @@ class Sender:
     async def _drain(self, name: str, sink: Sink) -> None:
         while not self._stopping.is_set():
             try:
-                if not await self.outbox.hold_lease(name, self.owner, LEASE_MS):
-                    self._leased.discard(name)
+                if not await self._hold_lease(name):
                     await self._sleep(1.0)  # another worker sends for this receiver
                     continue
                 if name not in self._leased:
@@ -151,14 +158,23 @@ class Sender:
         for group in groups:
             if not await self._deliver(name, sink, group):
                 return False
-            if not await self.outbox.hold_lease(name, self.owner, LEASE_MS):
+            recent = self._clock() - self._held_at.get(name, -math.inf) < LEASE_RECHECK_SECONDS
+            if not recent and not await self._hold_lease(name):
                 # Lapsed mid-batch (a long outage): another worker now sends from the cursor, and the
                 # nflog makes it skip what went out here. Sending on would race it.
-                self._leased.discard(name)
                 log.warning("%s: lease lost mid-batch; leaving the rest to its new holder", name)
                 return True
         await self.outbox.confirm(name, batch[-1][0])
         return True
+
+    async def _hold_lease(self, name: str) -> bool:
+        asked = self._clock()  # before the round trip: the lease runs at least LEASE_MS from here
+        if await self.outbox.hold_lease(name, self.owner, LEASE_MS):
+            self._held_at[name] = asked
+            return True
+        self._leased.discard(name)
+        self._held_at.pop(name, None)
+        return False
 
     async def _deliver(self, name: str, sink: Sink, group: Group) -> bool:
         """True once delivered (and logged in the nflog) or permanently refused; False if stopped first."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -33,6 +34,14 @@ from streams.state_cache import Cached, StateCache
 
 MARKET_KEY = "market"
 D = TypeVar("D", bound=BaseModel)
+# Set (to anything) in tests: every commit checks that the documents it does not write serialise as when
+# loaded. The state cache reuses an untouched document's object on the next batch, so a rule that changed
+# a document without `touch` would leave this worker judging on state Redis never saw.
+CHECK_UNTOUCHED_ENV = "TW_CHECK_UNTOUCHED"
+
+
+class UntouchedDocumentChanged(AssertionError):
+    """A rule changed a document without `Snapshot.touch`: the change would be lost, and cached."""
 
 
 def tranche_key(tranche_id: str) -> str:
@@ -96,7 +105,9 @@ class Snapshot:
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
-    raw: dict[str, bytes] = field(default_factory=dict)  # documents as read, for the cache
+    present: set[str] = field(default_factory=set)  # keys loaded with a document, for the cache
+    # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
+    as_loaded: dict[str, bytes] | None = None
     clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
     loaded_clock: dt.datetime | None = None
     # stale_quote's index over the tranches loaded, sorted; the rest of it cannot become overdue this batch.
@@ -120,6 +131,8 @@ class Snapshot:
         self.dirty.add(key)
 
     def to_commit(self) -> Commit:
+        if self.as_loaded is not None:
+            self._check_untouched(self.as_loaded)
         documents: dict[str, bytes] = {}
         for key in self.dirty:
             documents[key] = _stored(self._document(key))
@@ -144,14 +157,19 @@ class Snapshot:
         if filed:
             commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
 
+    def _check_untouched(self, as_loaded: dict[str, bytes]) -> None:
+        for key, loaded in as_loaded.items():
+            if key not in self.dirty and _stored(self._document(key)) != loaded:
+                raise UntouchedDocumentChanged(f"{key} changed without Snapshot.touch")
+
     def remember(self, cache: StateCache) -> None:
-        """After a successful commit: what was written is now at version + 1; what was only read is kept
-        as the bytes read."""
+        """After a successful commit: what was written is now at version + 1; what was only read is
+        unchanged (see CHECK_UNTOUCHED_ENV) and kept at its version."""
         for key, version in self.versions.items():
             if key in self.dirty:
-                cache.put(key, Cached(version + 1, self._document(key), None))
-            elif key in self.raw:
-                cache.put(key, Cached(version, None, self.raw[key]))
+                cache.put(key, Cached(version + 1, self._document(key)))
+            elif key in self.present:
+                cache.put(key, Cached(version, self._document(key)))
 
     def _document(self, key: str) -> BaseModel:
         kind, _, ident = key.partition(":")
@@ -212,7 +230,7 @@ async def load_snapshot(
     enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
     overdue; documents whose cached version is current are neither sent nor decoded again.
     """
-    snap = Snapshot(stale_cfg=stale)
+    snap = Snapshot(stale_cfg=stale, as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None)
     primary = _primary_keys(events)
     quoted = [e.ts for e in events if isinstance(e, Quote)]
     first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
@@ -254,23 +272,20 @@ async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: S
     for key, (version, raw) in (await store.load(pending, known)).items():
         snap.versions[key] = version
         hit = cache.take(key, version) if cache is not None and key in known else None
-        if hit is not None and hit.document is not None:
+        if hit is not None:
             _place(snap, key, hit.document)
             continue
-        raw = hit.raw if hit is not None else raw
         if raw is None:
             if key in known and version > 0:
                 # Redis did not send it since the cache had it, but another agent's batch took the entry
                 # during the load: fetch it, or the rules would judge without a document that exists.
                 vanished.append(key)
             continue
-        snap.raw[key] = raw
         _place(snap, key, _decode_key(key, raw))
     if vanished:
         for key, (version, raw) in (await store.load(vanished)).items():
             snap.versions[key] = version
             if raw is not None:
-                snap.raw[key] = raw
                 _place(snap, key, _decode_key(key, raw))
 
 
@@ -286,6 +301,9 @@ def _decode_key(key: str, raw: bytes) -> BaseModel:
 
 
 def _place(snap: Snapshot, key: str, doc: BaseModel) -> None:
+    snap.present.add(key)
+    if snap.as_loaded is not None:
+        snap.as_loaded[key] = _stored(doc)
     ident = key.partition(":")[2]
     if isinstance(doc, TrancheState):
         snap.tranches[ident] = doc

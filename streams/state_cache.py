@@ -3,8 +3,10 @@ decodes only the documents that changed since.
 
 Redis stays the truth: every load still asks Redis for each document's version (one Lua call), and a
 cached copy is used only when its version is the current one; the commit's version check is unchanged.
-A document this worker committed is kept as the very object it serialised (it equals what Redis holds);
-one it only read is kept as the bytes it read, since a rule may have changed the object without writing it.
+Every document is kept as the decoded object: one this worker committed is the very object it serialised
+(it equals what Redis holds); one it only read is unchanged, since the rules change a document only
+together with `Snapshot.touch`, which writes it (checked in tests: streams/snapshot.py, CHECK_UNTOUCHED_ENV).
+So an issuer read as the neighbour of every quoted tranche is decoded once, not once per batch.
 An entry is taken out while a batch works on it and put back only after that batch commits, so a
 conflict, an error or a crash never leaves a half-applied document in the cache.
 """
@@ -20,8 +22,7 @@ from pydantic import BaseModel
 @dataclass(slots=True)
 class Cached:
     version: int
-    document: BaseModel | None  # committed by this worker
-    raw: bytes | None  # read from Redis, not written since
+    document: BaseModel  # equals the document Redis holds at `version`
 
 
 class StateCache:
@@ -39,7 +40,7 @@ class StateCache:
         return {key: entries[key].version for key in keys if key in entries}
 
     def peek(self, key: str) -> BaseModel | None:
-        """The committed object under `key`, if any, without taking it (to plan which keys to load)."""
+        """The object under `key`, if any, without taking it (to plan which keys to load)."""
         entry = self._entries.get(key)
         return entry.document if entry is not None else None
 

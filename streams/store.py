@@ -15,6 +15,9 @@ from streams.snapshot import Commit
 # or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
+# The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
+# order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
+# and unescaped by cjson, work the size of every document written.
 _COMMIT = """
 local p = cjson.decode(ARGV[1])
 local prefix = ARGV[2]
@@ -35,9 +38,9 @@ end
 for _, s in ipairs(p.seen) do
   if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
 end
-for _, w in ipairs(p.documents) do
-  redis.call('HSET', prefix .. w[1], 'd', w[2])
-  redis.call('HINCRBY', prefix .. w[1], 'v', 1)
+for i, key in ipairs(p.documents) do
+  redis.call('HSET', prefix .. key, 'd', ARGV[2 + i])
+  redis.call('HINCRBY', prefix .. key, 'v', 1)
 end
 for _, w in ipairs(p.watching) do
   if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
@@ -48,15 +51,17 @@ end
 for _, s in ipairs(p.seen) do
   redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
 end
-for _, n in ipairs(p.notices) do
-  redis.call('XADD', prefix .. 'outbox', '*', 'fp', n[1], 'n', n[2])
-  if n[3] == 'firing' then
-    redis.call('HSET', prefix .. 'alerts:active', n[1], n[4])
+local bodies = 2 + #p.documents
+for i, n in ipairs(p.notices) do
+  local body = ARGV[bodies + i]
+  redis.call('XADD', prefix .. 'outbox', '*', 'fp', n[1], 'n', body)
+  if n[2] == 'firing' then
+    redis.call('HSET', prefix .. 'alerts:active', n[1], n[3])
   else
     redis.call('HDEL', prefix .. 'alerts:active', n[1])
   end
-  redis.call('HSET', prefix .. 'alerts:latest', n[1], n[2])
-  redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], n[2])
+  redis.call('HSET', prefix .. 'alerts:latest', n[1], body)
+  redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
   redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
 end
 return 'ok'
@@ -126,12 +131,9 @@ class RedisStore:
     async def commit(self, commit: Commit) -> bool:
         payload: dict[str, object] = {
             "expected": [[k, v] for k, v in commit.expected.items()],
-            "documents": [[k, d.decode()] for k, d in commit.documents.items()],
+            "documents": list(commit.documents),
             "seen": [[t, e] for t, e in commit.seen],
-            "notices": [
-                [n.fingerprint, n.model_dump_json(), n.status, f"{n.rule}|{n.severity}"]
-                for n in commit.notices
-            ],
+            "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
@@ -144,5 +146,7 @@ class RedisStore:
             if stamp is not None:
                 payload[name] = str(micros(stamp))
         body = orjson.dumps(payload)
-        result = await self._commit(args=[body, self.prefix])
+        bodies: list[bytes | str] = [*commit.documents.values()]
+        bodies.extend(n.model_dump_json() for n in commit.notices)
+        result = await self._commit(args=[body, self.prefix, *bodies])
         return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,11 +10,16 @@ import redis
 
 from streams.broker import EmbeddedBroker, free_port
 from streams.settings import Settings
+from streams.snapshot import CHECK_UNTOUCHED_ENV
 from streams.topics import ensure_topics
 from tests.support.slack_stub import SlackStub
 from tests.support.worker_process import WorkerProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# Every commit in the tests (and in the workers they start, which inherit the environment) checks that
+# the documents it does not write are unchanged: the state cache reuses them as they are.
+os.environ.setdefault(CHECK_UNTOUCHED_ENV, "1")
 
 
 @pytest.fixture

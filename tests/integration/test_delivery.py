@@ -15,7 +15,7 @@ from alerts.metrics import AlertMetrics
 from alerts.model import Alert, Subject
 from alerts.notify.slack import SlackWebhookSink
 from alerts.outbox import Outbox
-from alerts.sender import Sender
+from alerts.sender import LEASE_MS, Sender
 from streams.snapshot import Commit
 from streams.store import RedisStore
 from tests.support.slack_stub import ScriptedReply, SlackStub
@@ -131,11 +131,17 @@ async def test_a_sender_that_loses_its_lease_mid_batch_stops_sending(redis: Redi
     store = RedisStore(redis, redis_prefix)
     assert await store.commit(Commit({}, {}, [], [alert(1), alert(2), alert(3)]))
 
+    lapsed = 0.0
+
     async def another_worker_takes_the_lease() -> None:
+        # The send outlasts the lease (as in a long outage), so the lease lapses and another worker takes it.
+        nonlocal lapsed
+        lapsed += LEASE_MS / 1000
         await redis.set(f"{redis_prefix}outbox:lease:slack", "another-worker", px=60_000)
 
     sink = _Recording(another_worker_takes_the_lease)
-    sender = Sender(Outbox(redis, redis_prefix), [sink], AlertMetrics(CollectorRegistry()))
+    metrics = AlertMetrics(CollectorRegistry())
+    sender = Sender(Outbox(redis, redis_prefix), [sink], metrics, clock=lambda: time.monotonic() + lapsed)
     await run_until(sender, timeout=2)
     assert sink.sent == [["fp1"]]  # the other two are left to the lease's new holder
     assert await Outbox(redis, redis_prefix).cursor("slack") == "0-0"  # not confirmed

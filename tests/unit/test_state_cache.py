@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.model import Alert
@@ -64,7 +65,7 @@ async def test_a_document_changed_elsewhere_is_read_again() -> None:
 def test_eviction_keeps_the_newest_entries() -> None:
     cache = StateCache(2)
     for n in range(3):
-        cache.put(f"tranche:{n}", Cached(1, TrancheState(tranche_id=str(n)), None))
+        cache.put(f"tranche:{n}", Cached(1, TrancheState(tranche_id=str(n))))
     assert len(cache) == 2 and cache.versions(["tranche:0", "tranche:1", "tranche:2"]) == {
         "tranche:1": 1,
         "tranche:2": 1,
@@ -93,3 +94,34 @@ async def test_an_entry_taken_by_a_concurrent_batch_during_the_load_is_fetched()
     event = Quote.model_validate_json(quote("q-2", 95.0, 2))
     snap = await load_snapshot(LikeRedis(), [event], cache)
     assert "I" in snap.issuers and "A" in snap.tranches
+
+
+async def test_a_document_only_read_is_reused_without_decoding_again() -> None:
+    """The issuer is read (not written) by every quote of its tranches: the next batch gets the same
+    object back from the cache instead of decoding the stored JSON again."""
+    cache = StateCache(100)
+    h = handler(MemoryStore(), cache)
+    await h.handle([env("abs.deals", json.dumps(DEAL).encode())])
+    await h.handle([env("bond.quotes", quote("q-1", 99.0, 1))])
+    issuer = cache.peek("issuer:I")
+    await h.handle([env("bond.quotes", quote("q-2", 99.1, 2))])
+    assert issuer is not None and cache.peek("issuer:I") is issuer
+
+
+async def test_a_rule_changing_a_document_it_does_not_touch_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cache's reuse of read-only documents rests on every change going with `touch`; tests run with
+    the check on (tests/conftest.py), so a rule that breaks this fails loudly."""
+    from streams.events import Quote
+    from streams.snapshot import CHECK_UNTOUCHED_ENV, UntouchedDocumentChanged, load_snapshot
+
+    monkeypatch.setenv(CHECK_UNTOUCHED_ENV, "1")
+    store = MemoryStore()
+    await handler(store, None).handle([env("abs.deals", json.dumps(DEAL).encode())])
+    snap = await load_snapshot(store, [Quote.model_validate_json(quote("q-1", 95.0, 1))])
+    snap.issuers["I"].city = "changed, not touched"
+    with pytest.raises(UntouchedDocumentChanged, match="issuer:I"):
+        snap.to_commit()
+    snap.touch("issuer:I")
+    assert "issuer:I" in snap.to_commit().documents
