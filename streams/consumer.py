@@ -18,11 +18,21 @@ What is kept, and why it is safe:
   the partitions are revoked (read offsets, gaps and acks forgotten) and then sought to their committed
   offsets on assignment, so the dropped records are fetched again.
 - The `commit_every` commit runs outside the race, so a suspension never cancels a commit half done.
+
+A second change: once a stream's buffer is under pressure (faust's `Consumer.on_buffer_full`, called by the
+conductor when a put finds the queue at `stream_buffer_maxsize / 1.25`), the drain waits, once, until the
+buffer is drained (`on_buffer_drop`, which faust calls when the stream's `get` finds the queue empty) before
+delivering that partition's next message. Upstream delivers on until the queue is full and then pays an
+`asyncio.wait` and a task per message for the rest of the batch (the conductor's full-buffer put, a fifth of
+the empty agent's time, BENCHMARKS.md). Both block the whole drain behind the full stream, as upstream's
+awaited put does; a stalled agent stalls either. If the pressure never started (faust does not pause a
+partition during table recovery), the conductor's own full-buffer path still applies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, ClassVar, cast
 
@@ -32,6 +42,9 @@ from faust.types import TP, ConsumerT, Message
 from mode import Service, ServiceT
 
 _YIELD_EVERY = 100
+# Re-checks the buffered partitions this often while waiting for a drop, in case faust resets them (a
+# restart replaces the set) without calling `on_buffer_drop`.
+_BUFFER_RECHECK_SECONDS = 1.0
 
 
 class TunedConsumerThread(aiokafka.AIOKafkaConsumerThread):
@@ -54,6 +67,23 @@ class TunedConsumer(aiokafka.Consumer):
 
 
 class FastDrainConsumer(TunedConsumer):
+    _buffer_dropped: asyncio.Event | None = None
+
+    def on_buffer_drop(self, tp: TP) -> None:
+        super().on_buffer_drop(tp)
+        if self._buffer_dropped is not None:
+            self._buffer_dropped.set()
+
+    async def _wait_for_room(self, tp: TP) -> None:
+        """Returns once `tp`'s stream is no longer under buffer pressure (see the module's docstring)."""
+        if self._buffer_dropped is None:
+            self._buffer_dropped = asyncio.Event()
+        dropped = self._buffer_dropped
+        while tp in self._buffered_partitions:
+            dropped.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(dropped.wait(), _BUFFER_RECHECK_SECONDS)
+
     async def _drain_messages(self, fetcher: ServiceT) -> None:
         getmany = self.getmany
         consumer_should_stop = cast(Service, self)._stopped.is_set
@@ -112,6 +142,7 @@ class FastDrainConsumer(TunedConsumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
         sleep = asyncio.sleep
+        buffered = self._buffered_partitions
         num_since_yield = 0
         item: tuple[TP, Message] | None = first
         while item is not None:
@@ -132,6 +163,8 @@ class FastDrainConsumer(TunedConsumer):
                         await self._add_gap(tp, r_offset + 1, offset)
                 if commit_every is not None and self._n_acked >= commit_every:
                     return item  # committed by the caller, outside the race
+                if tp in buffered:
+                    await self._wait_for_room(tp)
                 await callback(message)
                 set_read_offset(tp, offset)
             else:

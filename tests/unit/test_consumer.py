@@ -9,9 +9,10 @@ from typing import Any
 
 import faust
 from faust.types import TP
+from faust.types.tuples import ConsumerMessage
 from mode import Service
 
-from streams.agents import RawBytesSchema
+from streams.agents import RawBytesSchema, ack_all
 from streams.app import new_app
 from streams.consumer import FastDrainConsumer
 from streams.settings import Settings
@@ -142,3 +143,53 @@ async def test_the_fetch_long_poll_follows_the_setting() -> None:
     for fast_drain in (True, False):
         assert wait_ms(20, fast_drain) == 20
         assert wait_ms(None, fast_drain) == 1500  # faust's own
+
+
+async def test_under_buffer_pressure_the_drain_waits_for_the_drop_then_goes_on() -> None:
+    consumer = _consumer()
+    delivered: list[int] = []
+
+    async def callback(message: Any) -> None:
+        delivered.append(message.offset)
+        if message.offset == 1:  # the conductor's put crossed the pressure-high mark
+            consumer._buffered_partitions.add(TP0)
+
+    consumer.callback = callback
+    _fetch_once(consumer, _messages(range(4)))
+    drain = asyncio.ensure_future(consumer._drain_messages(Fetcher()))
+    await asyncio.sleep(0.05)
+    assert delivered == [0, 1]  # 2 waits for the stream to drain its buffer
+    consumer.on_buffer_drop(TP0)
+    await asyncio.wait_for(drain, 5)
+    assert delivered == [0, 1, 2, 3]
+
+
+def _acking_stream(name: str) -> tuple[Any, list[Any], list[Any], list[Any]]:
+    """A stream, three events (the second message still held by another stream) and what acks record."""
+    app = faust.App(name, broker="kafka://127.0.0.1:1", store="memory://")
+    seen: list[Any] = []
+    acked: list[int] = []
+    app.sensors.on_stream_event_out = lambda tp, offset, stream, event, state=None: seen.append(
+        ("out", offset)
+    )
+    app.sensors.on_message_out = lambda tp, offset, message: seen.append(("message_out", offset))
+    app._consumer = SimpleNamespace(ack=lambda message: acked.append(message.offset) or True)
+    stream = app.stream([], enable_acks=False)
+    events = []
+    for offset, refs in ((0, 1), (1, 2), (2, 1)):
+        message = ConsumerMessage("t", 0, offset, 0.0, None, None, b"", b"", None)
+        message.incref(refs)
+        events.append(faust.Event(app, None, b"", {}, message))
+    return stream, events, seen, acked
+
+
+async def test_ack_all_acknowledges_as_stream_ack_does() -> None:
+    stream, events, theirs, their_acks = _acking_stream("test-ack-one")
+    for event in events:
+        await stream.ack(event)
+    stream, events, ours, our_acks = _acking_stream("test-ack-all")
+    ack_all(stream, events)
+    assert (ours, our_acks) == (theirs, their_acks)
+    assert our_acks == [0, 2]
+    assert ours[:3] == [("out", 0), ("message_out", 0), ("out", 1)]
+    assert [e.message.refcount for e in events] == [0, 1, 0]
