@@ -76,7 +76,7 @@ def _judge_staleness(
 ) -> None:
     """stale_quote: re-files the quoted tranche (resolving it if it was stale), then fires for the tranches
     the clock has left behind. Only those are judged: see streams/rules/stale_quote.py."""
-    index, clock, cfg = snap.watching, snap.clock, rules.stale_quote
+    index, clock, cfg = snap.index, snap.clock, rules.stale_quote
     assert clock is not None and tranche.last_quote is not None
     cutoff = stale_quote.cutoff(clock, cfg)
     stale_quote.unwatch(index, tranche.tranche_id, previous.ts if previous else None)
