@@ -7,6 +7,14 @@ import datetime as dt
 from alerts.model import Alert, Fire, Keep, Resolve, RuleName, Subject, Verdict
 
 
+def changes_nothing(current: Alert | None, verdict: Verdict) -> bool:
+    """A keep, or a resolve of an alert not firing: `transition` returns None for these whatever else it
+    is given, so a caller may skip building its arguments (most verdicts on most quotes are these)."""
+    if isinstance(verdict, Keep):
+        return True
+    return isinstance(verdict, Resolve) and (current is None or current.status != "firing")
+
+
 def transition(
     current: Alert | None,
     verdict: Verdict,
@@ -21,13 +29,11 @@ def transition(
     A firing alert whose severity changes (escalation or easing) is a new `firing` message with the same
     fingerprint; a resolution is a `resolved` message carrying the evidence that ended it.
     """
-    if isinstance(verdict, Keep):
+    if changes_nothing(current, verdict):
         return None
     firing = current is not None and current.status == "firing"
     seq = (current.seq + 1) if current is not None else 1
     if isinstance(verdict, Resolve):
-        if not firing:
-            return None
         assert current is not None
         return current.model_copy(
             update={

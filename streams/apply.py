@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 from alerts.antinoise import apply_rule
-from alerts.lifecycle import transition
+from alerts.lifecycle import changes_nothing, transition
 from alerts.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
 from streams.events import Deal, Event, Financials, Quote
 from streams.rules import (
@@ -76,7 +76,7 @@ def _judge_staleness(
 ) -> None:
     """stale_quote: re-files the quoted tranche (resolving it if it was stale), then fires for the tranches
     the clock has left behind. Only those are judged: see streams/rules/stale_quote.py."""
-    index, clock, cfg = snap.watching, snap.clock, rules.stale_quote
+    index, clock, cfg = snap.index, snap.clock, rules.stale_quote
     assert clock is not None and tranche.last_quote is not None
     cutoff = stale_quote.cutoff(clock, cfg)
     stale_quote.unwatch(index, tranche.tranche_id, previous.ts if previous else None)
@@ -265,6 +265,10 @@ def record(
     when: dt.datetime,
 ) -> Alert | None:
     """Runs the lifecycle for one rule on one subject: new state on its document, notice queued."""
+    if rule not in snap.antinoise.rules and changes_nothing(doc.alerts.get(rule), verdict):
+        # Without an anti-noise policy such a verdict changes neither the document nor the notices
+        # (antinoise.apply_rule): skip the fingerprint, the closure and the outcome.
+        return None
     fp = fingerprint(rule, subject_key(subject))
     applied = apply_rule(
         snap.antinoise,

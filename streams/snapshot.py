@@ -110,9 +110,14 @@ class Snapshot:
     as_loaded: dict[str, bytes] | None = None
     clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
     loaded_clock: dt.datetime | None = None
-    # stale_quote's index over the tranches loaded, sorted; the rest of it cannot become overdue this batch.
-    watching: list[stale_quote.Entry] = field(default_factory=list)
+    # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
+    index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+
+    @property
+    def watching(self) -> list[stale_quote.Entry]:
+        """The in-memory index, sorted; the commit files every written tranche from its document anyway."""
+        return self.index.entries
 
     def tranche(self, tranche_id: str) -> TrancheState:
         if tranche_id not in self.tranches:
@@ -252,14 +257,15 @@ async def load_snapshot(
         await _load_into(snap, store, follow, cache)
         return snap
     final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
+    final_cutoff = stale_quote.cutoff(final, stale)
     overdue = (
-        await asyncio.gather(
-            _load_into(snap, store, follow, cache), store.watched_before(stale_quote.cutoff(final, stale))
-        )
+        await asyncio.gather(_load_into(snap, store, follow, cache), store.watched_before(final_cutoff))
     )[1]
     await _load_into(snap, store, {tranche_key(t) for t in overdue}, cache)
+    # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
+    snap.index.below = final_cutoff
     for tranche in snap.tranches.values():
-        stale_quote.watch(snap.watching, tranche)
+        stale_quote.watch(snap.index, tranche)
     return snap
 
 

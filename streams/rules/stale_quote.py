@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -102,26 +103,50 @@ def watched_at(tranche: TrancheState) -> dt.datetime | None:
     return tranche.last_quote.ts
 
 
-def unwatch(index: list[Entry], tranche_id: str, quoted_at: dt.datetime | None) -> None:
+@dataclass(slots=True, eq=False)
+class Index:
+    """The watched tranches one batch can make overdue, sorted by (newest quote, tranche id).
+
+    `below` is the cutoff of the batch's final clock when the load knows it: the clock only moves forward
+    within a batch, so a tranche filed at or after it cannot become overdue before the batch ends, and is
+    left out (the commit files it from its document, `watched_at`). None: every watched tranche is kept.
+    `ids` holds the tranche ids in `entries`, so the usual quote, on a tranche not in the index, costs a
+    set lookup instead of a bisect."""
+
+    below: dt.datetime | None = None
+    entries: list[Entry] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+def unwatch(index: Index, tranche_id: str, quoted_at: dt.datetime | None) -> None:
     """Removes the tranche's entry filed under its previous newest quote, if it is being watched."""
-    if quoted_at is None:
+    if quoted_at is None or tranche_id not in index.ids:
         return
-    at = bisect.bisect_left(index, (quoted_at, tranche_id))
-    if at < len(index) and index[at] == (quoted_at, tranche_id):
-        del index[at]
+    index.ids.discard(tranche_id)
+    entries = index.entries
+    at = bisect.bisect_left(entries, (quoted_at, tranche_id))
+    if at < len(entries) and entries[at] == (quoted_at, tranche_id):
+        del entries[at]
 
 
-def watch(index: list[Entry], tranche: TrancheState) -> None:
+def watch(index: Index, tranche: TrancheState) -> None:
     at = watched_at(tranche)
-    if at is not None:
-        bisect.insort(index, (at, tranche.tranche_id))
+    if at is None or (index.below is not None and at >= index.below):
+        return
+    bisect.insort(index.entries, (at, tranche.tranche_id))
+    index.ids.add(tranche.tranche_id)
 
 
-def overdue(index: list[Entry], before: dt.datetime) -> list[str]:
+def overdue(index: Index, before: dt.datetime) -> list[str]:
     """Takes out the watched tranches whose newest quote is older than `before`: a prefix of the index."""
-    end = bisect.bisect_left(index, before, key=lambda e: e[0])
-    taken = [tranche_id for _, tranche_id in index[:end]]
-    del index[:end]
+    entries = index.entries
+    if not entries or entries[0][0] >= before:
+        return []
+    # (before,) sorts after every entry filed before `before` and before every entry filed at it.
+    end = bisect.bisect_left(entries, (before,))
+    taken = [tranche_id for _, tranche_id in entries[:end]]
+    del entries[:end]
+    index.ids.difference_update(taken)
     return taken
 
 

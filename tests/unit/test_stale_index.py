@@ -75,6 +75,38 @@ async def test_a_batch_loads_only_the_tranches_its_final_clock_can_make_overdue(
     assert set(off.tranches) == {"C"}
 
 
+async def test_a_batch_of_recent_quotes_indexes_nothing_in_memory_and_files_everything() -> None:
+    store = MemoryStore()
+    events: list[Event] = [
+        DEAL,
+        quote("qa", "A", "2025-01-13", 100.0),
+        quote("qb", "B", "2025-01-14", 100.0),
+        quote("qc", "C", "2025-01-15", 100.0),
+    ]
+    snap = await load_snapshot(store, events, stale=CFG)
+    assert snap.index.below == stale_quote.cutoff(at("2025-01-15"), CFG)
+    for event in events:
+        apply_event(snap, TOPIC_OF[type(event)], event, RULES)
+        assert snap.watching == [] and not snap.index.ids  # none can become overdue before 15 January
+    assert await store.commit(snap.to_commit())
+    assert store.watching == {"A": at("2025-01-13"), "B": at("2025-01-14"), "C": at("2025-01-15")}
+
+
+async def test_a_tranche_quoted_below_the_final_cutoff_goes_stale_in_the_same_batch() -> None:
+    store = MemoryStore()
+    late = quote("qb", "B", "2025-01-20", 100.0)
+    events: list[Event] = [DEAL, quote("qa", "A", "2025-01-06", 100.0), late]
+    snap = await load_snapshot(store, events, stale=CFG)
+    for event in events[:2]:
+        apply_event(snap, TOPIC_OF[type(event)], event, RULES)
+    assert snap.watching == [(at("2025-01-06"), "A")] and snap.index.ids == {"A"}
+    apply_event(snap, "bond.quotes", late, RULES)
+    assert stale_notices([snap]) == [("A", "firing", at("2025-01-20"))]
+    assert snap.watching == [] and not snap.index.ids
+    assert await store.commit(snap.to_commit())
+    assert store.watching == {"B": at("2025-01-20")}
+
+
 async def test_the_clock_only_moves_forward() -> None:
     store = MemoryStore()
     await batch(store, [quote("q1", "A", "2025-01-20", 100.0)])
