@@ -101,3 +101,9 @@ async def test_a_full_buffer_waits_for_room_as_faust_does() -> None:
     assert channel.queue.get_nowait().message.offset == 1
     await asyncio.wait_for(task, 1)
     assert [channel.queue.get_nowait().message.offset for _ in range(2)] == [2, 3]
+
+
+def test_the_setting_turns_fausts_cython_fast_paths_on_and_off() -> None:
+    assert _app().conf.cython_optimizations is True
+    off = new_app(Settings(cython_fast_paths=False, kafka_bootstrap="127.0.0.1:1"), web_enabled=False)
+    assert off.conf.cython_optimizations is False
