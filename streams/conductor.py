@@ -95,7 +95,9 @@ def _raw_handler(app: Any, tp: TP, channel: Any) -> Handler:
         backlog = producer_buffer.size if threaded else pending_size()
         if backlog > producer_buffer.max_messages:
             await wait_until_producer_ebb()
-        message.refcount += 1  # message.incref(1), before the event can be acked
+        # message.incref(1) without its ack_lock, as the compiled handler does: nothing can ack the message
+        # before its event is in the queue.
+        message.refcount += 1
         event = event_class(app, message.key, message.value, message.headers, message)
         queue = channel.queue
         if queue.full():
