@@ -53,6 +53,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         broker_max_poll_records=s.max_poll_records,
         consumer_max_fetch_size=s.max_fetch_bytes,
         stream_buffer_maxsize=s.stream_buffer_maxsize,
+        cython_optimizations=s.cython_fast_paths,
         **({"Monitor": "streams.sensors:LeanMonitor"} if s.lean_monitor else {}),
         web_enabled=True,
         web_bind=s.http_host,

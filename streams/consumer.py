@@ -39,7 +39,10 @@ from typing import Any, ClassVar, cast
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka
 from faust.types import TP, ConsumerT, Message
+from faust.types.transports import ConductorT
 from mode import Service, ServiceT
+
+from streams.conductor import LeanConductor
 
 _YIELD_EVERY = 100
 # Re-checks the buffered partitions this often while waiting for a drop, in case faust resets them (a
@@ -185,6 +188,9 @@ class TunedTransport(aiokafka.Transport):
 
 class FastDrainTransport(TunedTransport):
     Consumer: ClassVar[type[ConsumerT]] = FastDrainConsumer
+    # The conductor's per-message path, trimmed the same way (streams/conductor.py); read by faust's
+    # `Transport.create_conductor` when `app.topics` is first built.
+    Conductor: ClassVar[type[ConductorT]] = LeanConductor
 
 
 def use_tuned_consumer(app: Any, *, fast_drain: bool, fetch_max_wait_ms: int | None) -> None:

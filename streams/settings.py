@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     lean_monitor: bool = True  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
     fast_drain: bool = True  # race faust's flow suspension once per fetched batch (streams/consumer.py)
+    # faust's opt-in `cython_optimizations` (0.15.3): the stream iterator takes an event already in the
+    # buffer without awaiting the channel. Opt-in upstream because it is new; a switch to turn it off.
+    cython_fast_paths: bool = True
     # The fetch long-poll: faust's 1,500 ms delays every event by up to that much on a broker that answers
     # a fetch only when the wait ends (Tansu); None keeps faust's value.
     fetch_max_wait_ms: int | None = Field(20, ge=1, le=60_000)
