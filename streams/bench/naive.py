@@ -7,24 +7,19 @@ can be compared, but it has no outbox and no atomic commit: it only exists to be
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
-
-from redis.asyncio import Redis
 
 from streams.apply import apply_event
 from streams.parse import Rejected, parse
 from streams.rules.config import RulesConfig
 from streams.rules.stale_quote import micros
 from streams.snapshot import Commit, load_snapshot
+from streams.store import RedisStore
 
 
-class NaiveStore:
-    """A StateStore that makes one round trip per key, per event id and per write."""
-
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.prefix = prefix
+class NaiveStore(RedisStore):
+    """A StateStore that makes one round trip per key, per event id and per write (the clock and the
+    overdue tranches are one read each in RedisStore already)."""
 
     async def load(
         self, keys: Iterable[str], known: Mapping[str, int] | None = None
@@ -41,14 +36,6 @@ class NaiveStore:
             if await self.redis.sismember(f"{self.prefix}seen:{topic}", event_id):
                 found.add(event_id)
         return found
-
-    async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.prefix + "clock", "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
-
-    async def watched_before(self, before: dt.datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
-        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     async def commit(self, commit: Commit) -> bool:
         for key, document in commit.documents.items():
