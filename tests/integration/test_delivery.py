@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator
 
@@ -12,16 +11,16 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Subject
+from alerts.model import Alert
 from alerts.notify.slack import SlackWebhookSink
 from alerts.outbox import Outbox
 from alerts.sender import LEASE_MS, Sender
 from streams.snapshot import Commit
 from streams.store import RedisStore
+from tests.support.alerts import an_alert
 from tests.support.slack_stub import ScriptedReply, SlackStub
 
 pytestmark = pytest.mark.integration
-T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -32,17 +31,7 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 def alert(n: int) -> Alert:
-    return Alert(
-        fingerprint=f"fp{n}",
-        rule="below_par",
-        severity="critical",
-        status="firing",
-        subject=Subject(tranche_id=f"T{n}"),
-        starts_at=T0,
-        event_time=T0,
-        summary=f"T{n} at 94.00 is 6.00 below par",
-        evidence={"price": 94.0, "discount": 6.0},
-    )
+    return an_alert(n)
 
 
 async def run_until(sender: Sender, done: asyncio.Future[None] | None = None, timeout: float = 30) -> None:

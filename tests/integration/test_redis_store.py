@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,9 +10,9 @@ from redis.asyncio import Redis
 from alerts.model import Alert, Subject
 from streams.snapshot import Commit
 from streams.store import RedisStore
+from tests.support.alerts import an_alert
 
 pytestmark = pytest.mark.integration
-T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -24,17 +23,7 @@ async def store(redis_prefix: str) -> AsyncIterator[RedisStore]:
 
 
 def alert(status: str = "firing") -> Alert:
-    return Alert(
-        fingerprint="fp1",
-        rule="below_par",
-        severity="critical",
-        status=status,  # type: ignore[arg-type]
-        subject=Subject(tranche_id="A"),
-        starts_at=T0,
-        event_time=T0,
-        summary="s",
-        evidence={},
-    )
+    return an_alert(1, status=status, subject=Subject(tranche_id="A"), summary="s", evidence={})
 
 
 async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, redis_prefix: str) -> None:

@@ -17,6 +17,7 @@ from streams.rules.stale_quote import micros
 from streams.snapshot import Commit
 from streams.state import MarketState, QuoteMark, TrancheState
 from streams.store import RedisStore
+from tests.support.alerts import an_alert
 
 pytestmark = pytest.mark.integration
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -62,11 +63,11 @@ async def test_the_commit_refuses_an_index_the_clock_has_overtaken(store: RedisS
 
 
 def _alert(status: str, seq: int) -> Alert:
-    return Alert(
+    return an_alert(
         fingerprint="fp-a",
         rule="stale_quote",
         severity="info",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         subject=Subject(tranche_id="A"),
         starts_at=T0,
         event_time=T0,

@@ -3,32 +3,18 @@ published before a restart or a failed publish from going out again."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import orjson
 import pytest
 
 from alerts.exceptions import Retryable
-from alerts.model import Alert, Subject
+from alerts.model import Alert
 from alerts.notify import BatchSink
 from alerts.notify.kafka import NOTICE_KEY_HEADER, KafkaSink, Record, not_yet_published, notice_key
-
-T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+from tests.support.alerts import an_alert
 
 
 def alert(n: int, seq: int = 1) -> Alert:
-    return Alert(
-        fingerprint=f"fp{n}",
-        rule="below_par",
-        severity="critical",
-        status="firing",
-        subject=Subject(tranche_id=f"T{n}"),
-        starts_at=T0,
-        event_time=T0,
-        summary=f"T{n} seq {seq}",
-        evidence={"price": 94.0},
-        seq=seq,
-    )
+    return an_alert(n, summary=f"T{n} seq {seq}", evidence={"price": 94.0}, seq=seq)
 
 
 class MemoryTopic:
