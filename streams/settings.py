@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(8192, ge=1)  # events a stream may hold ahead of its agent
     lean_monitor: bool = True  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
-    fast_drain: bool = True  # race faust's flow suspension once per fetched batch (streams/consumer.py)
+    fast_drain: bool = (
+        True  # race faust's flow suspension once per fetched batch (streams/worker/faust_tuning/consumer.py)
+    )
     # faust's opt-in `cython_optimizations` (0.15.3): the stream iterator takes an event already in the
     # buffer without awaiting the channel. Opt-in upstream because it is new; a switch to turn it off.
     cython_fast_paths: bool = True
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
     kafka_ssl_check_hostname: bool = True
 
     rules_file: Path | None = None
-    # Receivers, routes, grouping, inhibition (alerts/routing.py); unset: log, abs.alerts and the webhook.
+    # Receivers, routes, grouping, inhibition (alerts/routing/routes.py); unset: log, abs.alerts and the webhook.
     routing_file: Path | None = None
     # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse).
     api_token: SecretStr | None = None

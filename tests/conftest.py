@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
-from streams.snapshot import CHECK_UNTOUCHED_ENV
-from streams.topics import ensure_topics
+from streams.state.snapshot import CHECK_UNTOUCHED_ENV
 from tests.support.slack_stub import SlackStub
 from tests.support.worker_process import WorkerProcess
 

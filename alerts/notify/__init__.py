@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from alerts.model import Alert
+from alerts.core.model import Alert
 
 
 class Sink(Protocol):

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from alerts.core.model import Alert
 from alerts.exceptions import Retryable
-from alerts.model import Alert
 
 log = logging.getLogger(__name__)
 NOTICE_KEY_HEADER = "tw-notice-key"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from alerts.model import Alert
+from alerts.core.model import Alert
 from alerts.notify import send_each
-from alerts.templates import headline
+from alerts.notify.templates import headline
 
 log = logging.getLogger("tranchewatch.alerts")
 

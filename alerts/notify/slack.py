@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
-from alerts.model import Alert
+from alerts.notify.templates import digest_message, group_message, slack_message
 from alerts.redact import redact, redacting_logger
-from alerts.templates import digest_message, group_message, slack_message
 
 
 class SlackWebhookSink:

@@ -15,11 +15,11 @@ from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
-from alerts.model import Alert
 from alerts.notify.slack import _seconds
+from alerts.notify.templates import line, slack_message
 from alerts.redact import redact, redacting_logger
-from alerts.templates import line, slack_message
 
 _RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
@@ -66,7 +66,7 @@ class SlackBotSink:
             await self._redis.hdel(self._key, incident)  # the incident is over; a new firing starts afresh
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
-        # Routes to bot receivers cannot group (alerts/routing.py), so this is one notice.
+        # Routes to bot receivers cannot group (alerts/routing/routes.py), so this is one notice.
         for alert in alerts:
             await self.send(alert)
 

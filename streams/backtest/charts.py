@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from alerts.model import Alert
+from alerts.core.model import Alert
+from streams.model.state import PeriodFigure
 from streams.rules.config import BelowParConfig
-from streams.state import PeriodFigure
 
 SEVERITY_COLOUR = {"info": "#4c78a8", "warning": "#f58518", "critical": "#d62728"}
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")

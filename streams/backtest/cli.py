@@ -112,7 +112,7 @@ def _load_rules(paths: list[Path]) -> list[tuple[str, RulesConfig]]:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     # Each dead letter is counted in the summary; the worker's per-event warning would only be noise here.
-    logging.getLogger("streams.deadletter").setLevel(logging.ERROR)
+    logging.getLogger("streams.ingest.deadletter").setLevel(logging.ERROR)
     try:
         rule_sets = _load_rules(args.rules)
         records = _records(args)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from alerts.model import SEVERITY_RANK, Alert, RuleName, Severity
+from alerts.core.model import SEVERITY_RANK, Alert, RuleName, Severity
 
 ChangeKind = Literal["gained", "lost", "earlier", "later", "severity", "episodes"]
 

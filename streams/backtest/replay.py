@@ -17,17 +17,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from alerts.model import Alert
-from streams.deadletter import Envelope
-from streams.memory_store import MemoryStore
+from alerts.core.model import Alert
+from streams.engine.pipeline import BatchHandler
+from streams.ingest.deadletter import Envelope
+from streams.kafka.publish import message_key
+from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
-from streams.pipeline import BatchHandler
-from streams.publish import message_key
+from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.rules.config import RulesConfig
-from streams.snapshot import MARKET_KEY
-from streams.state import DealState, IssuerState, MarketState, TrancheState
-from streams.topics import INPUT_TOPICS
-from streams.watchlist import MarketView
+from streams.state.memory_store import MemoryStore
+from streams.state.snapshot import MARKET_KEY
+from streams.views.watchlist import MarketView
 
 from .sources import Record
 

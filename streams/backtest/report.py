@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from alerts.model import Alert
-from streams.events import Quote
-from streams.parse import parse
+from alerts.core.model import Alert
+from streams.ingest.parse import parse
+from streams.model.events import Quote
 from streams.rules.issuer_loss_widening import period_key
 
 from . import charts

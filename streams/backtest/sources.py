@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.publish import PublishError, iter_jsonl
-from streams.topics import DEALS, FINANCIALS, QUOTES
+from streams.kafka.publish import PublishError, iter_jsonl
+from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 
 Record = tuple[str, Any]  # (topic, value); a str value is sent as its raw bytes, like `publish` does
 QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from alerts.model import Alert
-from streams.texttable import render
+from alerts.core.model import Alert
+from streams.cli.texttable import render
 
 from .compare import Change, subject_label
 from .replay import BacktestRun

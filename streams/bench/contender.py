@@ -20,14 +20,14 @@ from typing import Any
 import faust
 from redis.asyncio import Redis
 
-from streams.agents import register_agents
-from streams.app import build_app, new_app, use_event_loop
 from streams.bench.naive import NaiveStore, handle_one
-from streams.deadletter import Envelope
+from streams.ingest.deadletter import Envelope
+from streams.kafka.topics import INPUT_TOPICS, QUOTES
 from streams.rules.config import RulesConfig
-from streams.runtime import Runtime
 from streams.settings import Settings
-from streams.topics import INPUT_TOPICS, QUOTES
+from streams.worker.agents import register_agents
+from streams.worker.app import build_app, new_app, use_event_loop
+from streams.worker.runtime import Runtime
 
 MODES = ("empty", "empty-tuned", "naive", "worker")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from streams.topics import DEALS, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 QUOTES_START = dt.datetime(2025, 1, 2, 9, 30, tzinfo=CHINA)

@@ -12,7 +12,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.bench.data import Record
-from streams.topics import ALERTS, INPUT_TOPICS
+from streams.kafka.topics import ALERTS, INPUT_TOPICS
 
 CHUNK = 5_000
 

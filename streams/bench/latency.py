@@ -20,9 +20,9 @@ from streams.bench.data import Dataset
 from streams.bench.kafka import AlertReader, preload, publish_paced
 from streams.bench.procs import Process, wait_until
 from streams.bench.redis_stats import alert_set, seen_count
-from streams.broker import EmbeddedBroker
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import DEALS, FINANCIALS, QUOTES, ensure_topics
 from streams.settings import Settings
-from streams.topics import DEALS, FINANCIALS, QUOTES, ensure_topics
 
 
 @dataclass

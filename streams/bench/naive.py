@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from streams.apply import apply_event
-from streams.parse import Rejected, parse
+from streams.engine.apply import apply_event
+from streams.ingest.parse import Rejected, parse
 from streams.rules.config import RulesConfig
 from streams.rules.stale_quote import micros
-from streams.snapshot import Commit, load_snapshot
-from streams.store import RedisStore
+from streams.state.snapshot import Commit, load_snapshot
+from streams.state.store import RedisStore
 
 
 class NaiveStore(RedisStore):

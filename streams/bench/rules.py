@@ -24,13 +24,13 @@ from pathlib import Path
 
 import orjson
 
-from streams.apply import apply_event
 from streams.bench.data import generate
-from streams.events import Event, Quote
-from streams.parse import Rejected, parse
+from streams.engine.apply import apply_event
+from streams.ingest.parse import Rejected, parse
+from streams.model.events import Event, Quote
 from streams.rules import stale_quote
 from streams.rules.config import RulesConfig
-from streams.snapshot import Snapshot
+from streams.state.snapshot import Snapshot
 
 
 @dataclass

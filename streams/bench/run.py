@@ -28,9 +28,9 @@ from streams.bench.kafka import RawResult, preload, raw_consume
 from streams.bench.latency import Latency, latency_run
 from streams.bench.procs import Process, Throughput, run_contenders, wait_until
 from streams.bench.redis_stats import AlertKey, alert_set, delete_prefix, memory_by_kind, seen_count
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.topics import DEALS, FINANCIALS, ensure_topics
 from streams.settings import Settings
-from streams.topics import DEALS, FINANCIALS, ensure_topics
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.antinoise import AntiNoisePolicy
+from alerts.core.antinoise import AntiNoisePolicy
 
 Year = Annotated[int, Field(ge=1900, le=2200)]
 

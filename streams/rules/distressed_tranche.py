@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.model import Alert, Fire, Resolve, Verdict
-from streams.state import IssuerState, TrancheState
+from alerts.core.model import Alert, Fire, Resolve, Verdict
+from streams.model.state import IssuerState, TrancheState
 
 RULE = "distressed_tranche"
 

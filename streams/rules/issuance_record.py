@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from alerts.model import KEEP, Fire, Resolve, Verdict
-from streams.events import Deal
+from alerts.core.model import KEEP, Fire, Resolve, Verdict
+from streams.model.events import Deal
+from streams.model.state import MarketState
 from streams.rules.config import IssuanceRecordConfig
-from streams.state import MarketState
 
 RULE = "issuance_record"
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")

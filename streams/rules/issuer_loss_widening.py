@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.format import money
-from alerts.model import KEEP, Fire, Resolve, Severity, Verdict
+from alerts.core.format import money
+from alerts.core.model import KEEP, Fire, Resolve, Severity, Verdict
+from streams.model.state import IssuerState, PeriodFigure
 from streams.rules.config import IssuerLossWideningConfig
-from streams.state import IssuerState, PeriodFigure
 
 RULE = "issuer_loss_widening"
 

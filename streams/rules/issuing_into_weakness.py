@@ -16,10 +16,10 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from alerts.format import money
-from alerts.model import Alert, Fire, Resolve, Verdict
-from streams.events import Deal
-from streams.state import IssuerState, TrancheState
+from alerts.core.format import money
+from alerts.core.model import Alert, Fire, Resolve, Verdict
+from streams.model.events import Deal
+from streams.model.state import IssuerState, TrancheState
 
 RULE = "issuing_into_weakness"
 

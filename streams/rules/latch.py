@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alerts.model import KEEP, Details, Fire, Resolve, Severity, Verdict
-from streams.state import Latch, QuoteMark
+from alerts.core.model import KEEP, Details, Fire, Resolve, Severity, Verdict
+from streams.model.state import Latch, QuoteMark
 
 
 def moved(
@@ -29,7 +29,7 @@ def moved(
 
 def verdict(latch: Latch | None, describe: Callable[[bool], Details]) -> Verdict:
     """The alert read off the latch. `describe(firing)` gives the summary and evidence of a firing (True) or a
-    resolution (False); it is called only if the lifecycle emits (see alerts.model.Fire)."""
+    resolution (False); it is called only if the lifecycle emits (see alerts.core.model.Fire)."""
     if latch is None:
         return KEEP  # never left the band: nothing to say
 

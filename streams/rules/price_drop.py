@@ -16,12 +16,12 @@ import bisect
 import datetime as dt
 from typing import Any
 
-from alerts.format import money, price
-from alerts.model import KEEP, Details, Verdict
-from streams.events import TrancheTerms
+from alerts.core.format import money, price
+from alerts.core.model import KEEP, Details, Verdict
+from streams.model.events import TrancheTerms
+from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
-from streams.state import QuoteMark, TrancheState
 
 RULE = "price_drop"
 

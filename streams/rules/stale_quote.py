@@ -17,7 +17,7 @@ commit, never version-checked, so workers on other partitions do not conflict ov
 tranches being watched, quoted and not stale, sorted by their newest quote: derived from each tranche's
 document (`watched_at`) and rewritten with it, so it never disagrees with the documents. A stale tranche's
 firing alert is on its own document. A batch loads only the tranches filed before the cutoff of its final
-clock, the only ones it can make overdue; the commit's checks (streams/snapshot.py) make it judge again
+clock, the only ones it can make overdue; the commit's checks (streams/state/snapshot.py) make it judge again
 when another worker moved the clock past a tranche it filed, or filed an overdue one it did not load.
 
 Order of events. A quote older than its tranche's newest one moves nothing here, and the clock only moves
@@ -36,10 +36,10 @@ from typing import Any
 
 import QuantLib as ql
 
-from alerts.format import price
-from alerts.model import Fire, Resolve
+from alerts.core.format import price
+from alerts.core.model import Fire, Resolve
+from streams.model.state import TrancheState
 from streams.rules.config import StaleQuoteConfig
-from streams.state import TrancheState
 
 RULE = "stale_quote"
 CALENDAR = ql.China(ql.China.SSE)

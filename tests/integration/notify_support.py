@@ -11,20 +11,20 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from alerts.ack import AckStore
-from alerts.inhibit import Inhibitor
+from alerts.core.model import Alert, Subject
+from alerts.delivery.nflog import NotificationLog
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.pipeline import NotifyPipeline
+from alerts.delivery.sender import Sender
 from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Subject
-from alerts.nflog import NotificationLog
+from alerts.mute.ack import AckStore
+from alerts.mute.inhibit import Inhibitor
+from alerts.mute.silence import SilenceStore
 from alerts.notify.kafka import Record
-from alerts.outbox import Outbox
-from alerts.pipeline import NotifyPipeline
-from alerts.receivers import build_sinks
-from alerts.routing import RoutingConfig
-from alerts.sender import Sender
-from alerts.silence import SilenceStore
-from streams.snapshot import Commit
-from streams.store import RedisStore
+from alerts.routing.receivers import build_sinks
+from alerts.routing.routes import RoutingConfig
+from streams.state.snapshot import Commit
+from streams.state.store import RedisStore
 
 T0 = dt.datetime(2025, 9, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # a Monday
 
@@ -48,7 +48,7 @@ def make_alert(
     starts_at: dt.datetime = T0,
     event_time: dt.datetime | None = None,
 ) -> Alert:
-    from alerts.model import fingerprint, subject_key
+    from alerts.core.model import fingerprint, subject_key
 
     subject = Subject(tranche_id=tranche, issuer_id=issuer, deal_id=f"{issuer}-deal")
     return Alert.model_validate(

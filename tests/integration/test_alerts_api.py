@@ -15,8 +15,8 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from alerts.api import AlertsApi
-from alerts.service import AlertsService
+from alerts.ops.api import AlertsApi
+from alerts.ops.service import AlertsService
 from tests.integration.notify_support import commit, make_alert
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 state API serves the watchlist of that state.
 
 The worker reads the three topics (and four quote partitions) concurrently, a backtest reads the file in
-order. The firing set does not depend on that interleaving (streams/apply.py), except issuing_into_weakness,
+order. The firing set does not depend on that interleaving (streams/engine/apply.py), except issuing_into_weakness,
 which judges a deal on what was read before it: so each deal is published on its own, once everything
 before it in the file is handled, as the backtest reads it. Passing stale_quote episodes do depend on how
 the partitions interleave (a tranche briefly behind another partition's clock), so the history of every
@@ -18,16 +18,16 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from alerts.model import Alert
+from alerts.core.model import Alert
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import Record, read_jsonl
-from streams.broker import EmbeddedBroker
-from streams.demo import scenario_path
-from streams.publish import publish_records
+from streams.demo.run import scenario_path
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.publish import publish_records
+from streams.kafka.topics import DEALS
+from streams.model.state import TrancheState
 from streams.rules.config import RulesConfig, StaleQuoteConfig
-from streams.state import TrancheState
-from streams.topics import DEALS
-from streams.watchlist import WatchQuery, watchlist
+from streams.views.watchlist import WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
 

@@ -10,13 +10,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from alerts.core.model import Alert
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.sender import LEASE_MS, Sender
 from alerts.metrics import AlertMetrics
-from alerts.model import Alert
 from alerts.notify.slack import SlackWebhookSink
-from alerts.outbox import Outbox
-from alerts.sender import LEASE_MS, Sender
-from streams.snapshot import Commit
-from streams.store import RedisStore
+from streams.state.snapshot import Commit
+from streams.state.store import RedisStore
 from tests.support.alerts import an_alert
 from tests.support.slack_stub import ScriptedReply, SlackStub
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker
-from streams.topics import DEALS, QUOTES
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import DEALS, QUOTES
 from tests.support.kafka_io import produce
 from tests.support.slack_stub import SlackStub
 from tests.support.wait import wait_for

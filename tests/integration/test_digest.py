@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from alerts.sender import Sender
+from alerts.delivery.sender import Sender
 from tests.integration.notify_support import build_sender, commit, make_alert, run_until
 from tests.support.slack_stub import SlackStub
 

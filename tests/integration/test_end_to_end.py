@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker
-from streams.topics import ALERTS, DEADLETTER, DEALS, FINANCIALS, QUOTES
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import ALERTS, DEADLETTER, DEALS, FINANCIALS, QUOTES
 from tests.support.kafka_io import produce, read_all, read_json
 from tests.support.slack_stub import SlackStub
 from tests.support.wait import wait_for

@@ -12,13 +12,13 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from alerts.core.model import Alert
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.sender import Sender
 from alerts.metrics import AlertMetrics
-from alerts.model import Alert
 from alerts.notify.kafka import NOTICE_KEY_HEADER, KafkaSink, Record
-from alerts.outbox import Outbox
-from alerts.sender import Sender
-from streams.broker import EmbeddedBroker
-from streams.producer import KafkaPublisher
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.producer import KafkaPublisher
 from tests.integration.notify_support import commit, make_alert, run_until
 from tests.support.kafka_io import read_all
 

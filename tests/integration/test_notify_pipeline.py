@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from alerts.service import AlertsService
+from alerts.ops.service import AlertsService
 from tests.integration.notify_support import T0, build_sender, commit, make_alert, run_until, webhook_routing
 from tests.support.slack_stub import ScriptedReply, SlackStub
 
@@ -31,7 +31,7 @@ def texts(slack: SlackStub) -> list[str]:
 async def test_nflog_skips_what_was_sent_when_the_cursor_was_not_confirmed(
     redis: Redis, redis_prefix: str, slack: SlackStub, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="alerts.sender")
+    caplog.set_level(logging.INFO, logger="alerts.delivery.sender")
     await commit(redis, redis_prefix, make_alert("A"), make_alert("B"))
     sender, _ = build_sender(redis, redis_prefix, webhook_routing(slack.url))
     await run_until(sender, lambda: len(slack.received) == 2)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.broker import EmbeddedBroker, free_port
-from streams.demo import scenario_path
-from streams.publish import publish_records, read_jsonl
+from streams.demo.run import scenario_path
+from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.publish import publish_records, read_jsonl
 from tests.deploy.support import dashboard_expressions, rule_expressions, selectors
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess

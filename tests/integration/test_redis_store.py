@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from alerts.model import Alert, Subject
-from streams.snapshot import Commit
-from streams.store import RedisStore
+from alerts.core.model import Alert, Subject
+from streams.state.snapshot import Commit
+from streams.state.store import RedisStore
 from tests.support.alerts import an_alert
 
 pytestmark = pytest.mark.integration

@@ -15,12 +15,12 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from alerts.core.model import Alert, Subject
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.sender import Sender
 from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Subject
-from alerts.outbox import Outbox
-from alerts.sender import Sender
-from streams.snapshot import Commit
-from streams.store import RedisStore
+from streams.state.snapshot import Commit
+from streams.state.store import RedisStore
 
 pytestmark = pytest.mark.integration
 T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)

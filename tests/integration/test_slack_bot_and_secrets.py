@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from alerts.service import AlertsService
+from alerts.ops.service import AlertsService
 from tests.integration.notify_support import T0, build_sender, commit, make_alert, run_until
 from tests.support.slack_stub import ScriptedReply, SlackStub
 

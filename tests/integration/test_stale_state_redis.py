@@ -11,12 +11,12 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from alerts.model import Alert, Subject
-from streams.migrate import move_stale_quote_state
+from alerts.core.model import Alert, Subject
+from streams.model.state import MarketState, QuoteMark, TrancheState
 from streams.rules.stale_quote import micros
-from streams.snapshot import Commit
-from streams.state import MarketState, QuoteMark, TrancheState
-from streams.store import RedisStore
+from streams.state.migrate import move_stale_quote_state
+from streams.state.snapshot import Commit
+from streams.state.store import RedisStore
 from tests.support.alerts import an_alert
 
 pytestmark = pytest.mark.integration

@@ -15,12 +15,12 @@ from redis.asyncio import Redis
 
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
-from streams.cli import main
-from streams.demo import scenario_path
+from streams.cli.main import main
+from streams.demo.run import scenario_path
 from streams.rules.config import RulesConfig, StaleQuoteConfig
 from streams.rules.stale_quote import micros
-from streams.state_api import Reply, StateApi, openapi_document
-from streams.state_reader import StateReader
+from streams.state.reader import StateReader
+from streams.views.state_api import Reply, StateApi, openapi_document
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from streams.broker import EmbeddedBroker
-from streams.topics import ALERTS, DEALS, FINANCIALS, QUOTES
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import ALERTS, DEALS, FINANCIALS, QUOTES
 from tests.support.kafka_io import produce, read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess

@@ -15,9 +15,9 @@ from typing import Any
 import redis
 from kafka import KafkaProducer
 
-from alerts.model import Alert
-from alerts.templates import slack_message
-from streams.topics import ALERTS, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
+from alerts.core.model import Alert
+from alerts.notify.templates import slack_message
+from streams.kafka.topics import ALERTS, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
 from tests.reliability.scenario import KEY_FIELD, RULES_FILE, Reference, Scenario
 from tests.support.kafka_io import read_json
 from tests.support.slack_stub import SlackStub

@@ -1,6 +1,6 @@
 """A generated market, deterministic in its seed, replayed in phases, and its undisturbed reference run.
 
-Phases keep the result independent of how the broker interleaves topics (see streams/apply.py): the early
+Phases keep the result independent of how the broker interleaves topics (see streams/engine/apply.py): the early
 deals, then the issuers' reports, then the quotes (the bulk, with duplicates of the same key and different
 content), then late deals that may issue into weakness. Each phase is published once the previous one is
 fully stored, so the undisturbed reference (the same BatchHandler on the in-memory store, phase by phase)
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alerts.model import Alert
-from streams.deadletter import Envelope
-from streams.memory_store import MemoryStore
+from alerts.core.model import Alert
+from streams.engine.pipeline import BatchHandler
+from streams.ingest.deadletter import Envelope
+from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 from streams.metrics import Metrics
-from streams.pipeline import BatchHandler
 from streams.rules.config import RulesConfig
-from streams.topics import DEALS, FINANCIALS, QUOTES
+from streams.state.memory_store import MemoryStore
 
 KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id"}
 # stale_quote is judged on the market-wide clock (the newest quote on any tranche), so its alerts depend on

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker
+from streams.kafka.broker import EmbeddedBroker
 from tests.reliability.harness import (
     Chaos,
     Killer,

@@ -16,13 +16,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.deadletter import Envelope
-from streams.memory_store import MemoryStore
+from streams.engine.pipeline import BatchHandler
+from streams.ingest.deadletter import Envelope
+from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
+from streams.kafka.topics import DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
 from streams.metrics import Metrics
-from streams.parse import MAX_MESSAGE_BYTES, Rejected, parse
-from streams.pipeline import BatchHandler
 from streams.rules.config import RulesConfig
-from streams.topics import DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.state.memory_store import MemoryStore
 from tests.reliability.scenario import size_from_env
 
 HOSTILE_SCALARS = st.one_of(

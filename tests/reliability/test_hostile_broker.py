@@ -18,10 +18,10 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams.broker import EmbeddedBroker
-from streams.deadletter import TRUNCATED_HEAD_BYTES
-from streams.parse import MAX_MESSAGE_BYTES
-from streams.topics import DEADLETTER, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.ingest.deadletter import TRUNCATED_HEAD_BYTES
+from streams.ingest.parse import MAX_MESSAGE_BYTES
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import DEADLETTER, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
 from tests.reliability.harness import Progress, compare, kafka_alerts, notice_key, replay, worker_overrides
 from tests.reliability.scenario import TIMEOUT, generate, reference_run, size_from_env
 from tests.support.kafka_io import read_all
@@ -153,7 +153,7 @@ async def test_bad_messages_are_dead_lettered_and_the_good_still_alert(
     rss_end = sampler.rss_mb()
 
     got = Counter(record.value for record in dead)
-    # An oversized message goes with its head only (streams/deadletter.py): it could not be published whole.
+    # An oversized message goes with its head only (streams/ingest/deadletter.py): it could not be published whole.
     want = Counter(raw if len(raw) <= MAX_MESSAGE_BYTES else raw[:TRUNCATED_HEAD_BYTES] for _, raw in bad)
     reasons: dict[str, str] = {}
     for record in dead:

@@ -16,9 +16,9 @@ import pytest
 import redis
 from kafka import KafkaAdminClient
 
-from streams.broker import EmbeddedBroker
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
-from streams.topics import ensure_topics
 from tests.reliability.harness import (
     Chaos,
     Progress,

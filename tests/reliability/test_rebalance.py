@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import EmbeddedBroker, free_port
 from tests.reliability.harness import (
     Progress,
     compare,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.broker import EmbeddedBroker
-from streams.topics import DEALS, QUOTES
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import DEALS, QUOTES
 from tests.support.kafka_io import produce
 from tests.support.redis_server import OwnRedis
 from tests.support.slack_stub import SlackStub

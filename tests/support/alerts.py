@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from alerts.model import Alert, Subject
+from alerts.core.model import Alert, Subject
 
 T0 = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from streams.broker import free_port
+from streams.kafka.broker import free_port
 
 
 class OwnRedis:

@@ -10,9 +10,9 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from streams.redaction import install_redaction
 from streams.security import faust_credentials, kafka_client_options, redis_options, secrets_of
 from streams.settings import Settings
+from streams.worker.redaction import install_redaction
 
 SLACK = "https://hooks.slack.com/services/T000/B000/abcdefSECRET"
 REDIS = "redis://:redis-pa55word@cache.internal:6379/0"

@@ -11,8 +11,8 @@ import pytest
 from streams.backtest.compare import compare, episodes
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
-from streams.cli import main
-from streams.demo import scenario_path
+from streams.cli.main import main
+from streams.demo.run import scenario_path
 from streams.rules.config import RulesConfig
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from streams.backtest.report import quote_series
 from streams.backtest.sources import read_jsonl
-from streams.cli import main
-from streams.demo import scenario_path
+from streams.cli.main import main
+from streams.demo.run import scenario_path
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from alerts.model import Alert
-from streams.apply import apply_event
-from streams.events import Deal, Event, Financials, Quote, TrancheTerms
+from alerts.core.model import Alert
+from streams.engine.apply import apply_event
+from streams.model.events import Deal, Event, Financials, Quote, TrancheTerms
 from streams.rules.config import RulesConfig
-from streams.snapshot import Snapshot
+from streams.state.snapshot import Snapshot
 
 TOPIC_OF = {Quote: "bond.quotes", Deal: "abs.deals", Financials: "issuer.financials"}
 

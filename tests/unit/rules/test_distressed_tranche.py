@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.events import Event
+from streams.model.events import Event
 from streams.rules.config import BelowParConfig, RulesConfig
 from tests.unit.rules.scenario import alert, deal, financials, quote, replay, severity, terms
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.events import Deal
+from streams.model.events import Deal
 from streams.rules.config import IssuanceRecordConfig, RulesConfig
 from tests.unit.rules.scenario import alert, deal, replay, severity, terms
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.model import Fire
+from alerts.core.model import Fire
 from streams.rules import issuer_loss_widening
 from streams.rules.config import IssuerLossWideningConfig, RulesConfig
 from tests.unit.rules.scenario import financials, replay, severity

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.events import Event
+from streams.model.events import Event
 from tests.unit.rules.scenario import deal, financials, quote, replay, severity, terms
 
 FIRST = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.events import Event
+from streams.model.events import Event
 from streams.rules import stale_quote
 from streams.rules.config import RulesConfig, StaleQuoteConfig
 from tests.unit.rules.scenario import alert, all_alerts, at, deal, quote, replay, severity, terms

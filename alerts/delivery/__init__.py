@@ -1,0 +1,1 @@
+"""From the outbox to the sinks: the notification pipeline, the sender with retries, the notification log, digests."""

@@ -1,0 +1,1 @@
+"""What keeps a notice from being sent: silences, inhibition, acknowledgements, recurring schedules."""

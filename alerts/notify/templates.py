@@ -1,0 +1,102 @@
+"""How a notice reads to a credit analyst in Slack and in a log line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.core.format import money
+from alerts.core.model import Alert
+
+_ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+_RULE_TITLE = {
+    "below_par": "Below par",
+    "price_drop": "Price drop",
+    "issuer_loss_widening": "Issuer loss widening",
+    "distressed_tranche": "Distressed tranche",
+    "issuing_into_weakness": "Issuing into weakness",
+    "issuance_record": "Issuance record",
+    "stale_quote": "Stale quote",
+}
+
+
+def headline(alert: Alert) -> str:
+    state = "RESOLVED" if alert.status == "resolved" else alert.severity.upper()
+    return f"[{state}] {_RULE_TITLE.get(alert.rule, alert.rule)}: {alert.summary}"
+
+
+def _subject_line(alert: Alert) -> str:
+    s = alert.subject
+    parts = [
+        f"tranche `{s.tranche_id}`" if s.tranche_id else "",
+        f"issuer `{s.issuer_id}`" if s.issuer_id else "",
+        f"deal `{s.deal_id}`" if s.deal_id else "",
+        f"year {s.year}" if s.year else "",
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def _facts(alert: Alert) -> list[str]:
+    e: dict[str, Any] = alert.evidence
+    currency = str(e.get("currency", "CNY"))
+    facts = []
+    if "price" in e:
+        facts.append(f"*Price* {e['price']:.2f}")
+    if "discount" in e:
+        facts.append(f"*Discount to par* {e['discount']:.2f}")
+    if "face_value" in e:
+        facts.append(f"*Face value* {money(e['face_value'], currency)}")
+    if "mark_to_market_loss" in e:
+        facts.append(f"*Mark-to-market loss* {money(e['mark_to_market_loss'], currency)}")
+    if "ytm_pct" in e:
+        facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
+    since = alert.starts_at.isoformat()
+    facts.append(
+        f"*Since* {since}" if alert.status == "firing" else f"*Fired* {since} *resolved* {alert.ends_at}"
+    )
+    return facts
+
+
+def slack_message(alert: Alert) -> dict[str, Any]:
+    """Text for notifications and clients without blocks, plus blocks for a readable card."""
+    icon = ":white_check_mark:" if alert.status == "resolved" else _ICON.get(alert.severity, "")
+    title = f"{icon} {headline(alert)}"
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _subject_line(alert) or alert.rule}]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in _facts(alert)][:10]},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"fingerprint `{alert.fingerprint}` seq {alert.seq}"}],
+        },
+    ]
+    return {"text": title, "blocks": blocks}
+
+
+def line(alert: Alert) -> str:
+    """One notice as one line of a grouped message or a digest."""
+    icon = ":white_check_mark:" if alert.status == "resolved" else _ICON.get(alert.severity, "")
+    return f"{icon} {headline(alert)} (`{alert.fingerprint}` seq {alert.seq})"
+
+
+def group_message(alerts: list[Alert], title: str) -> dict[str, Any]:
+    """Several notices that share an issuer or programme: one message listing each of them."""
+    if len(alerts) == 1:
+        return slack_message(alerts[0])
+    firing = sum(1 for a in alerts if a.status == "firing")
+    header = f"{len(alerts)} alert notices for {title or 'one group'} ({firing} firing)"
+    body = "\n".join(line(a) for a in alerts)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{header}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},  # Slack caps a block at 3000
+    ]
+    return {"text": f"{header}\n{body}", "blocks": blocks}
+
+
+def digest_message(title: str, alerts: list[Alert]) -> dict[str, Any]:
+    """The day's notices for a quiet channel: a header and one line each."""
+    body = "\n".join(line(a) for a in alerts) or "No alert notices."
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},  # Slack caps a block at 3000
+    ]
+    return {"text": f"{title}\n{body}", "blocks": blocks}

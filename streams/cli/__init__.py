@@ -1,0 +1,1 @@
+"""The `tranchewatch` command and its subcommands."""

@@ -1,0 +1,171 @@
+"""The `tranchewatch` command: worker, publish, broker, demo, schema, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from alerts.core.model import Alert
+from alerts.exceptions import AlertsError
+from alerts.redact import install_on_root
+from streams.backtest.cli import add_parser as add_backtest_parser
+from streams.cli.alerts import add_commands as add_alert_commands
+from streams.cli.watchlist import add_parser as add_watchlist_parser
+from streams.model.events import Deal, Financials, Quote
+from streams.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        sys.exit(f"tranchewatch: invalid settings:\n{exc}")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.worker.run import run_worker
+    from streams.worker.runtime import load_routing_config
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
+    try:
+        load_routing_config(settings)  # refuse a bad routing file before anything starts
+    except AlertsError as exc:
+        sys.exit(f"tranchewatch worker: {exc}")
+    return run_worker(settings)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from streams.kafka.publish import PublishError, publish_records, read_jsonl
+    from streams.security import kafka_client_options
+
+    settings = _settings()
+    try:
+        counts = publish_records(
+            settings.kafka_bootstrap, read_jsonl(Path(args.file)), **kafka_client_options(settings)
+        )
+    except (PublishError, OSError) as exc:
+        sys.exit(f"tranchewatch publish: {exc}")
+    for topic, count in sorted(counts.items()):
+        print(f"{topic}: {count}")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.kafka.broker import EmbeddedBroker
+
+    port = args.port or int(_settings().kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    broker = EmbeddedBroker(port=port)
+    broker.start()
+    print(f"embedded broker (Tansu, memory storage) on {broker.bootstrap}; Ctrl-C stops it", flush=True)
+
+    def _stop(signum: int, frame: object) -> None:
+        broker.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return broker.wait()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo.run import run_demo
+
+    return run_demo(Path(args.scenario) if args.scenario else None, pace_seconds=args.pace)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schemas = {
+        "bond.quotes": Quote.model_json_schema(),
+        "abs.deals": Deal.model_json_schema(),
+        "issuer.financials": Financials.model_json_schema(),
+        "abs.alerts": Alert.model_json_schema(),
+    }
+    print(json.dumps(schemas, indent=2))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from streams.views.catalogue import markdown
+
+    print(markdown())
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from streams.bench.report import render
+    from streams.bench.run import Options, run_bench
+
+    options = Options(
+        quotes=args.quotes,
+        tranches=args.tranches,
+        rate=args.rate,
+        latency_quotes=args.latency_quotes,
+        redis_url=_settings().redis_url.get_secret_value(),
+        workdir=Path(args.workdir) if args.workdir else None,
+        only=args.only,
+    )
+    report = run_bench(options)
+    print(render(report), flush=True)
+    return 0 if report.alerts_match or args.only else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tranchewatch", description="Surveillance of asset-backed securities.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("worker", help="run the stream processors until stopped").set_defaults(func=cmd_worker)
+    pub = sub.add_parser("publish", help="publish a JSON Lines file of {topic, value} records")
+    pub.add_argument("file")
+    pub.set_defaults(func=cmd_publish)
+    brk = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
+    brk.add_argument(
+        "--port", type=int, default=None, help="default: the port of TRANCHEWATCH_KAFKA_BOOTSTRAP"
+    )
+    brk.set_defaults(func=cmd_broker)
+    demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
+    demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
+    demo.add_argument(
+        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+    )
+    demo.set_defaults(func=cmd_demo)
+    add_backtest_parser(sub)
+    add_watchlist_parser(sub)
+    sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
+        func=cmd_schema
+    )
+    sub.add_parser("metrics", help="print the metrics catalogue (name, type, labels, meaning)").set_defaults(
+        func=cmd_metrics
+    )
+    add_alert_commands(sub)
+    bench = sub.add_parser(
+        "bench", help="throughput and latency against raw aiokafka, faust and a naive loop"
+    )
+    bench.add_argument("--quotes", type=int, default=200_000, help="quotes to generate (default 200000)")
+    bench.add_argument("--tranches", type=int, default=2_000, help="tranches they spread over (default 2000)")
+    bench.add_argument("--rate", type=float, default=5_000.0, help="quotes/s of the fixed-load latency run")
+    bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
+    bench.add_argument(
+        "--only",
+        choices=["throughput"],
+        default=None,
+        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+    )
+    bench.add_argument("--workdir", default=None, help="where logs go (default: a new temporary directory)")
+    bench.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""`tranchewatch watchlist`: the live state in Redis as a table, or JSON for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any, get_args
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from alerts.core.format import money
+from streams.cli.texttable import render as render_table
+from streams.rules.config import RulesConfig
+from streams.settings import Settings
+from streams.state.reader import StateReader
+from streams.views.watchlist import SortKey, Watchlist, WatchQuery, WatchRow, watchlist
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "watchlist",
+        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
+        description="Reads TRANCHEWATCH_REDIS_URL / TRANCHEWATCH_REDIS_PREFIX; the stale threshold comes "
+        "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days.",
+    )
+    p.add_argument("--sort", choices=get_args(SortKey), default="discount", help="default: discount")
+    p.add_argument("--asc", action="store_true", help="smallest first (default: largest first)")
+    p.add_argument("--issuer", help="issuer id, or part of its name")
+    p.add_argument("--province")
+    p.add_argument("--asset-type")
+    p.add_argument("--stale", action="store_true", help="stale quotes only")
+    p.add_argument("--limit", type=int, default=500)
+    p.add_argument("--json", action="store_true", help="the rows as JSON")
+    p.set_defaults(func=cmd_watchlist)
+
+
+async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Watchlist:
+    redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10, socket_connect_timeout=5)
+    try:
+        view = await StateReader(redis, settings.redis_prefix).view()
+    finally:
+        await redis.aclose()
+    return watchlist(view, rules.stale_quote, query)
+
+
+def cmd_watchlist(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings()
+        rules = RulesConfig.load(settings.rules_file)
+        query = WatchQuery(
+            sort=args.sort,
+            order="asc" if args.asc else "desc",
+            issuer=args.issuer,
+            province=args.province,
+            asset_type=args.asset_type,
+            stale=True if args.stale else None,
+            limit=args.limit,
+        )
+        result = asyncio.run(_read(settings, query, rules))
+    except (ValidationError, OSError, RedisError) as exc:
+        sys.exit(f"tranchewatch watchlist: {exc}")
+    print(result.model_dump_json(indent=2) if args.json else render(result))
+    return 0
+
+
+def _num(value: float | None, fmt: str = "{:.2f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _cells(row: WatchRow) -> list[str]:
+    cur = row.currency
+    trend = row.issuer_loss_trend
+    return [
+        row.tranche_id,
+        row.issuer_name or row.issuer_id or "-",
+        row.province or "-",
+        row.asset_type or "-",
+        _num(row.price),
+        _num(row.discount),
+        "-" if row.mark_to_market_loss is None else money(row.mark_to_market_loss, cur),
+        _num(row.ytm_pct),
+        row.last_quote_at.date().isoformat() if row.last_quote_at else "-",
+        _num(row.quote_age_trading_days, "{:d}") + (" STALE" if row.stale else ""),
+        "-" if trend is None else ("+" if trend > 0 else "") + money(trend, cur) + "/yr",
+        ",".join(row.alerts) or "-",
+    ]
+
+
+HEADERS = ["TRANCHE", "ISSUER", "PROVINCE", "ASSET TYPE", "PRICE", "DISC", "MTM LOSS", "YTM%", "LAST QUOTE"]
+HEADERS += ["AGE (TD)", "LOSS TREND", "FIRING"]
+
+
+def render(result: Watchlist) -> str:
+    clock = result.clock.isoformat(sep=" ", timespec="minutes") if result.clock else "no quote yet"
+    head = (
+        f"{len(result.rows)} of {result.total} tranches; market clock {clock}; "
+        f"stale after {result.stale_after_trading_days} China trading days"
+    )
+    return head + "\n\n" + render_table(HEADERS, [_cells(r) for r in result.rows])

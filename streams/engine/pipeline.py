@@ -1,0 +1,196 @@
+"""One batch, start to end: parse, drop duplicates, load state, apply and judge, commit, count.
+
+Nothing here knows about faust; the agents hand in envelopes and acknowledge them once this returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+from redis.exceptions import RedisError
+
+from alerts.core.model import Alert
+from streams.engine.apply import apply_event
+from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
+from streams.ingest.parse import Rejected, parse
+from streams.metrics import Metrics
+from streams.model.events import Event
+from streams.rules.config import RulesConfig
+from streams.state.cache import StateCache
+from streams.state.snapshot import StateStore, load_snapshot
+
+log = logging.getLogger(__name__)
+
+
+class BatchHandler:
+    def __init__(
+        self,
+        store: StateStore,
+        rules: RulesConfig,
+        deadletters: DeadLetterPublisher,
+        metrics: Metrics,
+        *,
+        retry_max_seconds: float = 5.0,
+        cache: StateCache | None = None,
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.deadletters = deadletters
+        self.metrics = metrics
+        self.retry_max_seconds = retry_max_seconds
+        self.redis_healthy = True
+        self.cache = cache
+
+    async def handle(self, batch: list[Envelope]) -> list[Alert]:
+        """Returns the notices committed. Never raises for the batch's content, and waits out outages of
+        Redis or the broker instead of dropping anything: the caller acknowledges only after it returns."""
+        valid: list[tuple[Envelope, Event]] = []
+        rejected: list[tuple[Envelope, Rejected]] = []
+        for env in batch:
+            result = parse(env.topic, env.value)
+            if isinstance(result, Rejected):
+                rejected.append((env, result))
+            else:
+                valid.append((env, result))
+        try:
+            notices, duplicates = await self._commit_with_retry(valid)
+        except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
+            log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
+            notices, duplicates, failed = await self._isolate(valid)
+            rejected.extend(failed)
+            failed_envs = {id(env) for env, _ in failed}
+            valid = [(env, event) for env, event in valid if id(env) not in failed_envs]
+        await self._dead_letter(rejected)
+        self._count(batch, valid, rejected, duplicates, notices)
+        return notices
+
+    async def _isolate(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]:
+        notices: list[Alert] = []
+        duplicates: dict[str, int] = defaultdict(int)
+        failed: list[tuple[Envelope, Rejected]] = []
+        for env, event in valid:
+            try:
+                more, dups = await self._commit_with_retry([(env, event)])
+            except Exception as exc:
+                log.exception("%s could not be processed", env.where)
+                reason = f"processing failed: {type(exc).__name__}: {exc}"
+                failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
+                continue
+            notices.extend(more)
+            for topic, count in dups.items():
+                duplicates[topic] += count
+        return notices, dict(duplicates), failed
+
+    async def _dead_letter(self, rejected: list[tuple[Envelope, Rejected]]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await send_dead_letters(self.deadletters, rejected)
+                return
+            except Exception as exc:  # the broker's client raises many types; none may lose a dead letter
+                attempt += 1
+                log.error("dead-letter publish failed (%s); retrying (attempt %d)", exc, attempt)
+                await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
+
+    def _count(
+        self,
+        batch: list[Envelope],
+        valid: list[tuple[Envelope, Event]],
+        rejected: list[tuple[Envelope, Rejected]],
+        duplicates: dict[str, int],
+        notices: list[Alert],
+    ) -> None:
+        done = time.monotonic()
+        for env in batch:
+            self.metrics.processing.observe(done - env.arrived)
+        self.metrics.batch_size.observe(len(batch))
+        for env, rej in rejected:
+            self.metrics.events.labels(env.topic, "invalid").inc()
+            self.metrics.deadletters.labels(env.topic, rej.kind).inc()
+        for topic, count in duplicates.items():
+            self.metrics.events.labels(topic, "duplicate").inc(count)
+        processed: dict[str, int] = defaultdict(int)
+        for env, _ in valid:
+            processed[env.topic] += 1
+        for topic, count in processed.items():
+            self.metrics.events.labels(topic, "processed").inc(count - duplicates.get(topic, 0))
+        for alert in notices:
+            self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
+
+    async def _commit_with_retry(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[Alert], dict[str, int]]:
+        attempt = 0
+        while True:
+            try:
+                result = await self._try_commit(valid)
+            except (RedisError, OSError) as exc:
+                # Holding the batch (not acknowledging it) is what stops consumption during an outage.
+                attempt += 1
+                if self.cache is not None:
+                    self.cache.clear()  # Redis may have restarted and lost what the cache mirrors
+                self._unhealthy("commit", exc, attempt)
+                await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
+                continue
+            if result is None:
+                self.metrics.commit_conflicts.inc()
+                continue  # someone changed our documents: load again and re-judge
+            self.redis_healthy = True
+            return result
+
+    def _unhealthy(self, operation: str, exc: Exception, attempt: int) -> None:
+        self.redis_healthy = False
+        self.metrics.redis_errors.labels(operation).inc()
+        if attempt == 1 or attempt % 20 == 0:
+            log.error(
+                "redis %s failed (%s); holding the batch and retrying (attempt %d)", operation, exc, attempt
+            )
+
+    async def _try_commit(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[Alert], dict[str, int]] | None:
+        fresh, duplicates = await self._drop_duplicates(valid)
+        if not fresh:
+            return [], duplicates
+        started = time.monotonic()
+        events = [event for _, event in fresh]
+        snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
+        loaded = time.monotonic()
+        self.metrics.redis_seconds.labels("load").observe(loaded - started)
+        for env, event in fresh:
+            apply_event(snap, env.topic, event, self.rules)
+        judged = time.monotonic()
+        self.metrics.rule_seconds.observe(judged - loaded)
+        ok = await self.store.commit(snap.to_commit())
+        self.metrics.redis_seconds.labels("commit").observe(time.monotonic() - judged)
+        if not ok:
+            return None
+        if self.cache is not None:
+            snap.remember(self.cache)
+        return snap.notices, duplicates
+
+    async def _drop_duplicates(
+        self, valid: list[tuple[Envelope, Event]]
+    ) -> tuple[list[tuple[Envelope, Event]], dict[str, int]]:
+        by_topic: dict[str, list[str]] = defaultdict(list)
+        for env, event in valid:
+            by_topic[env.topic].append(event.event_id)
+        already: dict[str, set[str]] = {}
+        for topic, ids in by_topic.items():
+            already[topic] = await self.store.seen(topic, ids)
+        fresh: list[tuple[Envelope, Event]] = []
+        duplicates: dict[str, int] = defaultdict(int)
+        for env, event in valid:
+            seen = already[env.topic]
+            if event.event_id in seen:
+                duplicates[env.topic] += 1
+                log.info("%s duplicate event_id %s ignored", env.where, event.event_id)
+                continue
+            seen.add(event.event_id)
+            fresh.append((env, event))
+        return fresh, dict(duplicates)

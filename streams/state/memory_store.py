@@ -1,0 +1,65 @@
+"""The state store in process memory: same contract as RedisStore, for replays and unit tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from alerts.core.model import Alert
+from streams.state.snapshot import Commit, tranche_key
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.documents: dict[str, tuple[int, bytes]] = {}
+        self.seen_ids: dict[str, set[str]] = {}
+        self.outbox: list[Alert] = []
+        self.event_clock: dt.datetime | None = None
+        self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
+        return {key: self.documents.get(key, (0, None)) for key in keys}
+
+    async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
+        known = self.seen_ids.get(topic, set())
+        return {e for e in event_ids if e in known}
+
+    async def clock(self) -> dt.datetime | None:
+        return self.event_clock
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        return sorted(t for t, at in self.watching.items() if at < before)
+
+    async def commit(self, commit: Commit) -> bool:
+        for key, version in commit.expected.items():
+            if self.documents.get(key, (0, b""))[0] != version:
+                return False
+        if any(event_id in self.seen_ids.get(topic, set()) for topic, event_id in commit.seen):
+            return False
+        if not self._index_holds(commit):
+            return False
+        for key, body in commit.documents.items():
+            self.documents[key] = (self.documents.get(key, (0, b""))[0] + 1, body)
+        for tranche_id, at in commit.watching.items():
+            if at is None:
+                self.watching.pop(tranche_id, None)
+            else:
+                self.watching[tranche_id] = at
+        if commit.clock is not None and (self.event_clock is None or commit.clock > self.event_clock):
+            self.event_clock = commit.clock
+        for topic, event_id in commit.seen:
+            self.seen_ids.setdefault(topic, set()).add(event_id)
+        self.outbox.extend(commit.notices)
+        return True
+
+    def _index_holds(self, commit: Commit) -> bool:
+        """The stale_quote checks of RedisStore's commit script."""
+        clock = self.event_clock
+        if commit.filed_overdue_from is not None and clock is not None and clock >= commit.filed_overdue_from:
+            return False
+        before = commit.judged_before
+        return before is None or all(
+            tranche_key(t) in commit.expected for t, at in self.watching.items() if at < before
+        )

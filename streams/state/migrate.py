@@ -1,0 +1,102 @@
+"""Upgrades state an earlier version wrote, run by `tranchewatch worker` before it consumes.
+
+Up to issue 7, stale_quote kept its clock (`newest_quote_at`) and its index (`stale_quotes`: the watched
+tranches, and a box per stale tranche holding its firing alert) inside the market document. They now live
+in the `clock` hash, the `stale:watching` sorted set and each stale tranche's own document (streams/state/store.py).
+Stop workers of the earlier version first: they would write the old fields again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import orjson
+from pydantic import BaseModel, Field
+from redis import Redis, WatchError
+from redis.client import Pipeline
+
+from streams.model.state import AlertBox, MarketState, TrancheState
+from streams.rules.stale_quote import RULE, micros
+from streams.security import redis_options
+from streams.settings import Settings
+from streams.state.snapshot import MARKET_KEY, tranche_key
+
+log = logging.getLogger(__name__)
+
+
+def upgrade_state(settings: Settings) -> None:
+    client = Redis.from_url(
+        settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
+    )
+    try:
+        if move_stale_quote_state(client, settings.redis_prefix):
+            log.info("moved stale_quote's clock and index out of the market document")
+    finally:
+        client.close()
+
+
+class _Entry(BaseModel):
+    tranche_id: str
+    quoted_at: dt.datetime
+
+
+class _Index(BaseModel):
+    watching: list[_Entry] = Field(default_factory=list)
+    stale: dict[str, AlertBox] = Field(default_factory=dict)
+
+
+class _OldMarket(BaseModel):
+    newest_quote_at: dt.datetime | None = None
+    stale_quotes: _Index = Field(default_factory=_Index)
+
+
+def move_stale_quote_state(client: Redis, prefix: str) -> bool:
+    """Moves stale_quote's state out of an old market document in one transaction (retried if another
+    client writes those keys meanwhile). Idempotent: False when there is nothing to move."""
+    market_key = prefix + MARKET_KEY
+    while True:
+        with client.pipeline() as pipe:
+            try:
+                pipe.watch(market_key, prefix + "clock")  # type: ignore[no-untyped-call]
+                raw = pipe.hget(market_key, "d")
+                doc = orjson.loads(raw) if raw else {}
+                if "stale_quotes" not in doc and "newest_quote_at" not in doc:
+                    return False
+                _move(pipe, prefix, doc)
+                pipe.execute()
+                return True
+            except WatchError:
+                continue
+
+
+def _move(pipe: Pipeline, prefix: str, doc: dict[str, object]) -> None:
+    old = _OldMarket.model_validate(doc)
+    keys = {t: prefix + tranche_key(t) for t in old.stale_quotes.stale}
+    if keys:
+        pipe.watch(*keys.values())  # type: ignore[no-untyped-call]
+    tranches = {t: pipe.hget(key, "d") for t, key in keys.items()}
+    stored_clock = pipe.hget(prefix + "clock", "us")
+    pipe.multi()
+    watching = {e.tranche_id: micros(e.quoted_at) for e in old.stale_quotes.watching}
+    for tranche_id, box in old.stale_quotes.stale.items():
+        raw = tranches[tranche_id]
+        if raw is None:
+            continue
+        tranche = TrancheState.model_validate_json(raw)
+        alert = box.alerts.get(RULE)
+        if alert is not None and alert.status == "firing":
+            tranche.alerts[RULE] = alert
+            if RULE in box.noise:
+                tranche.noise[RULE] = box.noise[RULE]
+            pipe.hset(keys[tranche_id], "d", tranche.model_dump_json())
+            pipe.hincrby(keys[tranche_id], "v", 1)
+        elif tranche.last_quote is not None:  # held by an anti-noise pending period: watched again
+            watching[tranche_id] = micros(tranche.last_quote.ts)
+    if watching:
+        pipe.zadd(prefix + "stale:watching", watching)
+    clock = old.newest_quote_at
+    if clock is not None and (stored_clock is None or micros(clock) > int(stored_clock)):
+        pipe.hset(prefix + "clock", mapping={"us": micros(clock), "at": clock.isoformat()})
+    pipe.hset(prefix + MARKET_KEY, "d", MarketState.model_validate(doc).model_dump_json())
+    pipe.hincrby(prefix + MARKET_KEY, "v", 1)

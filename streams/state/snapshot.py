@@ -1,0 +1,321 @@
+"""The slice of state one batch needs, loaded in a few pipelined round trips and committed in one.
+
+A snapshot remembers the version of every document it read; the commit succeeds only if none changed in
+the meantime (optimistic concurrency), so two workers or two agents never overwrite each other's work.
+
+stale_quote's state is not a document. The event-time clock is one value that only moves forward: the
+commit raises it to the snapshot's clock if that is newer, without a version check, so workers on other
+partitions never conflict over it. The index of watched tranches is derived from the tranche documents
+(`stale_quote.watched_at`) and rewritten with each of them. A batch loads only the part of the index it can
+make overdue: the tranches filed before the cutoff of its final clock (the stored clock or its newest
+quote). Two checks in the commit keep "stale as soon as the clock says so" true across workers: a filed
+tranche the stored clock has already made overdue, or an overdue one this batch did not load (another
+worker filed it meanwhile), is a conflict, and the batch is judged again on fresh state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from alerts.core.antinoise import AntiNoisePolicy
+from alerts.core.model import Alert
+from streams.model.events import Deal, Event, Financials, Quote
+from streams.model.state import DealState, IssuerState, MarketState, TrancheState
+from streams.rules import stale_quote
+from streams.rules.config import StaleQuoteConfig
+from streams.state.cache import Cached, StateCache
+
+MARKET_KEY = "market"
+D = TypeVar("D", bound=BaseModel)
+# Set (to anything) in tests: every commit checks that the documents it does not write serialise as when
+# loaded. The state cache reuses an untouched document's object on the next batch, so a rule that changed
+# a document without `touch` would leave this worker judging on state Redis never saw.
+CHECK_UNTOUCHED_ENV = "TW_CHECK_UNTOUCHED"
+
+
+class UntouchedDocumentChanged(AssertionError):
+    """A rule changed a document without `Snapshot.touch`: the change would be lost, and cached."""
+
+
+def tranche_key(tranche_id: str) -> str:
+    return f"tranche:{tranche_id}"
+
+
+def issuer_key(issuer_id: str) -> str:
+    return f"issuer:{issuer_id}"
+
+
+def deal_key(deal_id: str) -> str:
+    return f"deal:{deal_id}"
+
+
+@dataclass(slots=True)
+class Commit:
+    """Everything one batch changes, applied atomically or not at all."""
+
+    expected: dict[str, int]
+    documents: dict[str, bytes]
+    seen: list[tuple[str, str]]
+    notices: list[Alert]
+    clock: dt.datetime | None = None  # raised to this if newer; None: unchanged
+    # stale_quote's index, by tranche id: the newest quote it is filed under, None to take it out.
+    watching: dict[str, dt.datetime | None] = field(default_factory=dict)
+    # Conflict if the stored clock has reached this (a tranche filed here would be overdue already).
+    filed_overdue_from: dt.datetime | None = None
+    # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
+    judged_before: dt.datetime | None = None
+
+
+class StateStore(Protocol):
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
+        """(version, document) by key; version 0 and None when absent. A key whose current version is
+        the one in `known` comes back without its document (the caller holds it already)."""
+        ...
+
+    async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
+
+    async def commit(self, commit: Commit) -> bool: ...
+
+    async def clock(self) -> dt.datetime | None:
+        """stale_quote's event-time clock: the newest quote time committed, None before any."""
+        ...
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        """Tranche ids in stale_quote's index filed under a quote older than `before`."""
+        ...
+
+
+@dataclass
+class Snapshot:
+    versions: dict[str, int] = field(default_factory=dict)
+    tranches: dict[str, TrancheState] = field(default_factory=dict)
+    issuers: dict[str, IssuerState] = field(default_factory=dict)
+    deals: dict[str, DealState] = field(default_factory=dict)
+    market: MarketState = field(default_factory=MarketState)
+    dirty: set[str] = field(default_factory=set)
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[Alert] = field(default_factory=list)
+    antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
+    present: set[str] = field(default_factory=set)  # keys loaded with a document, for the cache
+    # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
+    as_loaded: dict[str, bytes] | None = None
+    clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
+    loaded_clock: dt.datetime | None = None
+    # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
+    index: stale_quote.Index = field(default_factory=stale_quote.Index)
+    stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+
+    @property
+    def watching(self) -> list[stale_quote.Entry]:
+        """The in-memory index, sorted; the commit files every written tranche from its document anyway."""
+        return self.index.entries
+
+    def tranche(self, tranche_id: str) -> TrancheState:
+        if tranche_id not in self.tranches:
+            self.tranches[tranche_id] = TrancheState(tranche_id=tranche_id)
+        return self.tranches[tranche_id]
+
+    def issuer(self, issuer_id: str) -> IssuerState:
+        if issuer_id not in self.issuers:
+            self.issuers[issuer_id] = IssuerState(issuer_id=issuer_id)
+        return self.issuers[issuer_id]
+
+    def issuer_of(self, tranche: TrancheState) -> IssuerState | None:
+        return self.issuers.get(tranche.issuer_id) if tranche.issuer_id else None
+
+    def touch(self, key: str) -> None:
+        self.dirty.add(key)
+
+    def to_commit(self) -> Commit:
+        if self.as_loaded is not None:
+            self._check_untouched(self.as_loaded)
+        documents: dict[str, bytes] = {}
+        for key in self.dirty:
+            documents[key] = _stored(self._document(key))
+        commit = Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
+        if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
+            commit.clock = self.clock
+        if self.stale_cfg is not None:
+            self._commit_index(commit, self.stale_cfg)
+        return commit
+
+    def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
+        for key in self.dirty:
+            kind, _, ident = key.partition(":")
+            if kind == "tranche":
+                commit.watching[ident] = stale_quote.watched_at(self.tranches[ident]) if cfg.enabled else None
+        if not cfg.enabled or self.clock is None:
+            return
+        cutoff = stale_quote.cutoff(self.clock, cfg)
+        commit.judged_before = cutoff
+        # Tranches kept although overdue (an anti-noise pending period) are re-judged by the next batch.
+        filed = [at for at in commit.watching.values() if at is not None and at >= cutoff]
+        if filed:
+            commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
+
+    def _check_untouched(self, as_loaded: dict[str, bytes]) -> None:
+        for key, loaded in as_loaded.items():
+            if key not in self.dirty and _stored(self._document(key)) != loaded:
+                raise UntouchedDocumentChanged(f"{key} changed without Snapshot.touch")
+
+    def remember(self, cache: StateCache) -> None:
+        """After a successful commit: what was written is now at version + 1; what was only read is
+        unchanged (see CHECK_UNTOUCHED_ENV) and kept at its version."""
+        for key, version in self.versions.items():
+            if key in self.dirty:
+                cache.put(key, Cached(version + 1, self._document(key)))
+            elif key in self.present:
+                cache.put(key, Cached(version, self._document(key)))
+
+    def _document(self, key: str) -> BaseModel:
+        kind, _, ident = key.partition(":")
+        if kind == "tranche":
+            return self.tranches[ident]
+        if kind == "issuer":
+            return self.issuers[ident]
+        if kind == "deal":
+            return self.deals[ident]
+        return self.market
+
+
+def _stored(doc: BaseModel) -> bytes:
+    # A tranche's analytics are derived on read (TrancheState.analytics): not worth a yield solve per write.
+    exclude = {"analytics"} if isinstance(doc, TrancheState) else None
+    return doc.model_dump_json(exclude=exclude).encode()
+
+
+def _primary_keys(events: Iterable[Event]) -> set[str]:
+    keys: set[str] = set()
+    for event in events:
+        if isinstance(event, Quote):
+            keys.add(tranche_key(event.tranche_id))
+        elif isinstance(event, Deal):
+            keys.update({deal_key(event.deal_id), issuer_key(event.issuer_id), MARKET_KEY})
+            keys.update(tranche_key(t.tranche_id) for t in event.tranches)
+        elif isinstance(event, Financials):
+            keys.add(issuer_key(event.issuer_id))
+    return keys
+
+
+def _decode(model: type[D], raw: bytes) -> D:
+    return model.model_validate_json(raw)
+
+
+def _cached_neighbours(keys: set[str], cache: StateCache | None) -> set[str]:
+    """Issuers of the cached tranches among `keys`: loaded with them, saving the second round trip."""
+    out: set[str] = set()
+    if cache is None:
+        return out
+    for key in keys:
+        doc = cache.peek(key)
+        if isinstance(doc, TrancheState) and doc.issuer_id:
+            out.add(issuer_key(doc.issuer_id))
+    return out
+
+
+async def load_snapshot(
+    store: StateStore,
+    events: list[Event],
+    cache: StateCache | None = None,
+    stale: StaleQuoteConfig | None = None,
+) -> Snapshot:
+    """Loads the documents the events touch, then the neighbours their rules read.
+
+    A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
+    brings all its tranches (their below_par states). Quotes also bring the clock and, with `stale`
+    enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
+    overdue; documents whose cached version is current are neither sent nor decoded again.
+    """
+    snap = Snapshot(stale_cfg=stale, as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None)
+    primary = _primary_keys(events)
+    quoted = [e.ts for e in events if isinstance(e, Quote)]
+    first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
+    if quoted:
+        snap.loaded_clock = (await asyncio.gather(first, store.clock()))[1]
+        snap.clock = snap.loaded_clock
+    else:
+        await first
+    wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
+    follow: set[str] = set()
+    for tranche in snap.tranches.values():
+        if tranche.issuer_id:
+            follow.add(issuer_key(tranche.issuer_id))
+    for issuer_id in wants_tranches:
+        issuer = snap.issuers.get(issuer_id)
+        if issuer is not None:
+            follow.update(tranche_key(t) for t in issuer.tranche_ids)
+    if not quoted or stale is None or not stale.enabled:
+        await _load_into(snap, store, follow, cache)
+        return snap
+    final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
+    final_cutoff = stale_quote.cutoff(final, stale)
+    overdue = (
+        await asyncio.gather(_load_into(snap, store, follow, cache), store.watched_before(final_cutoff))
+    )[1]
+    await _load_into(snap, store, {tranche_key(t) for t in overdue}, cache)
+    # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
+    snap.index.below = final_cutoff
+    for tranche in snap.tranches.values():
+        stale_quote.watch(snap.index, tranche)
+    return snap
+
+
+async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: StateCache | None) -> None:
+    pending = sorted(keys - snap.versions.keys())
+    if not pending:
+        return
+    known = cache.versions(pending) if cache is not None else {}
+    vanished: list[str] = []
+    for key, (version, raw) in (await store.load(pending, known)).items():
+        snap.versions[key] = version
+        hit = cache.take(key, version) if cache is not None and key in known else None
+        if hit is not None:
+            _place(snap, key, hit.document)
+            continue
+        if raw is None:
+            if key in known and version > 0:
+                # Redis did not send it since the cache had it, but another agent's batch took the entry
+                # during the load: fetch it, or the rules would judge without a document that exists.
+                vanished.append(key)
+            continue
+        _place(snap, key, _decode_key(key, raw))
+    if vanished:
+        for key, (version, raw) in (await store.load(vanished)).items():
+            snap.versions[key] = version
+            if raw is not None:
+                _place(snap, key, _decode_key(key, raw))
+
+
+def _decode_key(key: str, raw: bytes) -> BaseModel:
+    kind = key.partition(":")[0]
+    if kind == "tranche":
+        return _decode(TrancheState, raw)
+    if kind == "issuer":
+        return _decode(IssuerState, raw)
+    if kind == "deal":
+        return _decode(DealState, raw)
+    return _decode(MarketState, raw)
+
+
+def _place(snap: Snapshot, key: str, doc: BaseModel) -> None:
+    snap.present.add(key)
+    if snap.as_loaded is not None:
+        snap.as_loaded[key] = _stored(doc)
+    ident = key.partition(":")[2]
+    if isinstance(doc, TrancheState):
+        snap.tranches[ident] = doc
+    elif isinstance(doc, IssuerState):
+        snap.issuers[ident] = doc
+    elif isinstance(doc, DealState):
+        snap.deals[ident] = doc
+    elif isinstance(doc, MarketState):
+        snap.market = doc

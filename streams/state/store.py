@@ -1,0 +1,152 @@
+"""The Redis side of the state: pipelined loads and one atomic, version-checked commit per batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import orjson
+from redis.asyncio import Redis
+
+from streams.rules.stale_quote import micros
+from streams.state.snapshot import Commit
+
+# One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
+# or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
+# on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
+# Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
+# The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
+# order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
+# and unescaped by cjson, work the size of every document written.
+_COMMIT = """
+local p = cjson.decode(ARGV[1])
+local prefix = ARGV[2]
+local watching = prefix .. 'stale:watching'
+local loaded = {}
+for _, c in ipairs(p.expected) do
+  local v = tonumber(redis.call('HGET', prefix .. c[1], 'v') or '0')
+  if v ~= c[2] then return 'conflict:' .. c[1] end
+  loaded[c[1]] = true
+end
+local clock = tonumber(redis.call('HGET', prefix .. 'clock', 'us') or '-1')
+if p.filed_overdue_from and clock >= tonumber(p.filed_overdue_from) then return 'conflict:clock' end
+if p.judged_before then
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', watching, '-inf', '(' .. p.judged_before)) do
+    if not loaded['tranche:' .. t] then return 'conflict:stale:' .. t end
+  end
+end
+for _, s in ipairs(p.seen) do
+  if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
+end
+for i, key in ipairs(p.documents) do
+  redis.call('HSET', prefix .. key, 'd', ARGV[2 + i])
+  redis.call('HINCRBY', prefix .. key, 'v', 1)
+end
+for _, w in ipairs(p.watching) do
+  if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
+end
+if p.clock and tonumber(p.clock[1]) > clock then
+  redis.call('HSET', prefix .. 'clock', 'us', p.clock[1], 'at', p.clock[2])
+end
+for _, s in ipairs(p.seen) do
+  redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
+end
+local bodies = 2 + #p.documents
+for i, n in ipairs(p.notices) do
+  local body = ARGV[bodies + i]
+  redis.call('XADD', prefix .. 'outbox', '*', 'fp', n[1], 'n', body)
+  if n[2] == 'firing' then
+    redis.call('HSET', prefix .. 'alerts:active', n[1], n[3])
+  else
+    redis.call('HDEL', prefix .. 'alerts:active', n[1])
+  end
+  redis.call('HSET', prefix .. 'alerts:latest', n[1], body)
+  redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
+  redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
+end
+return 'ok'
+"""
+
+
+# Versions of every key, and the document only where the caller's cached version is not the current one.
+_LOAD = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = tonumber(redis.call('HGET', key, 'v') or '0')
+  local known = tonumber(ARGV[i])
+  if known > 0 and v == known then
+    out[i] = {v}
+  else
+    out[i] = {v, redis.call('HGET', key, 'd')}
+  end
+end
+return out
+"""
+
+
+class RedisStore:
+    """State documents as hashes {d: JSON, v: version} under the configured key prefix; stale_quote's
+    clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
+    sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._commit = redis.register_script(_COMMIT)
+        self._load = redis.register_script(_LOAD)
+
+    async def load(
+        self, keys: Iterable[str], known: Mapping[str, int] | None = None
+    ) -> dict[str, tuple[int, bytes | None]]:
+        keys = list(keys)
+        if known:
+            rows = await self._load(
+                keys=[self.prefix + key for key in keys], args=[known.get(key, 0) for key in keys]
+            )
+            return {
+                key: (int(row[0]), row[1] if len(row) > 1 and row[1] else None)
+                for key, row in zip(keys, rows, strict=True)
+            }
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(self.prefix + key, "v", "d")
+        rows = await pipe.execute()
+        return {key: (int(v or 0), d) for key, (v, d) in zip(keys, rows, strict=True)}
+
+    async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        flags = await self.redis.smismember(f"{self.prefix}seen:{topic}", ids)
+        return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
+
+    async def clock(self) -> dt.datetime | None:
+        at = await self.redis.hget(self.prefix + "clock", "at")
+        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+    async def watched_before(self, before: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+    async def commit(self, commit: Commit) -> bool:
+        payload: dict[str, object] = {
+            "expected": [[k, v] for k, v in commit.expected.items()],
+            "documents": list(commit.documents),
+            "seen": [[t, e] for t, e in commit.seen],
+            "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
+            "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+        }
+        # Left out when unset: cjson decodes null to a value Lua counts as true.
+        if commit.clock is not None:
+            payload["clock"] = [str(micros(commit.clock)), commit.clock.isoformat()]
+        for name, stamp in (
+            ("filed_overdue_from", commit.filed_overdue_from),
+            ("judged_before", commit.judged_before),
+        ):
+            if stamp is not None:
+                payload[name] = str(micros(stamp))
+        body = orjson.dumps(payload)
+        bodies: list[bytes | str] = [*commit.documents.values()]
+        bodies.extend(n.model_dump_json() for n in commit.notices)
+        result = await self._commit(args=[body, self.prefix, *bodies])
+        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"

@@ -1,0 +1,203 @@
+"""The read-only HTTP API over the live state, without the web framework: handlers take query parameters
+and return a status and a pydantic body, so tests call them directly and streams/worker/state_pages.py only adapts
+them to faust's web server. The OpenAPI description is generated from the same pydantic models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from alerts.core.model import Alert
+from streams.model.state import IssuerState, TrancheState
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.issuer_loss_widening import period_key
+from streams.state.reader import StateReader
+from streams.views.watchlist import MarketView, Watchlist, WatchQuery, WatchRow, build_row, watchlist
+
+BASE = "/api/v1"
+
+
+class ApiError(BaseModel):
+    error: str
+
+
+class PeriodView(BaseModel):
+    period_start: dt.date
+    period_end: dt.date
+    days: int = Field(description="both ends counted")
+    net_income: float
+    annualised: float = Field(description="net_income x 365 / days")
+    revenue: float | None = None
+    currency: str
+    reported_at: dt.datetime
+
+
+class IssuerDetail(BaseModel):
+    issuer_id: str
+    issuer_name: str | None = None
+    province: str | None = None
+    city: str | None = None
+    deal_ids: list[str]
+    periods: list[PeriodView] = Field(description="oldest first")
+    alerts: list[Alert] = Field(description="the newest state of each rule on this issuer")
+    tranches: list[WatchRow]
+
+
+class TrancheDetail(BaseModel):
+    row: WatchRow
+    state: TrancheState = Field(
+        description="the state document, as the worker keeps it; `analytics` derived from its newest quote "
+        "and terms when read"
+    )
+    alerts: list[Alert] = Field(description="the newest state of each rule on this tranche")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: BaseModel
+
+    def json(self) -> bytes:
+        return self.body.model_dump_json().encode()
+
+
+def _query(params: Mapping[str, str], **defaults: str) -> WatchQuery:
+    return WatchQuery.model_validate({**defaults, **dict(params)})
+
+
+def _bad_query(exc: ValidationError) -> Reply:
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
+    return Reply(400, ApiError(error="; ".join(parts)))
+
+
+class StateApi:
+    def __init__(self, reader: StateReader, cfg: StaleQuoteConfig) -> None:
+        self.reader = reader
+        self.cfg = cfg
+
+    async def _list(self, params: Mapping[str, str], **defaults: str) -> Reply:
+        try:
+            query = _query(params, **defaults)
+        except ValidationError as exc:
+            return _bad_query(exc)
+        return Reply(200, watchlist(await self.reader.view(), self.cfg, query))
+
+    async def tranches(self, params: Mapping[str, str]) -> Reply:
+        """Every tranche, by id, with the watchlist's filters and paging."""
+        return await self._list(params, sort="tranche", order="asc")
+
+    async def watchlist(self, params: Mapping[str, str]) -> Reply:
+        return await self._list(params)
+
+    async def tranche(self, tranche_id: str) -> Reply:
+        tranche = await self.reader.tranche(tranche_id)
+        if tranche is None:
+            return Reply(404, ApiError(error=f"no tranche {tranche_id!r}"))
+        view = MarketView(tranches={tranche_id: tranche}, clock=await self.reader.clock())
+        if tranche.issuer_id and (issuer := await self.reader.issuer(tranche.issuer_id)):
+            view.issuers[issuer.issuer_id] = issuer
+        if tranche.deal_id and (deal := await self.reader.deal(tranche.deal_id)):
+            view.deals[tranche.deal_id] = deal
+        row = build_row(view, tranche, self.cfg)
+        return Reply(200, TrancheDetail(row=row, state=tranche, alerts=list(tranche.alerts.values())))
+
+    async def issuer(self, issuer_id: str) -> Reply:
+        issuer = await self.reader.issuer(issuer_id)
+        if issuer is None:
+            return Reply(404, ApiError(error=f"no issuer {issuer_id!r}"))
+        view = await self.reader.view()
+        rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
+        return Reply(200, _issuer_detail(issuer, rows))
+
+
+def _issuer_detail(issuer: IssuerState, rows: list[WatchRow]) -> IssuerDetail:
+    periods = [
+        PeriodView(
+            period_start=p.period_start,
+            period_end=p.period_end,
+            days=p.days,
+            net_income=p.net_income,
+            annualised=p.annualised,
+            revenue=p.revenue,
+            currency=p.currency,
+            reported_at=p.reported_at,
+        )
+        for p in sorted(issuer.periods.values(), key=period_key)
+    ]
+    return IssuerDetail(
+        issuer_id=issuer.issuer_id,
+        issuer_name=issuer.issuer_name,
+        province=issuer.province,
+        city=issuer.city,
+        deal_ids=issuer.deal_ids,
+        periods=periods,
+        alerts=list(issuer.alerts.values()),
+        tranches=rows,
+    )
+
+
+def _parameters() -> list[dict[str, Any]]:
+    props = WatchQuery.model_json_schema()["properties"]
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": schema,
+            "description": schema.get("description", ""),
+        }
+        for name, schema in props.items()
+    ]
+
+
+def _op(summary: str, schema: str, params: list[dict[str, Any]], missing: bool = False) -> dict[str, Any]:
+    def ref(name: str) -> dict[str, Any]:
+        return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+    responses: dict[str, Any] = {"200": {"description": "OK", **ref(schema)}}
+    responses["400" if not missing else "404"] = {
+        "description": "not found" if missing else "bad query parameter",
+        **ref("ApiError"),
+    }
+    responses["503"] = {"description": "Redis unavailable", **ref("ApiError")}
+    return {"get": {"summary": summary, "parameters": params, "responses": responses}}
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [Watchlist, TrancheDetail, IssuerDetail, ApiError]
+    _, top = models_json_schema(
+        [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tranchewatch state API",
+            "version": "1",
+            "description": "Read-only views of the live state. Quote ages are China trading days on the "
+            "stream's event-time clock (the newest quote of any tranche), as stale_quote counts them.",
+        },
+        "paths": {
+            f"{BASE}/tranches": _op("Every tranche, by id", "Watchlist", _parameters()),
+            f"{BASE}/tranches/{{tranche_id}}": _op(
+                "One tranche: its row, state and alerts", "TrancheDetail", [_path_param("tranche_id")], True
+            ),
+            f"{BASE}/issuers/{{issuer_id}}": _op(
+                "One issuer: periods annualised, alerts, tranches",
+                "IssuerDetail",
+                [_path_param("issuer_id")],
+                True,
+            ),
+            f"{BASE}/watchlist": _op("Tranches sorted and filtered", "Watchlist", _parameters()),
+        },
+        "components": {"schemas": top.get("$defs", {})},
+    }

@@ -1,0 +1,178 @@
+"""The watchlist: one row per tranche from the live state documents, for the CLI and the HTTP API alike.
+
+Framework-free and pure: it takes documents already read (streams/state/reader.py) and returns pydantic
+models, so the command, the API and the tests share one definition of every column.
+
+Quote age is counted in China trading days on the stream's event-time clock (the newest quote of any
+tranche), the clock stale_quote judges on, so a row flagged stale here is one the rule fires on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streams.model.state import DealState, IssuerState, TrancheState
+from streams.rules import issuer_loss_widening, stale_quote
+from streams.rules.below_par import discount_to_par
+from streams.rules.config import StaleQuoteConfig
+
+SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "tranche"]
+
+
+class WatchRow(BaseModel):
+    tranche_id: str
+    deal_id: str | None = None
+    issuer_id: str | None = None
+    issuer_name: str | None = None
+    province: str | None = None
+    asset_type: str | None = None
+    seniority: str | None = None
+    currency: str = "CNY"
+    face_value: float | None = None
+    price: float | None = Field(None, description="newest clean price per 100 face")
+    discount: float | None = Field(None, description="100 - price")
+    mark_to_market_loss: float | None = Field(None, description="face value x discount / 100")
+    ytm_pct: float | None = None
+    last_quote_at: dt.datetime | None = None
+    quote_age_trading_days: int | None = Field(
+        None, description="China trading days since the last quote, on the stream's event-time clock"
+    )
+    stale: bool = Field(False, description="quote older than stale_quote's trading days")
+    issuer_annualised_net_income: float | None = Field(None, description="newest period, x 365 / days")
+    issuer_previous_annualised: float | None = Field(None, description="the period before it")
+    issuer_loss_trend: float | None = Field(
+        None, description="previous minus newest annualised net income: how much worse a year, > 0 worsening"
+    )
+    alerts: list[str] = Field(default_factory=list, description="rules firing on the tranche or its issuer")
+
+
+class Watchlist(BaseModel):
+    clock: dt.datetime | None = Field(None, description="the stream's event-time clock: newest quote seen")
+    stale_after_trading_days: int
+    total: int = Field(description="rows matching the filters, before limit and offset")
+    rows: list[WatchRow]
+
+
+class WatchQuery(BaseModel):
+    """Filters and order, as the command's options and the API's query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sort: SortKey = "discount"
+    order: Literal["desc", "asc"] = "desc"
+    issuer: str | None = Field(None, description="issuer id, or part of its name (any case)")
+    province: str | None = None
+    asset_type: str | None = None
+    stale: bool | None = Field(None, description="true: stale rows only; false: fresh rows only")
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 500
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+@dataclass
+class MarketView:
+    """The documents a watchlist is built from."""
+
+    tranches: dict[str, TrancheState] = field(default_factory=dict)
+    issuers: dict[str, IssuerState] = field(default_factory=dict)
+    deals: dict[str, DealState] = field(default_factory=dict)
+    clock: dt.datetime | None = None  # stale_quote's event-time clock
+
+
+def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | None, float | None]:
+    if issuer is None:
+        return None, None, None
+    newest, previous = issuer_loss_widening.newest_and_previous(issuer)
+    now = newest.annualised if newest else None
+    before = previous.annualised if previous else None
+    trend = before - now if now is not None and before is not None else None
+    return now, before, trend
+
+
+def _firing(tranche: TrancheState, issuer: IssuerState | None) -> list[str]:
+    docs = [tranche, *([issuer] if issuer else [])]
+    return sorted({a.rule for d in docs for a in d.alerts.values() if a.status == "firing"})
+
+
+def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) -> WatchRow:
+    issuer = view.issuers.get(tranche.issuer_id) if tranche.issuer_id else None
+    deal = view.deals.get(tranche.deal_id) if tranche.deal_id else None
+    quote, terms, clock = tranche.last_quote, tranche.terms, view.clock
+    row = WatchRow(
+        tranche_id=tranche.tranche_id,
+        deal_id=tranche.deal_id,
+        issuer_id=tranche.issuer_id,
+        issuer_name=issuer.issuer_name if issuer else None,
+        province=issuer.province if issuer else None,
+        asset_type=deal.deal.asset_type if deal else None,
+        seniority=terms.seniority if terms else None,
+        currency=tranche.currency,
+        face_value=terms.face_value if terms else None,
+        ytm_pct=tranche.analytics.get("ytm_pct"),
+        alerts=_firing(tranche, issuer),
+    )
+    if quote is not None:
+        row.price, row.last_quote_at = quote.price, quote.ts
+        row.discount = discount_to_par(quote.price)
+        if terms is not None:
+            row.mark_to_market_loss = terms.face_value * row.discount / 100
+        if clock is not None:
+            row.quote_age_trading_days = stale_quote.trading_days_since(quote.ts, clock)
+            row.stale = stale_quote.is_stale(quote.ts, clock, cfg)
+    now, before, trend = _issuer_figures(issuer)
+    row.issuer_annualised_net_income, row.issuer_previous_annualised, row.issuer_loss_trend = (
+        now,
+        before,
+        trend,
+    )
+    return row
+
+
+def build_rows(view: MarketView, cfg: StaleQuoteConfig) -> list[WatchRow]:
+    return [build_row(view, t, cfg) for _, t in sorted(view.tranches.items())]
+
+
+def _matches(row: WatchRow, query: WatchQuery) -> bool:
+    if query.issuer is not None:
+        wanted = query.issuer.casefold()
+        name = (row.issuer_name or "").casefold()
+        if row.issuer_id != query.issuer and wanted not in name:
+            return False
+    if query.province is not None and (row.province or "").casefold() != query.province.casefold():
+        return False
+    if query.asset_type is not None and row.asset_type != query.asset_type:
+        return False
+    return query.stale is None or row.stale == query.stale
+
+
+def _sort_value(key: SortKey, row: WatchRow) -> float | None:
+    if key == "discount":
+        return row.discount
+    if key == "mtm_loss":
+        return row.mark_to_market_loss
+    if key == "loss_trend":
+        return row.issuer_loss_trend
+    return row.quote_age_trading_days
+
+
+def select(rows: Iterable[WatchRow], query: WatchQuery) -> tuple[int, list[WatchRow]]:
+    """Filters, sorts (rows without the value last, either order; ties by tranche id), then pages."""
+    kept = sorted((r for r in rows if _matches(r, query)), key=lambda r: r.tranche_id)
+    if query.sort == "tranche":
+        ordered = kept[::-1] if query.order == "desc" else kept
+    else:
+        values = {r.tranche_id: _sort_value(query.sort, r) for r in kept}
+        known = [r for r in kept if values[r.tranche_id] is not None]
+        # Stable: ties keep tranche order in either direction.
+        known.sort(key=lambda r: values[r.tranche_id] or 0.0, reverse=query.order == "desc")
+        ordered = known + [r for r in kept if values[r.tranche_id] is None]
+    return len(ordered), ordered[query.offset : query.offset + query.limit]
+
+
+def watchlist(view: MarketView, cfg: StaleQuoteConfig, query: WatchQuery) -> Watchlist:
+    total, rows = select(build_rows(view, cfg), query)
+    return Watchlist(clock=view.clock, stale_after_trading_days=cfg.trading_days, total=total, rows=rows)

@@ -1,0 +1,143 @@
+"""The faust app: consumer tuning from settings, the agents, the background tasks and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+from prometheus_client import generate_latest
+
+from streams.security import faust_credentials
+from streams.settings import Settings
+from streams.worker.agents import register_agents
+from streams.worker.api_pages import register_api
+from streams.worker.faust_tuning.consumer import use_tuned_consumer
+from streams.worker.gauges import refresh_lag
+from streams.worker.runtime import Runtime
+from streams.worker.state_pages import register_state_pages
+
+log = logging.getLogger(__name__)
+HEARTBEAT_STALE_SECONDS = 10.0
+# aiohttp refuses a charset inside content_type; the text format is UTF-8 by definition.
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+
+
+def use_event_loop(s: Settings) -> None:
+    """Installs the configured event loop policy; call before the app is built."""
+    if s.event_loop == "uvloop":
+        import mode.loop
+
+        mode.loop.use("uvloop")
+
+
+def faust_settings(s: Settings) -> dict[str, Any]:
+    """The faust App's keyword arguments: consumer and stream tuning from Settings."""
+    return dict(
+        broker=";".join(f"kafka://{h.strip()}" for h in s.kafka_bootstrap.split(",")),
+        broker_credentials=faust_credentials(s),
+        store="memory://",
+        autodiscover=False,
+        datadir=str(Path(tempfile.gettempdir()) / f"tranchewatch-{s.app_id}"),
+        topic_allow_declare=False,  # topics are created with their partition counts by ensure_topics
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=s.session_timeout_seconds,
+        broker_rebalance_timeout=s.rebalance_timeout_seconds,
+        broker_heartbeat_interval=s.heartbeat_interval_seconds,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=s.max_poll_records,
+        consumer_max_fetch_size=s.max_fetch_bytes,
+        stream_buffer_maxsize=s.stream_buffer_maxsize,
+        cython_optimizations=s.cython_fast_paths,
+        **({"Monitor": "streams.worker.faust_tuning.sensors:LeanMonitor"} if s.lean_monitor else {}),
+        web_enabled=True,
+        web_bind=s.http_host,
+        web_host=s.http_host,
+        web_port=s.http_port,
+        web_in_thread=False,
+    )
+
+
+def new_app(s: Settings, **overrides: Any) -> faust.App:
+    """A faust App with tranchewatch's settings (and `overrides`), consuming through tranchewatch's consumer."""
+    app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
+    use_tuned_consumer(app, fast_drain=s.fast_drain, fetch_max_wait_ms=s.fetch_max_wait_ms)
+    return app
+
+
+def build_app(runtime: Runtime) -> faust.App:
+    app = new_app(runtime.settings)
+    register_agents(app, runtime.settings, runtime.handler.handle)
+    liveness = _Liveness()
+    _register_tasks(app, runtime, liveness)
+    _register_pages(app, runtime, liveness)
+    register_state_pages(app, runtime)
+    register_api(app, runtime)
+    return app
+
+
+class _Liveness:
+    def __init__(self) -> None:
+        self.beat = time.monotonic()
+
+
+def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
+    @app.task  # type: ignore[untyped-decorator]
+    async def deliver_notices() -> None:
+        try:
+            await runtime.sender.run()
+        finally:
+            runtime.sender.stop()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        # Its own task, doing nothing else: if this stops beating, the event loop is stalled.
+        while True:
+            liveness.beat = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_gauges() -> None:
+        while True:
+            try:
+                await refresh_lag(app.consumer, runtime.metrics)
+                await runtime.refresh_gauges()
+                runtime.metrics.worker_ready.set(1 if await _ready(app, runtime) else 0)
+            except Exception as exc:  # a gauge must never take the worker down
+                log.debug("gauge refresh failed: %s", exc)
+            await asyncio.sleep(2.0)
+
+
+async def _ready(app: faust.App, runtime: Runtime) -> bool:
+    try:
+        assigned = bool(app.consumer.assignment())
+    except Exception:
+        return False
+    if not assigned or not runtime.handler.redis_healthy:
+        return False
+    try:
+        return bool(await asyncio.wait_for(runtime.redis.ping(), timeout=2))
+    except Exception:
+        return False
+
+
+def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_TEXT)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        age = time.monotonic() - liveness.beat
+        ok = age < HEARTBEAT_STALE_SECONDS
+        return web.json({"ok": ok, "heartbeat_age_seconds": round(age, 3)}, status=200 if ok else 503)
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        ok = await _ready(app, runtime)
+        return web.json({"ready": ok}, status=200 if ok else 503)

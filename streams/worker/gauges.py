@@ -1,0 +1,96 @@
+"""Gauges read from shared state every few seconds: what is firing, the market at a glance, consumer lag.
+
+They come from Redis rather than from this process's memory so that every worker reports the same
+market figures, whichever partitions it holds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from streams.metrics import Metrics
+from streams.model.state import MarketState
+from streams.rules.config import RulesConfig
+from streams.rules.issuance_record import best_earlier_year
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def refresh_market_gauges(redis: Redis, prefix: str, metrics: Metrics, rules: RulesConfig) -> None:
+    active: dict[Any, Any] = await redis.hgetall(f"{prefix}alerts:active")
+    by_rule: dict[tuple[str, str], list[str]] = {}
+    for fingerprint, value in active.items():
+        rule, _, severity = _text(value).partition("|")
+        by_rule.setdefault((rule, severity), []).append(_text(fingerprint))
+    metrics.active_alerts.clear()
+    for (rule, severity), fps in by_rule.items():
+        metrics.active_alerts.labels(rule, severity).set(len(fps))
+    for severity in ("warning", "critical"):
+        metrics.tranches_below_par.labels(severity).set(len(by_rule.get(("below_par", severity), [])))
+    metrics.issuers_loss_widening.set(
+        sum(len(v) for (r, _), v in by_rule.items() if r == "issuer_loss_widening")
+    )
+    await _face_value_below_par(redis, prefix, metrics, by_rule)
+    await _deal_counts(redis, prefix, metrics, rules)
+
+
+async def _face_value_below_par(
+    redis: Redis, prefix: str, metrics: Metrics, by_rule: dict[tuple[str, str], list[str]]
+) -> None:
+    fps = [fp for (rule, _), v in by_rule.items() if rule == "below_par" for fp in v]
+    totals: dict[str, float] = {}
+    if fps:
+        rows: list[Any] = await redis.hmget(f"{prefix}alerts:latest", fps)
+        for row in rows:
+            if row is None:
+                continue
+            evidence = json.loads(row).get("evidence", {})
+            currency = str(evidence.get("currency", "CNY"))
+            totals[currency] = totals.get(currency, 0.0) + float(evidence.get("face_value", 0.0))
+    metrics.face_value_below_par.clear()
+    for currency, total in totals.items():
+        metrics.face_value_below_par.labels(currency).set(total)
+
+
+async def _deal_counts(redis: Redis, prefix: str, metrics: Metrics, rules: RulesConfig) -> None:
+    raw = await redis.hget(f"{prefix}market", "d")
+    market = MarketState.model_validate_json(raw) if raw else MarketState()
+    if not market.deal_counts:
+        return
+    year = max(int(y) for y in market.deal_counts)
+    metrics.deals_this_year.set(market.deal_counts[str(year)])
+    best = best_earlier_year(market, year, rules.issuance_record)
+    metrics.deals_record_year.set(best[1] if best else 0)
+
+
+async def refresh_lag(consumer: Any, metrics: Metrics) -> None:
+    """Committed lag: what is not yet processed and committed, per assigned partition."""
+    committed = getattr(consumer, "_committed_offset", {})
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        if high is None:
+            continue
+        done = committed.get(tp)
+        metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, int(high) - int(done or 0)))
+
+
+async def refresh_tranche_discounts(redis: Redis, prefix: str, metrics: Metrics) -> None:
+    """Opt-in (TRANCHEWATCH_PER_TRANCHE_METRICS): one series per quoted tranche, read by a full scan of the
+    tranche documents — O(tranches) per refresh and one series each in Prometheus, hence off by default."""
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}tranche:*", count=1000)]
+    pipe = redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.hget(key, "d")
+    metrics.tranche_discount.clear()
+    for raw in await pipe.execute():
+        if not raw:
+            continue
+        doc = json.loads(raw)
+        quote = doc.get("last_quote")
+        if quote:
+            metrics.tranche_discount.labels(doc["tranche_id"]).set(round(100.0 - float(quote["price"]), 10))

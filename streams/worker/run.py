@@ -1,0 +1,44 @@
+"""Runs the worker until SIGTERM or SIGINT: topics first, then faust, then a clean close."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from streams.kafka.topics import ensure_topics
+from streams.metrics import Metrics
+from streams.security import secrets_of
+from streams.settings import Settings
+from streams.state.migrate import upgrade_state
+from streams.worker.app import build_app, use_event_loop
+from streams.worker.redaction import install_redaction
+from streams.worker.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
+    install_redaction(secrets_of(settings))  # before anything can log a secret
+    ensure_topics(settings)
+    upgrade_state(settings)
+    use_event_loop(settings)
+    runtime = Runtime.build(settings, metrics)
+    app = build_app(runtime)
+    log.info("tranchewatch worker starting with %s", settings.as_dict())
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # its terminal escapes only garble logs and piped output
+
+    def _stop_sender(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        runtime.sender.stop()
+
+    app.on_before_shutdown.connect(_stop_sender)
+
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        runtime.publisher.close()
+    return 0

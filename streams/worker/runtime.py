@@ -1,0 +1,124 @@
+"""Everything a worker holds at run time, built from settings in one place."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from alerts.delivery.nflog import NotificationLog
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.pipeline import NotifyPipeline
+from alerts.delivery.sender import Sender
+from alerts.mute.ack import AckStore
+from alerts.mute.inhibit import Inhibitor
+from alerts.mute.silence import SilenceStore
+from alerts.notify import Sink
+from alerts.ops.service import AlertsService
+from alerts.routing.receivers import build_sinks
+from alerts.routing.routes import RoutingConfig, load_routing
+from streams.engine.pipeline import BatchHandler
+from streams.kafka.producer import KafkaPublisher
+from streams.metrics import Metrics
+from streams.rules.config import RulesConfig
+from streams.security import kafka_client_options, redis_options
+from streams.settings import Settings
+from streams.state.cache import StateCache
+from streams.state.labels import StateLabels
+from streams.state.store import RedisStore
+from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+
+log = logging.getLogger(__name__)
+
+
+def load_routing_config(settings: Settings) -> RoutingConfig:
+    """The routing file if set (its errors name the file and field), else the behaviour before routing."""
+    if settings.routing_file is not None:
+        return load_routing(settings.routing_file)
+    url = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
+    return RoutingConfig.default(url)
+
+
+def build_sender(
+    settings: Settings,
+    redis: Redis,
+    store: RedisStore,
+    publisher: KafkaPublisher,
+    outbox: Outbox,
+    metrics: Metrics,
+) -> Sender:
+    routing = load_routing_config(settings)
+    prefix = settings.redis_prefix
+    pipeline = NotifyPipeline(
+        routing,
+        NotificationLog(redis, prefix),
+        Inhibitor(redis, prefix, routing.inhibit),
+        SilenceStore(redis, prefix),
+        AckStore(redis, prefix),
+        labels=StateLabels(store),
+    )
+    sinks = build_sinks(routing, redis, prefix, publisher, kafka_batch=settings.notify_batch_size)
+    return Sender(
+        outbox,
+        sinks,
+        metrics,
+        pipeline=pipeline,
+        retry_max_seconds=settings.notify_retry_max_seconds,
+        batch_size=settings.notify_batch_size,
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    store: RedisStore
+    publisher: KafkaPublisher
+    handler: BatchHandler
+    outbox: Outbox
+    sender: Sender
+    metrics: Metrics
+    extra_sinks: list[Sink] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, metrics: Metrics | None = None, rules: RulesConfig | None = None
+    ) -> Runtime:
+        metrics = metrics or Metrics()
+        rules = rules or RulesConfig.load(settings.rules_file)
+        redis = Redis.from_url(
+            settings.redis_url.get_secret_value(),
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            health_check_interval=10,
+            **redis_options(settings),
+        )
+        store = RedisStore(redis, settings.redis_prefix)
+        publisher = KafkaPublisher(
+            settings.kafka_bootstrap,
+            client_id=f"{settings.app_id}-producer",
+            **kafka_client_options(settings),
+        )
+        cache = StateCache(settings.state_cache_entries) if settings.state_cache_entries else None
+        handler = BatchHandler(
+            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds, cache=cache
+        )
+        outbox = Outbox(redis, settings.redis_prefix)
+        sender = build_sender(settings, redis, store, publisher, outbox, metrics)
+        return cls(settings, redis, store, publisher, handler, outbox, sender, metrics)
+
+    @property
+    def alerts(self) -> AlertsService:
+        return AlertsService(self.redis, self.settings.redis_prefix)
+
+    async def refresh_gauges(self) -> None:
+        await refresh_market_gauges(self.redis, self.settings.redis_prefix, self.metrics, self.handler.rules)
+        if self.settings.per_tranche_metrics:
+            await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
+        await self.sender.refresh_metrics()
+
+    async def close(self) -> None:
+        self.sender.stop()
+        self.publisher.close()
+        await self.redis.aclose()

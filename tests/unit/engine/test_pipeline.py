@@ -1,0 +1,139 @@
+"""The batch handler on the in-memory store: dedupe, dead letters, bug isolation, conflicts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from streams.engine.pipeline import BatchHandler
+from streams.ingest.deadletter import Envelope
+from streams.metrics import Metrics
+from streams.rules.config import RulesConfig
+from streams.state.memory_store import MemoryStore
+from streams.state.snapshot import Commit
+
+DEAL = {
+    "event_id": "d-1",
+    "deal_id": "D",
+    "issuer_id": "I",
+    "issuer_name": "Issuer",
+    "announced_at": "2025-01-10T10:00:00+08:00",
+    "asset_type": "transport_revenue",
+    "tranches": [
+        {
+            "tranche_id": "A",
+            "face_value": 6e8,
+            "coupon_pct": 2.6,
+            "issue_date": "2025-01-15",
+            "maturity_date": "2035-01-15",
+        }
+    ],
+}
+
+
+def quote(event_id: str, price: float, day: int = 1) -> bytes:
+    return json.dumps(
+        {"event_id": event_id, "tranche_id": "A", "ts": f"2025-09-{day:02d}T09:30:00+08:00", "price": price}
+    ).encode()
+
+
+class RecordingPublisher:
+    def __init__(self, failures: int = 0) -> None:
+        self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
+        self.failures = failures
+
+    async def publish_many(
+        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("broker away")
+        self.records.extend(records)
+
+
+def env(topic: str, value: bytes, offset: int = 0) -> Envelope:
+    return Envelope(topic, 0, offset, None, value, 0.0)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics(CollectorRegistry())
+
+
+async def test_alerts_dedupes_and_dead_letters(metrics: Metrics) -> None:
+    store, publisher = MemoryStore(), RecordingPublisher(failures=1)
+    handler = BatchHandler(store, RulesConfig(), publisher, metrics, retry_max_seconds=0.01)
+    notices = await handler.handle(
+        [
+            env("abs.deals", json.dumps(DEAL).encode()),
+            env("bond.quotes", quote("q-1", 94.5), 1),
+            env("bond.quotes", quote("q-1", 99.0), 2),  # same event_id: a duplicate, whatever its content
+            env("bond.quotes", b"{bad", 3),
+        ]
+    )
+    assert [(n.rule, n.severity, n.status) for n in notices if n.rule == "below_par"] == [
+        ("below_par", "critical", "firing")
+    ]
+    assert len(publisher.records) == 1 and publisher.records[0][2] == b"{bad"
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="duplicate") == 1
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="processed") == 1
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="invalid") == 1
+
+    again = await handler.handle([env("bond.quotes", quote("q-1", 94.5), 1)])  # redelivery after a crash
+    assert again == []
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="duplicate") == 2
+
+
+async def test_an_event_that_hits_a_bug_is_dead_lettered_and_the_rest_commit(
+    metrics: Metrics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.engine.pipeline as pipeline
+
+    real_apply = pipeline.apply_event
+
+    def flaky_apply(snap, topic, event, rules):  # type: ignore[no-untyped-def]
+        if event.event_id == "q-boom":
+            raise ZeroDivisionError("rule bug")
+        real_apply(snap, topic, event, rules)
+
+    monkeypatch.setattr(pipeline, "apply_event", flaky_apply)
+    store, publisher = MemoryStore(), RecordingPublisher()
+    handler = BatchHandler(store, RulesConfig(), publisher, metrics)
+    notices = await handler.handle(
+        [
+            env("abs.deals", json.dumps(DEAL).encode()),
+            env("bond.quotes", quote("q-boom", 90.0), 1),
+            env("bond.quotes", quote("q-ok", 94.0), 2),
+        ]
+    )
+    assert any(n.rule == "below_par" and n.evidence["price"] == 94.0 for n in notices)
+    assert len(publisher.records) == 1
+    headers = dict(publisher.records[0][3])
+    assert b"ZeroDivisionError" in headers["tw-reason"] and headers["tw-reason-kind"] == b"processing_error"
+
+
+async def test_a_conflicting_commit_is_retried_on_fresh_state(metrics: Metrics) -> None:
+    class ConflictOnce(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conflicts = 1
+
+        async def commit(self, commit: Commit) -> bool:
+            if self.conflicts:
+                self.conflicts -= 1
+                return False
+            return await super().commit(commit)
+
+    store = ConflictOnce()
+    handler = BatchHandler(store, RulesConfig(), RecordingPublisher(), metrics)
+    notices = await handler.handle(
+        [env("abs.deals", json.dumps(DEAL).encode()), env("bond.quotes", quote("q", 94))]
+    )
+    assert any(n.rule == "below_par" for n in notices)
+    assert sample(metrics, "tranchewatch_commit_conflicts_total") == 1
