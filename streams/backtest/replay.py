@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,8 +36,9 @@ OUTCOMES = ("processed", "invalid", "duplicate")
 Progress = Callable[[int], None]
 
 
-class _DeadLetters:
-    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter."""
+class HeldDeadLetters:
+    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter
+    (a backtest has no broker; a rebuild must not dead-letter again what the worker already did)."""
 
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
@@ -46,6 +47,32 @@ class _DeadLetters:
         self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
     ) -> None:
         self.records.extend(records)
+
+
+async def drive(
+    handler: BatchHandler,
+    envelopes: Iterable[Envelope],
+    batch_size: int,
+    after_batch: Callable[[list[Envelope]], Awaitable[None]] | None = None,
+) -> int:
+    """Hands `envelopes` to the handler in batches of `batch_size`, in order, as the worker's agents do;
+    `after_batch` runs once each batch is committed. Returns the number of envelopes handled."""
+    batch: list[Envelope] = []
+    done = 0
+    for envelope in envelopes:
+        batch.append(envelope)
+        if len(batch) >= batch_size:
+            await handler.handle(batch)
+            done += len(batch)
+            if after_batch is not None:
+                await after_batch(batch)
+            batch = []
+    if batch:
+        await handler.handle(batch)
+        done += len(batch)
+        if after_batch is not None:
+            await after_batch(batch)
+    return done
 
 
 @dataclass
@@ -100,23 +127,22 @@ def _raw(value: Any) -> bytes:
 
 async def _replay(
     records: Iterable[Record], rules: RulesConfig, batch_size: int, progress: Progress | None
-) -> tuple[MemoryStore, Metrics, _DeadLetters]:
-    store, metrics, dead = MemoryStore(), Metrics(), _DeadLetters()
+) -> tuple[MemoryStore, Metrics, HeldDeadLetters]:
+    store, metrics, dead = MemoryStore(), Metrics(), HeldDeadLetters()
     handler = BatchHandler(store, rules, dead, metrics)
-    batch: list[Envelope] = []
+    envelopes = (
+        Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic())
+        for offset, (topic, value) in enumerate(records)
+    )
     done = 0
-    for offset, (topic, value) in enumerate(records):
-        batch.append(Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic()))
-        if len(batch) >= batch_size:
-            await handler.handle(batch)
-            done += len(batch)
-            batch = []
-            if progress is not None:
-                progress(done)
-    if batch:
-        await handler.handle(batch)
+
+    async def report(batch: list[Envelope]) -> None:
+        nonlocal done
+        done += len(batch)
         if progress is not None:
-            progress(done + len(batch))
+            progress(done)
+
+    await drive(handler, envelopes, batch_size, report)
     return store, metrics, dead
 
 

@@ -18,6 +18,7 @@ from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
 from streams.model.events import Deal, Financials, Quote
+from streams.rebuild.cli import add_parser as add_rebuild_parser
 from streams.settings import Settings
 
 
@@ -140,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
     add_watchlist_parser(sub)
+    add_rebuild_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )

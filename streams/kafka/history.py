@@ -1,0 +1,111 @@
+"""The input topics' retained history, read back in one deterministic order without a consumer group.
+
+A rebuild must give the state an uninterrupted run would have, and the same state again when it is
+interrupted and resumed. Each partition is read in offset order (as the worker reads it); across
+partitions and topics the next record is the one appended first (record timestamp), ties broken by topic
+(reference data before prices: deals, financials, then the rest, quotes last), partition and offset. The
+order is a function of the positions alone, so resuming from the positions a run stopped at continues
+the very sequence it would have.
+
+The ends are fixed when a rebuild starts; what arrives later is the worker's to consume. On Tansu the
+listed end offset can fall short of the last record (it lists the last batch's base offset + 1), so an
+end is raised to the high watermark of the first fetch response (see streams/kafka/producer.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.ingest.deadletter import Envelope
+from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
+
+Position = tuple[str, int]  # (topic, partition)
+BUFFER_LIMIT = 5_000  # records held per partition before it is paused
+FETCH_TIMEOUT_SECONDS = 60.0
+
+
+def topic_rank(topic: str) -> int:
+    """Reference data first, quotes last, other (v2) topics between, by name."""
+    return {DEALS: 0, FINANCIALS: 1, QUOTES: 3}.get(topic, 2)
+
+
+def _order(record: Any) -> tuple[int, int, str, int, int]:
+    return (record.timestamp, topic_rank(record.topic), record.topic, record.partition, record.offset)
+
+
+class TopicHistory:
+    def __init__(self, client_options: Mapping[str, Any], topics: list[str]) -> None:
+        self._consumer = KafkaConsumer(**client_options, group_id=None, enable_auto_commit=False)
+        self.partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+
+    def bounds(self) -> tuple[dict[Position, int], dict[Position, int]]:
+        """(earliest retained offset, end offset) of every partition, as listed now."""
+        starts = self._consumer.beginning_offsets(self.partitions)
+        ends = self._consumer.end_offsets(self.partitions)
+        return (
+            {(tp.topic, tp.partition): starts[tp] for tp in self.partitions},
+            {(tp.topic, tp.partition): ends[tp] for tp in self.partitions},
+        )
+
+    def read(self, positions: Mapping[Position, int], ends: dict[Position, int]) -> Iterator[Envelope]:
+        """Envelopes from `positions` up to `ends`, merged in the order above. `ends` may be raised in place
+        (Tansu's short listing); the caller keeps what it ends up as."""
+        todo = [
+            tp
+            for tp in self.partitions
+            if positions[(tp.topic, tp.partition)] < ends[(tp.topic, tp.partition)]
+        ]
+        buffers: dict[TopicPartition, collections.deque[Any]] = {tp: collections.deque() for tp in todo}
+        self._consumer.assign(todo)
+        for tp in todo:
+            self._consumer.seek(tp, positions[(tp.topic, tp.partition)])
+        seen_highwater: set[TopicPartition] = set()
+        while todo:
+            self._fill(buffers, todo, ends, seen_highwater)
+            todo = [tp for tp in todo if buffers[tp] or self._pending(tp, ends)]
+            if not todo:
+                return
+            tp = min((tp for tp in todo if buffers[tp]), key=lambda t: _order(buffers[t][0]))
+            record = buffers[tp].popleft()
+            if len(buffers[tp]) < BUFFER_LIMIT // 2 and tp in self._consumer.paused():
+                self._consumer.resume(tp)
+            yield Envelope(
+                record.topic, record.partition, record.offset, record.key, record.value, time.monotonic()
+            )
+
+    def _pending(self, tp: TopicPartition, ends: dict[Position, int]) -> bool:
+        return bool(self._consumer.position(tp) < ends[(tp.topic, tp.partition)])
+
+    def _fill(
+        self,
+        buffers: dict[TopicPartition, collections.deque[Any]],
+        todo: list[TopicPartition],
+        ends: dict[Position, int],
+        seen_highwater: set[TopicPartition],
+    ) -> None:
+        """Polls until every partition with records left has one buffered: only then is the smallest
+        head the smallest record, whatever the fetches happened to return first."""
+        deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
+        while any(not buffers[tp] and self._pending(tp, ends) for tp in todo):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no records from the broker for {FETCH_TIMEOUT_SECONDS:.0f}s mid-history")
+            for tp, records in self._consumer.poll(timeout_ms=200).items():
+                key = (tp.topic, tp.partition)
+                if tp not in seen_highwater:
+                    seen_highwater.add(tp)
+                    ends[key] = max(ends[key], self._consumer.highwater(tp) or 0)
+                buffers[tp].extend(r for r in records if r.offset < ends[key])
+                if len(buffers[tp]) >= BUFFER_LIMIT:
+                    self._consumer.pause(tp)
+
+    def close(self) -> None:
+        self._consumer.close()
