@@ -59,6 +59,7 @@ def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
+    price_drop.note_previous(tranche, mark, late)
     if not late:
         tranche.last_quote = mark
         below_par.observe(tranche, mark, rules.below_par)
