@@ -42,15 +42,17 @@ def store_period(issuer: IssuerState, figure: PeriodFigure) -> bool:
     return True
 
 
-def newest_and_previous(issuer: IssuerState) -> tuple[PeriodFigure | None, PeriodFigure | None]:
-    def order(p: PeriodFigure) -> tuple[str, str]:
-        return (p.period_end.isoformat(), p.period_start.isoformat())
+def period_order(p: PeriodFigure) -> tuple[str, str]:
+    """Newest is the latest period_end, then the latest period_start: never the order of arrival."""
+    return (p.period_end.isoformat(), p.period_start.isoformat())
 
+
+def newest_and_previous(issuer: IssuerState) -> tuple[PeriodFigure | None, PeriodFigure | None]:
     if not issuer.periods:
         return None, None
-    newest = max(issuer.periods.values(), key=order)
+    newest = max(issuer.periods.values(), key=period_order)
     before = [p for p in issuer.periods.values() if p.period_end < newest.period_start]
-    return newest, (max(before, key=order) if before else None)
+    return newest, (max(before, key=period_order) if before else None)
 
 
 Basis = Literal["year_earlier", "period_before"]
