@@ -154,7 +154,7 @@ def _describe(
         reference = f"its {cfg.lookback_days}-day high of {price(high.price)}"
     else:
         days = (quote.ts - high.ts) // dt.timedelta(days=1)
-        reference = f"its previous quote of {price(high.price)} ({days} days earlier, {high.ts.date()})"
+        reference = f"its previous quote of {price(high.price)} on {high.ts.date()}, {days} days earlier"
     if not firing:
         return f"{where} is within {cfg.resolve_drop:.2f} of {reference}", evidence
     summary = (

@@ -163,7 +163,7 @@ def test_evidence_says_when_the_high_is_the_previous_quote() -> None:
     assert alert.severity == "warning"
     assert alert.evidence["high_basis"] == "previous_quote" and alert.evidence["days_since_high"] == 9.0
     assert alert.summary == (
-        "A at 96.50 is 3.50 below its previous quote of 100.00 (9 days earlier, 2025-09-01) "
+        "A at 96.50 is 3.50 below its previous quote of 100.00 on 2025-09-01, 9 days earlier "
         "(Rmb21.0mn on Rmb600mn face)"
     )
 
