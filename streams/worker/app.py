@@ -20,6 +20,7 @@ from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
+from streams.worker.state_watch import PolicyWatch
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -103,6 +104,11 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             await asyncio.sleep(1.0)
 
     @app.task  # type: ignore[untyped-decorator]
+    async def watch_redis_policy() -> None:
+        guard = runtime.handler.guard
+        await PolicyWatch(runtime.redis, runtime.settings, guard, runtime.metrics).run()
+
+    @app.task  # type: ignore[untyped-decorator]
     async def keep_gauges() -> None:
         while True:
             try:
@@ -127,8 +133,14 @@ def add_readiness_checks(app: faust.App, runtime: Runtime) -> None:
             return "the last batch could not reach Redis"
         return None if await runtime.redis.ping() else "Redis did not answer a ping"
 
+    def state() -> str | None:
+        # What stopped the commits (streams/state/guard.py), each by kind, and what to do.
+        reasons = runtime.handler.guard.reasons
+        return "; ".join(f"{kind}: {reason}" for kind, reason in reasons.items()) or None
+
     runtime.readiness.add("kafka", kafka)
     runtime.readiness.add("redis", redis)
+    runtime.readiness.add("state", state)
 
 
 def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
