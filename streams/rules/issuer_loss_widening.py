@@ -58,8 +58,10 @@ def newest_and_previous(issuer: IssuerState) -> tuple[PeriodFigure | None, Perio
 Basis = Literal["year_earlier", "period_before"]
 
 
-def year_before(day: dt.date) -> dt.date:
-    """The same calendar day one year earlier; 29 February becomes 28 February."""
+def year_before(day: dt.date) -> dt.date | None:
+    """The same calendar day one year earlier (29 February becomes 28 February); None before year 2."""
+    if day.year <= dt.MINYEAR:
+        return None
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
@@ -69,6 +71,8 @@ def year_before(day: dt.date) -> dt.date:
 def year_earlier(issuer: IssuerState, newest: PeriodFigure, tolerance_days: int) -> PeriodFigure | None:
     """The reported period one year before `newest`, each end within the tolerance; the closest if several."""
     start, end = year_before(newest.period_start), year_before(newest.period_end)
+    if start is None or end is None:
+        return None
     limit = dt.timedelta(days=tolerance_days)
 
     def distance(p: PeriodFigure) -> tuple[dt.timedelta, str]:

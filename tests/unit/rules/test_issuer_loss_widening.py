@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from alerts.core.model import Fire
@@ -174,3 +176,13 @@ def test_leap_day_period_finds_its_year_earlier() -> None:
     ]
     verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
     assert verdict.evidence["baseline"] == "year_earlier"
+
+
+def test_a_period_starting_in_year_one_has_no_year_earlier() -> None:
+    reports = [
+        financials("f-1", "0001-01-01", "2024-12-31", -13e6, "2025-04-28"),
+        financials("f-2", "2025-01-01", "2025-06-30", -821e6, "2025-08-30"),
+    ]
+    verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert verdict.evidence["baseline"] == "period_before"
+    assert issuer_loss_widening.year_before(dt.date(1, 6, 30)) is None
