@@ -7,9 +7,9 @@ partitions and topics the next record is the one appended first (record timestam
 order is a function of the positions alone, so resuming from the positions a run stopped at continues
 the very sequence it would have.
 
-The ends are fixed when a rebuild starts; what arrives later is the worker's to consume. On Tansu the
-listed end offset can fall short of the last record (it lists the last batch's base offset + 1), so an
-end is raised to the high watermark of the first fetch response (see streams/kafka/producer.py).
+The ends are fixed when a rebuild starts (and stored for a resume); what arrives later is the worker's to
+consume. On Tansu the listed end offset can fall short of the last record (it lists the last batch's base
+offset + 1), so each end is checked by a fetch (see streams/kafka/producer.py).
 """
 
 from __future__ import annotations
@@ -48,17 +48,32 @@ class TopicHistory:
         ]
 
     def bounds(self) -> tuple[dict[Position, int], dict[Position, int]]:
-        """(earliest retained offset, end offset) of every partition, as listed now."""
+        """(earliest retained offset, end offset) of every partition now. The listed end is checked by a
+        fetch of the record before it: its response's high watermark is the true end (Tansu lists less)."""
         starts = self._consumer.beginning_offsets(self.partitions)
-        ends = self._consumer.end_offsets(self.partitions)
+        ends = dict(self._consumer.end_offsets(self.partitions))
+        probing = {tp for tp in self.partitions if ends[tp] > starts[tp]}
+        self._consumer.assign(sorted(probing, key=lambda tp: (tp.topic, tp.partition)))
+        for tp in probing:
+            self._consumer.seek(tp, ends[tp] - 1)
+        deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
+        while probing:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no answer from the broker for {FETCH_TIMEOUT_SECONDS:.0f}s about {probing}"
+                )
+            for tp, records in self._consumer.poll(timeout_ms=200).items():
+                last = max((r.offset + 1 for r in records), default=0)
+                ends[tp] = max(ends[tp], self._consumer.highwater(tp) or 0, last)
+                probing.discard(tp)
+        self._consumer.assign([])
         return (
             {(tp.topic, tp.partition): starts[tp] for tp in self.partitions},
             {(tp.topic, tp.partition): ends[tp] for tp in self.partitions},
         )
 
-    def read(self, positions: Mapping[Position, int], ends: dict[Position, int]) -> Iterator[Envelope]:
-        """Envelopes from `positions` up to `ends`, merged in the order above. `ends` may be raised in place
-        (Tansu's short listing); the caller keeps what it ends up as."""
+    def read(self, positions: Mapping[Position, int], ends: Mapping[Position, int]) -> Iterator[Envelope]:
+        """Envelopes from `positions` up to `ends` (from `bounds`, kept for a resume), merged as above."""
         todo = [
             tp
             for tp in self.partitions
@@ -68,9 +83,8 @@ class TopicHistory:
         self._consumer.assign(todo)
         for tp in todo:
             self._consumer.seek(tp, positions[(tp.topic, tp.partition)])
-        seen_highwater: set[TopicPartition] = set()
         while todo:
-            self._fill(buffers, todo, ends, seen_highwater)
+            self._fill(buffers, todo, ends)
             todo = [tp for tp in todo if buffers[tp] or self._pending(tp, ends)]
             if not todo:
                 return
@@ -82,15 +96,14 @@ class TopicHistory:
                 record.topic, record.partition, record.offset, record.key, record.value, time.monotonic()
             )
 
-    def _pending(self, tp: TopicPartition, ends: dict[Position, int]) -> bool:
+    def _pending(self, tp: TopicPartition, ends: Mapping[Position, int]) -> bool:
         return bool(self._consumer.position(tp) < ends[(tp.topic, tp.partition)])
 
     def _fill(
         self,
         buffers: dict[TopicPartition, collections.deque[Any]],
         todo: list[TopicPartition],
-        ends: dict[Position, int],
-        seen_highwater: set[TopicPartition],
+        ends: Mapping[Position, int],
     ) -> None:
         """Polls until every partition with records left has one buffered: only then is the smallest
         head the smallest record, whatever the fetches happened to return first."""
@@ -99,11 +112,7 @@ class TopicHistory:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no records from the broker for {FETCH_TIMEOUT_SECONDS:.0f}s mid-history")
             for tp, records in self._consumer.poll(timeout_ms=200).items():
-                key = (tp.topic, tp.partition)
-                if tp not in seen_highwater:
-                    seen_highwater.add(tp)
-                    ends[key] = max(ends[key], self._consumer.highwater(tp) or 0)
-                buffers[tp].extend(r for r in records if r.offset < ends[key])
+                buffers[tp].extend(r for r in records if r.offset < ends[(tp.topic, tp.partition)])
                 if len(buffers[tp]) >= BUFFER_LIMIT:
                     self._consumer.pause(tp)
 
