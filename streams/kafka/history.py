@@ -25,7 +25,6 @@ from streams.ingest.deadletter import Envelope
 from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 
 Position = tuple[str, int]  # (topic, partition)
-BUFFER_LIMIT = 5_000  # records held per partition before it is paused
 FETCH_TIMEOUT_SECONDS = 60.0
 
 
@@ -74,47 +73,47 @@ class TopicHistory:
 
     def read(self, positions: Mapping[Position, int], ends: Mapping[Position, int]) -> Iterator[Envelope]:
         """Envelopes from `positions` up to `ends` (from `bounds`, kept for a resume), merged as above."""
-        todo = [
-            tp
-            for tp in self.partitions
-            if positions[(tp.topic, tp.partition)] < ends[(tp.topic, tp.partition)]
-        ]
-        buffers: dict[TopicPartition, collections.deque[Any]] = {tp: collections.deque() for tp in todo}
-        self._consumer.assign(todo)
-        for tp in todo:
-            self._consumer.seek(tp, positions[(tp.topic, tp.partition)])
-        while todo:
-            self._fill(buffers, todo, ends)
-            todo = [tp for tp in todo if buffers[tp] or self._pending(tp, ends)]
-            if not todo:
+        fetched = {tp: positions[(tp.topic, tp.partition)] for tp in self.partitions}  # next offset to fetch
+        end = {tp: ends[(tp.topic, tp.partition)] for tp in self.partitions}
+        buffers: dict[TopicPartition, collections.deque[Any]] = {
+            tp: collections.deque() for tp in self.partitions
+        }
+        while True:
+            self._fill(buffers, fetched, end)
+            heads = [tp for tp in self.partitions if buffers[tp]]
+            if not heads:
                 return
-            tp = min((tp for tp in todo if buffers[tp]), key=lambda t: _order(buffers[t][0]))
+            tp = min(heads, key=lambda t: _order(buffers[t][0]))
             record = buffers[tp].popleft()
-            if len(buffers[tp]) < BUFFER_LIMIT // 2 and tp in self._consumer.paused():
-                self._consumer.resume(tp)
             yield Envelope(
                 record.topic, record.partition, record.offset, record.key, record.value, time.monotonic()
             )
 
-    def _pending(self, tp: TopicPartition, ends: Mapping[Position, int]) -> bool:
-        return bool(self._consumer.position(tp) < ends[(tp.topic, tp.partition)])
-
     def _fill(
         self,
         buffers: dict[TopicPartition, collections.deque[Any]],
-        todo: list[TopicPartition],
-        ends: Mapping[Position, int],
+        fetched: dict[TopicPartition, int],
+        end: dict[TopicPartition, int],
     ) -> None:
-        """Polls until every partition with records left has one buffered: only then is the smallest
-        head the smallest record, whatever the fetches happened to return first."""
+        """Fetches until every partition with records left has one buffered: only then is the smallest head
+        the smallest record, whatever the fetches happened to return first. Only the partitions that ran
+        dry are assigned, so the others' buffers stay at what one fetch brought."""
+        needy = [tp for tp in self.partitions if not buffers[tp] and fetched[tp] < end[tp]]
+        if not needy:
+            return
+        self._consumer.assign(needy)
+        for tp in needy:
+            self._consumer.seek(tp, fetched[tp])
         deadline = time.monotonic() + FETCH_TIMEOUT_SECONDS
-        while any(not buffers[tp] and self._pending(tp, ends) for tp in todo):
+        while needy:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no records from the broker for {FETCH_TIMEOUT_SECONDS:.0f}s mid-history")
             for tp, records in self._consumer.poll(timeout_ms=200).items():
-                buffers[tp].extend(r for r in records if r.offset < ends[(tp.topic, tp.partition)])
-                if len(buffers[tp]) >= BUFFER_LIMIT:
-                    self._consumer.pause(tp)
+                buffers[tp].extend(r for r in records if r.offset < end[tp])
+                fetched[tp] = max(fetched[tp], records[-1].offset + 1) if records else fetched[tp]
+            for tp in needy:  # the fetch position also passes offsets that hold no record (compaction)
+                fetched[tp] = max(fetched[tp], self._consumer.position(tp))
+            needy = [tp for tp in needy if not buffers[tp] and fetched[tp] < end[tp]]
 
     def close(self) -> None:
         self._consumer.close()
