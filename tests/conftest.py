@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for name in sorted(names - {mark.name for mark in item.iter_markers()}):
             item.add_marker(name)
 
+
 # Every commit in the tests (and in the workers they start, which inherit the environment) checks that
 # the documents it does not write are unchanged: the state cache reuses them as they are.
 os.environ.setdefault(CHECK_UNTOUCHED_ENV, "1")
