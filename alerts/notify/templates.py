@@ -43,6 +43,8 @@ def _facts(alert: Alert) -> list[str]:
         facts.append(f"*Face value* {money(e['face_value'], currency)}")
     if "mark_to_market_loss" in e:
         facts.append(f"*Mark-to-market loss* {money(e['mark_to_market_loss'], currency)}")
+    if "loss_pct_of_revenue" in e:
+        facts.append(f"*Net loss / revenue* {e['loss_pct_of_revenue']:.1f}%")
     if "ytm_pct" in e:
         facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
     since = alert.starts_at.isoformat()

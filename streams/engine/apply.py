@@ -33,6 +33,7 @@ from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.model.events import Deal, Event, Financials, Quote
 from streams.model.state import DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState
 from streams.rules.issuer_loss_widening import store_period
+from streams.rules.price_drop import note_previous
 from streams.rules.registry import RULES, RulesConfig
 from streams.state.snapshot import Snapshot, deal_key, issuer_key, tranche_key
 
@@ -106,6 +107,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
+    note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves
     if not late:
         tranche.last_quote = mark
     for observe, cfg in plan.observe_quote:
