@@ -40,7 +40,7 @@ from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
 from streams.rebuild.ledger import ledger_topics, mark_sent, sent_on_ledgers
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
