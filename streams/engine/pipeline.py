@@ -10,15 +10,13 @@ import logging
 import time
 from collections import defaultdict
 
-from redis.exceptions import RedisError
-
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
 from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
 from streams.state.snapshot import StateStore, load_snapshot
@@ -136,7 +134,7 @@ class BatchHandler:
                 continue
             try:
                 result = await self._try_commit(valid)
-            except (RedisError, OSError) as exc:
+            except self.store.unavailable_errors as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
                 if self.cache is not None:
