@@ -26,6 +26,8 @@ import datetime as dt
 from alerts.core.antinoise import apply_rule
 from alerts.core.lifecycle import changes_nothing, transition
 from alerts.core.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
+from streams.engine import quote_checks
+from streams.engine.quote_checks import Refused
 from streams.model.events import Deal, Event, Financials, Quote
 from streams.model.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState, _Doc
 from streams.rules import (
@@ -42,8 +44,15 @@ from streams.rules.config import RulesConfig
 from streams.state.snapshot import MARKET_KEY, Snapshot, deal_key, issuer_key, tranche_key
 
 
-def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
-    """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state)."""
+def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> Refused | None:
+    """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state).
+    A quote the contract refuses (streams/engine/quote_checks.py) changes nothing and is returned, for the
+    dead-letter topic; its event_id is not recorded as seen, as for any dead letter."""
+    if isinstance(event, Quote):
+        known = snap.tranches.get(event.tranche_id)
+        refused = quote_checks.after_maturity(known, event, rules) if known is not None else None
+        if refused is not None:
+            return refused
     snap.seen.append((topic, event.event_id))
     snap.antinoise = rules.antinoise
     if isinstance(event, Quote):
@@ -52,6 +61,7 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_deal(snap, event, rules)
     else:
         _apply_financials(snap, event, rules)
+    return None
 
 
 def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
@@ -120,7 +130,7 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
             verdict,
             deal.announced_at,
         )
-    _register_deal(snap, issuer, deal)
+    _register_deal(snap, issuer, deal, rules)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
         evaluate_tranche(snap, tranche, judged_at(tranche), rules)
@@ -128,7 +138,7 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
         _judge_issuance(snap, deal, rules)
 
 
-def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
+def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: RulesConfig) -> None:
     issuer.issuer_name = deal.issuer_name
     issuer.province = deal.province or issuer.province
     issuer.city = deal.city or issuer.city
@@ -144,6 +154,10 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
         tranche.announced_at = deal.announced_at
         if terms.tranche_id not in issuer.tranche_ids:
             issuer.tranche_ids.append(terms.tranche_id)
+        dropped = quote_checks.forget_after_maturity(tranche, rules)
+        if dropped is not None:  # re-filed under the quote that counts now
+            stale_quote.unwatch(snap.index, tranche.tranche_id, dropped.ts)
+            stale_quote.watch(snap.index, tranche)
         snap.touch(tranche_key(terms.tranche_id))
     snap.touch(issuer_key(issuer.issuer_id))
 

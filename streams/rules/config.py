@@ -125,6 +125,20 @@ class StaleQuoteConfig(_Rule):
     trading_days: int = Field(5, ge=1, le=250)
 
 
+class FutureTimestampConfig(_Rule):
+    """Dead-letters a quote stamped this far ahead of its Kafka record's timestamp (kind future_timestamp).
+
+    Not a rule but a check on input, kept here with every other threshold: such a quote would move the
+    stream's event-time clock (stale_quote) into the future, where no genuine quote could follow it."""
+
+    max_ahead_minutes: float = Field(10.0, gt=0)
+
+
+class AfterMaturityConfig(_Rule):
+    """Dead-letters a quote settling on or after its tranche's maturity date, once the terms are known (kind
+    after_maturity); quotes read before the terms stop counting when the terms arrive."""
+
+
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -136,6 +150,9 @@ class RulesConfig(BaseModel):
     issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
     issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
     stale_quote: StaleQuoteConfig = StaleQuoteConfig()
+    # Input checks that dead-letter a quote (contract v2).
+    future_timestamp: FutureTimestampConfig = FutureTimestampConfig()
+    after_maturity: AfterMaturityConfig = AfterMaturityConfig()
     # Pending period, keep-firing-for and flap detection per rule ([antinoise.rules.below_par] ...).
     antinoise: AntiNoisePolicy = AntiNoisePolicy()
 
