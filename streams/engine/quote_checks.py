@@ -19,7 +19,8 @@ from streams.model.analytics import settlement_date
 from streams.model.events import Quote, TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import below_par, price_drop
-from streams.rules.config import FutureTimestampConfig, RulesConfig
+from streams.rules.config import FutureTimestampConfig
+from streams.rules.registry import RulesConfig
 
 FUTURE_TIMESTAMP = "future_timestamp"
 AFTER_MATURITY = "after_maturity"

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from tests.unit.engine.test_pipeline import RecordingPublisher
 from tests.unit.rules.scenario import all_alerts, deal, firing, quote, replay, severity, terms
