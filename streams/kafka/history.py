@@ -37,6 +37,14 @@ def _order(record: Any) -> tuple[int, int, str, int, int]:
     return (record.timestamp, topic_rank(record.topic), record.topic, record.partition, record.offset)
 
 
+def _envelope(record: Any) -> Envelope:
+    # The record's own timestamp, in seconds as the worker's agents pass it (future_timestamp reads it).
+    stamp = record.timestamp / 1000 if record.timestamp is not None and record.timestamp > 0 else None
+    return Envelope(
+        record.topic, record.partition, record.offset, record.key, record.value, time.monotonic(), stamp
+    )
+
+
 class TopicHistory:
     def __init__(self, client_options: Mapping[str, Any], topics: list[str]) -> None:
         self._consumer = KafkaConsumer(**client_options, group_id=None, enable_auto_commit=False)
