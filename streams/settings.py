@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_prefix: str = "tw:"
     slack_webhook_url: SecretStr | None = None
+    # An Alertmanager's base URL: every notice is also posted to its v2 API (alerts/notify/alertmanager.py);
+    # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
+    alertmanager_url: SecretStr | None = None
+    alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"
@@ -86,7 +90,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 
-    @field_validator("slack_webhook_url", "rules_file", mode="before")
+    @field_validator("slack_webhook_url", "alertmanager_url", "rules_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # Compose and Kubernetes pass an unset variable as "", which means "no Slack", not a Slack at "".
