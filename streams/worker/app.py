@@ -20,6 +20,7 @@ from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
+from streams.worker.state_watch import PolicyWatch
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -102,6 +103,11 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             await asyncio.sleep(1.0)
 
     @app.task  # type: ignore[untyped-decorator]
+    async def watch_redis_policy() -> None:
+        guard = runtime.handler.guard
+        await PolicyWatch(runtime.redis, runtime.settings, guard, runtime.metrics).run()
+
+    @app.task  # type: ignore[untyped-decorator]
     async def keep_gauges() -> None:
         while True:
             try:
@@ -118,7 +124,7 @@ async def _ready(app: faust.App, runtime: Runtime) -> bool:
         assigned = bool(app.consumer.assignment())
     except Exception:
         return False
-    if not assigned or not runtime.handler.redis_healthy:
+    if not assigned or not runtime.handler.redis_healthy or runtime.handler.guard.blocked:
         return False
     try:
         return bool(await asyncio.wait_for(runtime.redis.ping(), timeout=2))
@@ -140,4 +146,7 @@ def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         ok = await _ready(app, runtime)
-        return web.json({"ready": ok}, status=200 if ok else 503)
+        body: dict[str, Any] = {"ready": ok}
+        if runtime.handler.guard.blocked:
+            body["reasons"] = runtime.handler.guard.reasons  # what stopped the commits, and what to do
+        return web.json(body, status=200 if ok else 503)
