@@ -108,5 +108,7 @@ class Metrics(AlertMetrics):
             registry=r,
         )
         self.worker_ready = Gauge(
-            "tranchewatch_worker_ready", "1 when partitions are assigned and Redis answers.", registry=r
+            "tranchewatch_worker_ready",
+            "1 when /readyz has no reason not to be ready (partitions assigned, Redis answers).",
+            registry=r,
         )

@@ -17,6 +17,7 @@ RuleName = Literal[
     "below_par",
     "price_drop",
     "issuer_loss_widening",
+    "issuer_deep_loss",
     "distressed_tranche",
     "issuing_into_weakness",
     "issuance_record",

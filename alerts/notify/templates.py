@@ -12,6 +12,7 @@ _RULE_TITLE = {
     "below_par": "Below par",
     "price_drop": "Price drop",
     "issuer_loss_widening": "Issuer loss widening",
+    "issuer_deep_loss": "Issuer deep loss",
     "distressed_tranche": "Distressed tranche",
     "issuing_into_weakness": "Issuing into weakness",
     "issuance_record": "Issuance record",
@@ -47,6 +48,8 @@ def _facts(alert: Alert) -> list[str]:
         facts.append(f"*Face value* {money(e['face_value'], currency)}")
     if "mark_to_market_loss" in e:
         facts.append(f"*Mark-to-market loss* {money(e['mark_to_market_loss'], currency)}")
+    if "loss_pct_of_revenue" in e:
+        facts.append(f"*Net loss / revenue* {e['loss_pct_of_revenue']:.1f}%")
     if "ytm_pct" in e:
         facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
     since = alert.starts_at.isoformat()

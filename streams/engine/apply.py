@@ -32,6 +32,7 @@ from streams.rules import (
     below_par,
     distressed_tranche,
     issuance_record,
+    issuer_deep_loss,
     issuer_loss_widening,
     issuing_into_weakness,
     price_drop,
@@ -59,6 +60,7 @@ def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
+    price_drop.note_previous(tranche, mark, late)
     if not late:
         tranche.last_quote = mark
         below_par.observe(tranche, mark, rules.below_par)
@@ -182,11 +184,11 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
     if not issuer_loss_widening.store_period(issuer, figure):
         return  # an older figure for a period already restated
     snap.touch(issuer_key(issuer.issuer_id))
+    # A verdict rests on every period known, so it holds from the latest of their reports on, even when an
+    # older report is read last.
+    known_since = max(p.reported_at for p in issuer.periods.values())
     if rules.issuer_loss_widening.enabled:
         verdict = issuer_loss_widening.evaluate(issuer, rules.issuer_loss_widening)
-        # The verdict rests on every period known, so it holds from the latest of their reports on,
-        # even when an older report is read last.
-        known_since = max(p.reported_at for p in issuer.periods.values())
         record(
             snap,
             issuer,
@@ -196,6 +198,10 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
             verdict,
             known_since,
         )
+    if rules.issuer_deep_loss.enabled:
+        verdict = issuer_deep_loss.evaluate(issuer, rules.issuer_deep_loss)
+        subject = issuer_subject(issuer)
+        record(snap, issuer, issuer_key(issuer.issuer_id), "issuer_deep_loss", subject, verdict, known_since)
     for tranche_id in issuer.tranche_ids:
         if tranche_id in snap.tranches:
             _judge_distress(snap, snap.tranches[tranche_id], report.reported_at, rules)

@@ -51,6 +51,9 @@ class PriceDropConfig(_Rule):
     # Not in the contract: 0.5 under the warning level, like below_par, so one tick does not flap the alert.
     resolve_drop: float = Field(1.5, ge=0)
     lookback_days: int = Field(7, ge=1, le=366)
+    # v2: the tranche's newest earlier quote counts too, however old, so thin paper quoted weeks apart is
+    # still compared with its last print. False: the window alone (v1).
+    compare_previous_quote: bool = True
     # Safety cap on TrancheState.recent; the window keeps only quotes that can still be a 7-day high.
     max_points: int = Field(256, ge=2, le=100_000)
 
@@ -65,10 +68,15 @@ class PriceDropConfig(_Rule):
 
 
 class IssuerLossWideningConfig(_Rule):
-    # Growth of the annualised loss, newest period over the one before it.
+    # Growth of the annualised loss, newest period over its baseline.
     warning_multiple: float = Field(5.0, gt=1)
     critical_multiple: float = Field(10.0, gt=1)
     warn_on_swing_to_loss: bool = True
+    # v2: the baseline is the same period one year earlier when reported (start and end each within this
+    # many days of one year before the newest's), else the period before the newest. False: always the
+    # period before (v1), which compares a half-year with a full year booked with year-end subsidies.
+    like_for_like: bool = True
+    like_for_like_tolerance_days: int = Field(7, ge=0, le=90)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -76,6 +84,22 @@ class IssuerLossWideningConfig(_Rule):
             "issuer_loss_widening",
             ("warning_multiple", "critical_multiple"),
             (self.warning_multiple, self.critical_multiple),
+        )
+        return self
+
+
+class IssuerDeepLossConfig(_Rule):
+    # Net loss as a percentage of revenue, in the issuer's newest period with revenue > 0.
+    warning_loss_pct_of_revenue: float = Field(50.0, gt=0)
+    # Resolves below this (or on a profit); in between, the alert keeps its state.
+    resolve_loss_pct_of_revenue: float = Field(40.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "issuer_deep_loss",
+            ("resolve_loss_pct_of_revenue", "warning_loss_pct_of_revenue"),
+            (self.resolve_loss_pct_of_revenue, self.warning_loss_pct_of_revenue),
         )
         return self
 
@@ -107,6 +131,7 @@ class RulesConfig(BaseModel):
     below_par: BelowParConfig = BelowParConfig()
     price_drop: PriceDropConfig = PriceDropConfig()
     issuer_loss_widening: IssuerLossWideningConfig = IssuerLossWideningConfig()
+    issuer_deep_loss: IssuerDeepLossConfig = IssuerDeepLossConfig()
     distressed_tranche: DistressedTrancheConfig = DistressedTrancheConfig()
     issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
     issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
