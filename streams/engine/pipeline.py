@@ -18,7 +18,7 @@ from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_l
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
 from streams.state.snapshot import StateStore, load_snapshot

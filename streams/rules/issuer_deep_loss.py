@@ -12,15 +12,17 @@ around the threshold does not flap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from alerts.core.format import money
 from alerts.core.model import KEEP, Fire, Resolve, Verdict
+from streams.model.events import Financials
 from streams.model.state import IssuerState, PeriodFigure
 from streams.rules.config import IssuerDeepLossConfig
 from streams.rules.issuer_loss_widening import period_order
+from streams.rules.spec import Judge, Rule
 
-RULE = "issuer_deep_loss"
+RULE: Final = "issuer_deep_loss"
 
 
 def newest_with_revenue(issuer: IssuerState) -> PeriodFigure | None:
@@ -77,3 +79,12 @@ def _evidence(figure: PeriodFigure, pct: float, cfg: IssuerDeepLossConfig) -> di
             "resolve_loss_pct_of_revenue": cfg.resolve_loss_pct_of_revenue,
         },
     }
+
+
+def _on_financials(judge: Judge, issuer: IssuerState, report: Financials, cfg: IssuerDeepLossConfig) -> None:
+    # Like issuer_loss_widening: the verdict holds from the latest report of the periods known on.
+    known_since = max(p.reported_at for p in issuer.periods.values())
+    judge.issuer(issuer, RULE, evaluate(issuer, cfg), known_since)
+
+
+SPEC = Rule(RULE, IssuerDeepLossConfig, on_financials=_on_financials)

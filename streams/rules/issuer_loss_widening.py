@@ -18,14 +18,16 @@ later, so a restatement wins over a redelivered original.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from alerts.core.format import money
 from alerts.core.model import KEEP, Fire, Resolve, Severity, Verdict
+from streams.model.events import Financials
 from streams.model.state import IssuerState, PeriodFigure
 from streams.rules.config import IssuerLossWideningConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "issuer_loss_widening"
+RULE: Final = "issuer_loss_widening"
 
 
 def period_key(figure: PeriodFigure) -> str:
@@ -183,3 +185,15 @@ def _figure(figure: PeriodFigure) -> dict[str, Any]:
         "annualised": figure.annualised,
         "reported_at": figure.reported_at.isoformat(),
     }
+
+
+def _on_financials(
+    judge: Judge, issuer: IssuerState, report: Financials, cfg: IssuerLossWideningConfig
+) -> None:
+    # The verdict rests on every period known, so it holds from the latest of their reports on, even when
+    # an older report is read last.
+    known_since = max(p.reported_at for p in issuer.periods.values())
+    judge.issuer(issuer, RULE, evaluate(issuer, cfg), known_since)
+
+
+SPEC = Rule(RULE, IssuerLossWideningConfig, on_financials=_on_financials)

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from alerts.core.format import money, price
-from alerts.core.model import KEEP, Details, Verdict
+from alerts.core.model import KEEP, Details, Subject, Verdict
 from streams.model.events import TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "price_drop"
+RULE: Final = "price_drop"
 
 
 def remember(
@@ -162,3 +163,16 @@ def _describe(
         f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)"
     )
     return summary, evidence
+
+
+def _observe_quote(tranche: TrancheState, mark: QuoteMark, late: bool, cfg: PriceDropConfig) -> None:
+    observe(tranche, mark, cfg)  # late quotes too: they can still be the window's high
+
+
+def _judge_tranche(
+    judge: Judge, tranche: TrancheState, subject: Subject, when: dt.datetime, cfg: PriceDropConfig
+) -> None:
+    judge.tranche(tranche, RULE, evaluate(tranche, cfg), when, subject)
+
+
+SPEC = Rule(RULE, PriceDropConfig, observe_quote=_observe_quote, judge_tranche=_judge_tranche)

@@ -21,7 +21,7 @@ from alerts.routing.routes import RoutingConfig, load_routing
 from streams.engine.pipeline import BatchHandler
 from streams.kafka.producer import KafkaPublisher
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.state.cache import StateCache

@@ -13,7 +13,7 @@ from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
 from streams.demo.run import scenario_path
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 
 
 def _timeline(batch_size: int) -> list[tuple[str, str, str, str]]:

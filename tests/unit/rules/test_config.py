@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "rules.example.toml"
 

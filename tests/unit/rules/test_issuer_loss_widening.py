@@ -8,7 +8,8 @@ import pytest
 
 from alerts.core.model import Fire
 from streams.rules import issuer_loss_widening
-from streams.rules.config import IssuerLossWideningConfig, RulesConfig
+from streams.rules.config import IssuerLossWideningConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import financials, replay, severity
 
 # 2022 and 2023 both have 365 days, so annualised figures equal the reported ones

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.model.state import QuoteMark
-from streams.rules.config import PriceDropConfig, RulesConfig
+from streams.rules.config import PriceDropConfig
 from streams.rules.price_drop import remember, window_high
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import deal, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
