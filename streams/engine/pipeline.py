@@ -10,8 +10,6 @@ import logging
 import time
 from collections import defaultdict
 
-from redis.exceptions import RedisError
-
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
 from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
@@ -136,7 +134,7 @@ class BatchHandler:
                 continue
             try:
                 result = await self._try_commit(valid)
-            except (RedisError, OSError) as exc:
+            except self.store.unavailable_errors as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
                 if self.cache is not None:

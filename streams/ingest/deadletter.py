@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected
-from streams.kafka.topics import DEADLETTER
+from streams.model.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
 # Past the producer's request limit (1 MiB) a dead letter could never be published, and retrying it forever
