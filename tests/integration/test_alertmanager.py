@@ -160,6 +160,11 @@ async def test_an_outage_loses_nothing_and_a_restart_of_either_side_brings_firin
         alertmanager.start()
         # Alertmanager kept no alerts over its restart: the escalation arrives, the re-post restores.
         await until(lambda: set(alertmanager.firing()) == {"fp-whbus|critical"})
+        # Logged as sent (the nflog is written just after the post returns) before this sender stops.
+        for _ in range(200):
+            if await redis.hget(f"{redis_prefix}nflog:am", "fp-whbus") == b"2":
+                break
+            await asyncio.sleep(0.05)
     finally:
         await run.stop()
 
@@ -230,5 +235,6 @@ def test_the_worker_posts_to_the_alertmanager_it_is_given(
     )
     assert (labels["province"], labels["asset_type"]) == ("Hubei", "transport_revenue")
     assert json.loads(found["annotations"]["evidence"])["price"] == 94.0
-    _, metrics = worker.http("/metrics")
-    assert 'tranchewatch_notifications_total{outcome="sent",sink="alertmanager"}' in metrics
+    # Counted once the post has returned, a moment after Alertmanager shows it.
+    sent = 'tranchewatch_notifications_total{outcome="sent",sink="alertmanager"}'
+    wait_for(lambda: sent in worker.http("/metrics")[1], 30, what="the sent counter")
