@@ -39,6 +39,7 @@ def test_titles_are_names_in_words() -> None:
         "Below par",
         "Price drop",
         "Issuer loss widening",
+        "Issuer deep loss",
         "Distressed tranche",
         "Issuing into weakness",
         "Issuance record",
