@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streams.rules.stale_quote import micros
 from streams.state.snapshot import Commit
@@ -88,6 +89,8 @@ class RedisStore:
     """State documents as hashes {d: JSON, v: version} under the configured key prefix; stale_quote's
     clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
     sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
+
+    unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis

@@ -12,10 +12,10 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 
-from streams.security import faust_credentials
 from streams.settings import Settings
 from streams.worker.agents import register_agents
 from streams.worker.api_pages import register_api
+from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
