@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # The fetch long-poll: faust's 1,500 ms delays every event by up to that much on a broker that answers
     # a fetch only when the wait ends (Tansu); None keeps faust's value.
     fetch_max_wait_ms: int | None = Field(20, ge=1, le=60_000)
+    # Records of a partition that cannot be fetched or decoded are retried after 0.5 s, doubling up to this.
+    fetch_retry_max_seconds: float = Field(10.0, gt=0, le=300)
+    # read_committed: records of an upstream transaction are read only once it commits, never if it aborts.
+    kafka_isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
     # Documents kept in process between batches (version-checked against Redis on every load); 0: none.
     state_cache_entries: int = Field(100_000, ge=0)
 
