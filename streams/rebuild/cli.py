@@ -37,6 +37,8 @@ def summary(report: RebuildReport) -> str:
         f"{report.notices - report.to_send:,} shown as sent on the ledger (not sent again), "
         f"{report.to_send:,} not on it (sent once the workers start)",
     ]
+    if report.alertmanager:
+        lines.append(f"alertmanager: {report.alertmanager:,} firing alerts handed back to its re-posts")
     if report.retention_gaps:
         lines.append("incomplete history: " + "; ".join(report.retention_gaps))
     lines.append("the state is live: start the workers (tranchewatch worker)")

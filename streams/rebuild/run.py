@@ -9,7 +9,8 @@
 5. Replay the input topics from their earliest retained offsets to the ends fixed at the start
    (streams/kafka/history.py) through the worker's BatchHandler; dead letters are counted, not sent again.
    After each batch the positions are stored in Redis: an interrupted rebuild resumes from them.
-6. Set the marker `live`, drop the positions, release the leases. The workers are then started by the
+6. Refill what receivers keep beside the nflog (the Alertmanager re-posts: streams/rebuild/receivers.py).
+   Set the marker `live`, drop the positions, release the leases. The workers are then started by the
    operator: a worker that saw the state lost has stopped its sender and must start afresh anyway, and
    the rebuild cannot restart processes it does not own. Events that arrived during the rebuild are read
    by the workers from the group's offsets; those the rebuild already applied are dropped by event id.
@@ -40,11 +41,13 @@ from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
 from streams.rebuild.ledger import ledger_topics, mark_sent, sent_on_ledgers
+from streams.rebuild.receivers import restore_alertmanager
 from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
+from streams.state.labels import StateLabels
 from streams.state.marker import LIVE, MARKER_KEY, REBUILDING, MarkerMode, decode_marker
 from streams.state.redis_policy import judge, read_policy
 from streams.state.store import RedisStore
@@ -81,6 +84,7 @@ class RebuildReport:
     notices: int = 0  # transitions recorded by the replay (outbox and alert history)
     to_send: int = 0  # of which the ledgers do not show: sent once the workers start
     dead_letters: int = 0
+    alertmanager: int = 0  # firing alerts handed back to the Alertmanager receivers' re-posts
     retention_gaps: list[str] = field(default_factory=list)  # partitions whose history no longer starts at 0
 
 
@@ -127,6 +131,10 @@ class Rebuild:
                 report.ledger_notices = len(seqs)
                 await self._replay(token, report)
                 await self._count_notices(seqs, report)
+                store = RedisStore(self.redis, self.prefix)
+                report.alertmanager = await restore_alertmanager(
+                    self.redis, self.prefix, self.routing, StateLabels(store)
+                )
                 await self._finish(owner)
             finally:
                 renewing.cancel()

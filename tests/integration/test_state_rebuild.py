@@ -24,6 +24,7 @@ from streams.rebuild.run import Rebuild
 from streams.settings import Settings
 from streams.state.marker import MARKER_KEY
 from tests.integration.test_end_to_end import DEAL, metric_value, quote
+from tests.support.alertmanager import OwnAlertmanager, binary
 from tests.support.kafka_io import produce, read_all
 from tests.support.redis_server import OwnRedis
 from tests.support.slack_stub import SlackStub
@@ -51,7 +52,22 @@ continue = true
 receiver = "slack"
 """
 BEFORE = [quote("q-1", 94.5, "2025-09-01T09:30:00+08:00"), quote("q-2", 100.4, "2025-09-01T09:31:00+08:00")]
-AFTER = [quote("q-3", 93.0, "2025-09-01T09:32:00+08:00"), quote("q-4", 100.1, "2025-09-01T09:33:00+08:00")]
+AFTER = [
+    quote("q-3", 93.0, "2025-09-01T09:32:00+08:00"),
+    quote("q-4", 100.1, "2025-09-01T09:33:00+08:00"),
+    quote("q-5", 94.0, "2025-09-01T09:34:00+08:00"),  # ends firing: Alertmanager's re-posts must go on
+]
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[OwnAlertmanager | None]:
+    """Where Debian's prometheus-alertmanager is installed (scripts/ensure-services): a receiver more."""
+    if binary() is None:
+        yield None
+        return
+    am = OwnAlertmanager(tmp_path / "am").start()
+    yield am
+    am.stop()
 
 
 @pytest.fixture
@@ -92,6 +108,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     worker_factory: Callable[..., WorkerProcess],
     slack: SlackStub,
     own_redis: OwnRedis,
+    alertmanager: OwnAlertmanager | None,
     redis_client: redis.Redis,
     redis_prefix: str,
     tmp_path: Path,
@@ -103,6 +120,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
         "TRANCHEWATCH_ROUTING_FILE": str(tmp_path / "routing.toml"),
         "TRANCHEWATCH_STATE_CHECK_SECONDS": "0.5",
         "TRANCHEWATCH_REDIS_RETRY_MAX_SECONDS": "0.5",
+        **({"TRANCHEWATCH_ALERTMANAGER_URL": alertmanager.url} if alertmanager else {}),
     }
     worker = worker_factory(**mine)
     reference = worker_factory(  # the uninterrupted run: shared Redis under the test's prefix, no senders
@@ -130,7 +148,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     assert 'tranchewatch_state_blocked{reason="state_lost"} 1.0' in worker.metrics()
     assert "Redis lost the state" in worker.log()
     produce(broker.bootstrap, QUOTES, AFTER, key_field="tranche_id")
-    wait_for(lambda: processed(reference) == 5, what="the reference to take every event")
+    wait_for(lambda: processed(reference) == 6, what="the reference to take every event")
     assert processed(worker) == 3
     worker.stop()
     # Nothing written after the loss (else the rebuild below would also refuse a non-empty state).
@@ -143,6 +161,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
         redis_prefix=redis_prefix,
         app_id=env["TRANCHEWATCH_APP_ID"],
         routing_file=tmp_path / "routing.toml",
+        alertmanager_url=alertmanager.url if alertmanager else None,
     )
 
     def interrupt(line: str) -> None:
@@ -166,6 +185,11 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     assert documents(own, redis_prefix) == documents(redis_client, redis_prefix)
     total = transitions(redis_client, redis_prefix)
     assert transitions(own, redis_prefix) == total > sent_before
+    active = {k.decode(): v.decode() for k, v in redis_client.hgetall(redis_prefix + "alerts:active").items()}
+    assert active
+    if alertmanager is not None:  # its re-posts of what fires go on, from the rebuilt state
+        restored = own.hkeys(redis_prefix + "alertmanager:firing:alertmanager")
+        assert {k.decode() for k in restored} == set(active)
 
     restarted = worker_factory(**mine)
     restarted.wait_ready()
@@ -183,3 +207,6 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     keys = ledger_keys(broker.bootstrap)
     assert len(keys) == len(set(keys)) == total
     assert len(slack.received) == total
+    if alertmanager is not None:
+        expected = {f"{fp}|{rule_severity.split('|')[1]}" for fp, rule_severity in active.items()}
+        wait_for(lambda: set(alertmanager.firing()) == expected, what="Alertmanager to show what fires")
