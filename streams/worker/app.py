@@ -67,7 +67,12 @@ def faust_settings(s: Settings) -> dict[str, Any]:
 def new_app(s: Settings, **overrides: Any) -> faust.App:
     """A faust App with tranchewatch's settings (and `overrides`), consuming through tranchewatch's consumer."""
     app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
-    use_tuned_consumer(app, fast_drain=s.fast_drain, fetch_max_wait_ms=s.fetch_max_wait_ms)
+    use_tuned_consumer(
+        app,
+        batch_drain=s.batch_drain,
+        lean_conductor=s.lean_conductor,
+        fetch_max_wait_ms=s.fetch_max_wait_ms,
+    )
     return app
 
 

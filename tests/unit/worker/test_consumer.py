@@ -24,9 +24,9 @@ class Fetcher(Service):
     pass
 
 
-def _consumer(fast_drain: bool = True) -> Any:
-    app = new_app(Settings(fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1"), web_enabled=False)
-    return app.consumer
+def _consumer(batch_drain: bool = True, lean_conductor: bool = True) -> Any:
+    settings = Settings(batch_drain=batch_drain, lean_conductor=lean_conductor, kafka_bootstrap="127.0.0.1:1")
+    return new_app(settings, web_enabled=False).consumer
 
 
 def _messages(offsets: range) -> list[tuple[TP, Any]]:
@@ -50,8 +50,9 @@ def _fetch_once(consumer: Any, batch: list[tuple[TP, Any]]) -> None:
 
 
 def test_the_setting_chooses_the_consumer() -> None:
-    assert isinstance(_consumer(True), FastDrainConsumer)
-    assert not isinstance(_consumer(False), FastDrainConsumer)
+    for lean_conductor in (True, False):
+        assert isinstance(_consumer(True, lean_conductor), FastDrainConsumer)
+        assert not isinstance(_consumer(False, lean_conductor), FastDrainConsumer)
 
 
 async def test_a_batch_is_delivered_in_order_and_read_offsets_follow() -> None:
@@ -134,15 +135,15 @@ async def test_raw_bytes_schema_decodes_like_fausts_raw_codec() -> None:
 
 
 async def test_the_fetch_long_poll_follows_the_setting() -> None:
-    def wait_ms(setting: int | None, fast_drain: bool) -> int:
-        settings = Settings(fetch_max_wait_ms=setting, fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1")
+    def wait_ms(setting: int | None, batch_drain: bool) -> int:
+        settings = Settings(fetch_max_wait_ms=setting, batch_drain=batch_drain, kafka_bootstrap="127.0.0.1:1")
         consumer = new_app(settings, web_enabled=False).consumer
         client = consumer._thread._create_worker_consumer(consumer.transport)
         return int(client._fetch_max_wait_ms)
 
-    for fast_drain in (True, False):
-        assert wait_ms(20, fast_drain) == 20
-        assert wait_ms(None, fast_drain) == 1500  # faust's own
+    for batch_drain in (True, False):
+        assert wait_ms(20, batch_drain) == 20
+        assert wait_ms(None, batch_drain) == 1500  # faust's own
 
 
 async def test_under_buffer_pressure_the_drain_waits_for_the_drop_then_goes_on() -> None:
