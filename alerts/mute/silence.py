@@ -14,13 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
-from alerts.exceptions import AlertsError
+from alerts.exceptions import NotFound
 from alerts.mute.schedule import Recurrence, in_schedule
 from alerts.routing.matchers import all_match, parse_all
-
-
-class SilenceError(AlertsError):
-    pass
 
 
 class Silence(BaseModel):
@@ -80,7 +76,7 @@ class SilenceStore:
         """Ends a silence now; kept (expired) so the list shows who muted what."""
         silence = await self.get(silence_id)
         if silence is None:
-            raise SilenceError(f"no silence {silence_id!r}")
+            raise NotFound(f"no silence {silence_id!r}")
         if silence.state(now) == "expired":
             return silence
         ended = silence.model_copy(
