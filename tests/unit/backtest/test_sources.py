@@ -68,7 +68,9 @@ def test_parse_tz_offsets() -> None:
 
 
 def test_sort_by_event_time_is_stable_and_keeps_invalid_records_in_place() -> None:
-    q = lambda i, ts: ("bond.quotes", {"event_id": i, "ts": ts})  # noqa: E731
+    def q(i: str, ts: str) -> tuple[str, object]:
+        return ("bond.quotes", {"event_id": i, "ts": ts})
+
     records = [
         q("late", "2025-09-02T09:30:00+08:00"),
         ("bond.quotes", "{not json"),
