@@ -1,6 +1,9 @@
 """Replays records through the worker's BatchHandler on an in-memory store: same parser, same duplicate
 handling, same rules, so a backtest and the worker cannot disagree by construction.
 
+Each record's Kafka timestamp is the wall-clock time of the replay, as publishing the file now would give
+it: the only use of wall-clock time, by the future_timestamp check on quotes stamped ahead of it.
+
 Replay order is the order of the records given (the file's order, or event time when the caller sorted
 them): the worker reads each topic in order too, and apply_event judges each event on its own, so batch
 size changes speed, never alerts.
@@ -106,7 +109,10 @@ async def _replay(
     batch: list[Envelope] = []
     done = 0
     for offset, (topic, value) in enumerate(records):
-        batch.append(Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic()))
+        # Each record is stamped as `tranchewatch publish` would stamp it now (the producer's CreateTime),
+        # so a quote stamped in the future is a future_timestamp dead letter here as in the worker.
+        key, raw = message_key(topic, value), _raw(value)
+        batch.append(Envelope(topic, 0, offset, key, raw, time.monotonic(), time.time()))
         if len(batch) >= batch_size:
             await handler.handle(batch)
             done += len(batch)

@@ -26,6 +26,9 @@ class Envelope:
     key: bytes | None
     value: bytes | None
     arrived: float  # monotonic seconds
+    # The Kafka record's timestamp (epoch seconds; CreateTime, or LogAppendTime if the topic says so),
+    # None when the record has none: the future_timestamp check compares a quote's own time with it.
+    timestamp: float | None = None
 
     @property
     def where(self) -> str:

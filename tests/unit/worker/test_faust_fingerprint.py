@@ -36,6 +36,24 @@ MIRRORED: dict[str, tuple[str, str]] = {
     ),
     "aiokafka.consumer.consumer:AIOKafkaConsumer.start": (f"{TUNING}/consumer.py", "2f1ba70443327538"),
     "faust.transport.base:Transport.create_conductor": (f"{TUNING}/consumer.py", "eeedfbe95f17eff1"),
+    # consumer.py's fetch-error recovery: the fetch it wraps, the revocation it hooks, aiokafka's isolation level.
+    "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread._fetch_records": (
+        f"{TUNING}/consumer.py",
+        "39a2c6c79fc1455a",
+    ),
+    "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread.on_partitions_revoked": (
+        f"{TUNING}/consumer.py",
+        "c44013f1259ca964",
+    ),
+    "aiokafka.consumer.consumer:AIOKafkaConsumer.__init__": (f"{TUNING}/consumer.py", "01506f316191f7c9"),
+    # fetch_recovery.py: aiokafka's fetcher internals it reads and rewinds (also exercised on the real broker
+    # by tests/integration/test_fetch_failure.py).
+    "aiokafka.consumer.fetcher:Fetcher.fetched_records": (f"{TUNING}/fetch_recovery.py", "be4348896b9b66af"),
+    "aiokafka.consumer.fetcher:FetchResult.__init__": (f"{TUNING}/fetch_recovery.py", "126a3e45763bd404"),
+    "aiokafka.consumer.fetcher:PartitionRecords.__init__": (
+        f"{TUNING}/fetch_recovery.py",
+        "8ec1c2ae6ea1af87",
+    ),
     # conductor.py: the dispatcher, the per-partition handler (compiled and pure-Python) and what it awaits.
     "faust.transport.conductor:Conductor._compile_message_handler": (
         f"{TUNING}/conductor.py",
