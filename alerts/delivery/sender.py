@@ -53,7 +53,7 @@ def default_pipeline(outbox: Outbox, receivers: Sequence[str]) -> NotifyPipeline
             "inhibit": [],
         }
     )
-    redis, prefix = outbox.redis, outbox.prefix
+    redis, prefix = outbox.redis, outbox.keys.prefix
     return NotifyPipeline(
         routing,
         NotificationLog(redis, prefix),
@@ -94,7 +94,7 @@ class Sender:
         self.owner = uuid.uuid4().hex
         self._last_sent: dict[str, float] = {}
         self._stopping = asyncio.Event()
-        self.digests = DigestBook(outbox.redis, outbox.prefix)
+        self.digests = DigestBook(outbox.redis, outbox.keys.prefix)
         self.digest_check_seconds = digest_check_seconds
 
     async def run(self) -> None:

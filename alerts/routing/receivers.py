@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from alerts.keys import AlertKeys
 from alerts.notify import Sink
 from alerts.notify.kafka import KafkaSink, Publisher
 from alerts.notify.log import LogSink
@@ -32,7 +33,7 @@ def build_sinks(
                 cfg.token.get_secret_value(),
                 cfg.channel,
                 redis,
-                f"{prefix}slack:incidents:{name}",
+                AlertKeys(prefix).slack_incidents(name),
                 base_url=cfg.base_url,
                 min_interval_seconds=cfg.min_interval_seconds,
             )

@@ -104,7 +104,7 @@ async def run_until(sender: Sender, done: Callable[[], bool], timeout: float = 6
         sender.stop()
         await asyncio.wait_for(task, 15)
         await sender.outbox.redis.delete(
-            *[f"{sender.outbox.prefix}outbox:lease:{n}" for n in sender.receivers]
+            *[sender.outbox.keys.outbox_lease(n) for n in sender.receivers]
         )
 
 
