@@ -85,3 +85,7 @@ class AlertKeys:
 
     def slack_incidents(self, receiver: str) -> str:
         return f"{self.prefix}slack:incidents:{receiver}"
+
+    def alertmanager_firing(self, receiver: str) -> str:
+        """The alerts an Alertmanager receiver was sent as firing and not yet as resolved, by fingerprint."""
+        return f"{self.prefix}alertmanager:firing:{receiver}"

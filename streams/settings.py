@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_prefix: str = "tw:"
     slack_webhook_url: SecretStr | None = None
+    # An Alertmanager's base URL: every notice is also posted to its v2 API (alerts/notify/alertmanager.py);
+    # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
+    alertmanager_url: SecretStr | None = None
+    alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"

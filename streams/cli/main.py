@@ -38,7 +38,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if empty_token is not None:
         sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
+    secrets = (settings.slack_webhook_url, settings.alertmanager_url, settings.api_token)
+    install_on_root(s.get_secret_value() for s in secrets if s)
     try:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:

@@ -41,11 +41,18 @@ def test_the_alert_sides_names() -> None:
         "tw:alerts:acklog:fp",
         "tw:silences",
     ]
-    assert [a.nflog("r"), a.digest("r"), a.digest_last("r"), a.slack_incidents("r")] == [
+    assert [
+        a.nflog("r"),
+        a.digest("r"),
+        a.digest_last("r"),
+        a.slack_incidents("r"),
+        a.alertmanager_firing("r"),
+    ] == [
         "tw:nflog:r",
         "tw:digest:r",
         "tw:digest:r:last",
         "tw:slack:incidents:r",
+        "tw:alertmanager:firing:r",
     ]
 
 
