@@ -88,6 +88,20 @@ class StateKeys:
     def seen(self, topic: str) -> str:
         return self.seen_prefix + topic
 
+    # The state marker (streams/state/marker.py): proof that Redis still holds the state the consumer
+    # group's offsets stand for. A rebuild's progress: the offsets replayed, and the ends it replays to.
+    @property
+    def marker(self) -> str:
+        return f"{self.prefix}state:marker"
+
+    @property
+    def rebuild_positions(self) -> str:
+        return f"{self.prefix}rebuild:positions"
+
+    @property
+    def rebuild_ends(self) -> str:
+        return f"{self.prefix}rebuild:ends"
+
     @property
     def alerts(self) -> AlertKeys:
         return AlertKeys(self.prefix)

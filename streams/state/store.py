@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from streams.rules.stale_quote import micros
 from streams.state.keys import StateKeys, tranche_key
+from streams.state.marker import MarkerMode, StateLost, lost_reason
 from streams.state.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
@@ -22,10 +23,20 @@ from streams.state.snapshot import Commit
 # The documents' and notices' JSON travel as arguments of their own after those (documents first, in the
 # order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
 # and unescaped by cjson, work the size of every document written.
+# The state marker is checked first and counted last (streams/state/marker.py): on a Redis that lost the
+# state, nothing is written.
 _COMMIT = """
-local watching, clock_key, outbox, active, latest = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local status = redis.call('HGET', marker, 'status')
+if p.marker == 'rebuild' then
+  if status ~= 'rebuilding' or redis.call('HGET', marker, 'token') ~= p.token then
+    return 'lost:' .. (status or 'missing')
+  end
+elseif status ~= 'live' and not (status == false and p.marker == 'create') then
+  return 'lost:' .. (status or 'missing')
+end
 local loaded = {}
 for _, c in ipairs(p.expected) do
   local v = tonumber(redis.call('HGET', doc .. c[1], 'v') or '0')
@@ -69,6 +80,10 @@ for i, n in ipairs(p.notices) do
   redis.call('RPUSH', history .. n[1], body)
   redis.call('LTRIM', history .. n[1], -200, -1)
 end
+if status == false then
+  redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
+end
+redis.call('HINCRBY', marker, 'commits', 1)
 return 'ok'
 """
 
@@ -95,9 +110,11 @@ class RedisStore:
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
         self.redis = redis
         self.keys = StateKeys(prefix)
+        # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
+        self.marker = marker or MarkerMode("create")
         self._commit = redis.register_script(_COMMIT)
         self._load = redis.register_script(_LOAD)
 
@@ -141,6 +158,7 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
@@ -156,7 +174,12 @@ class RedisStore:
         bodies.extend(n.model_dump_json() for n in commit.notices)
         k, alerts = self.keys, self.keys.alerts
         result = await self._commit(
-            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest],
+            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker],
             args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
         )
-        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
+        text = result.decode() if isinstance(result, bytes) else str(result)
+        if text.startswith("lost:"):
+            raise StateLost(lost_reason(k.prefix, f"at a commit, marker {text[5:]}"))
+        if text == "ok" and self.marker.kind == "create":
+            self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
+        return text == "ok"
