@@ -23,6 +23,11 @@ def test_the_stream_sides_names() -> None:
         "tw:stale:watching",
         "tw:seen:bond.quotes",
     )
+    assert (k.marker, k.rebuild_positions, k.rebuild_ends) == (
+        "tw:state:marker",
+        "tw:rebuild:positions",
+        "tw:rebuild:ends",
+    )
 
 
 def test_the_alert_sides_names() -> None:
