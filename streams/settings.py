@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # unless allowed here (streams/state/redis_policy.py).
     allow_evicting_redis: bool = False
     redis_policy_check_seconds: float = Field(60.0, gt=0)
+    # How often an idle worker looks for the state marker (a commit checks it anyway; streams/state/marker.py).
+    state_check_seconds: float = Field(5.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
     max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch
