@@ -17,7 +17,7 @@ from alerts.redact import install_on_root
 from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
-from streams.model.events import Deal, Financials, Quote
+from streams.model.events import Deal, Distribution, Financials, Quote
 from streams.settings import Settings
 
 
@@ -86,6 +86,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         "bond.quotes": Quote.model_json_schema(),
         "abs.deals": Deal.model_json_schema(),
         "issuer.financials": Financials.model_json_schema(),
+        "abs.distributions": Distribution.model_json_schema(),
         "abs.alerts": Alert.model_json_schema(),
     }
     print(json.dumps(schemas, indent=2))

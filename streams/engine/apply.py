@@ -26,7 +26,8 @@ import datetime as dt
 from alerts.core.antinoise import apply_rule
 from alerts.core.lifecycle import changes_nothing, transition
 from alerts.core.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
-from streams.model.events import Deal, Event, Financials, Quote
+from streams.engine import structure
+from streams.model.events import Deal, Distribution, Event, Financials, Quote
 from streams.model.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState, _Doc
 from streams.rules import (
     below_par,
@@ -49,6 +50,8 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_quote(snap, event, rules)
     elif isinstance(event, Deal):
         _apply_deal(snap, event, rules)
+    elif isinstance(event, Distribution):
+        _apply_distribution(snap, event, rules)
     else:
         _apply_financials(snap, event, rules)
 
@@ -56,7 +59,7 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
 def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
-    mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
+    mark = structure.quote_mark(tranche, quote)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     if not late:
@@ -118,7 +121,7 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
             verdict,
             deal.announced_at,
         )
-    _register_deal(snap, issuer, deal)
+    _register_deal(snap, issuer, deal, rules)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
         evaluate_tranche(snap, tranche, judged_at(tranche), rules)
@@ -126,7 +129,7 @@ def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
         _judge_issuance(snap, deal, rules)
 
 
-def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
+def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: RulesConfig) -> None:
     issuer.issuer_name = deal.issuer_name
     issuer.province = deal.province or issuer.province
     issuer.city = deal.city or issuer.city
@@ -134,7 +137,10 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
         issuer.deal_ids.append(deal.deal_id)
     for terms in deal.tranches:
         tranche = snap.tranche(terms.tranche_id)
+        changed = tranche.terms != terms
         tranche.terms = terms
+        if changed:
+            structure.renormalise(tranche, rules)  # the schedule's factor is known from now on
         tranche.deal_id = deal.deal_id
         tranche.issuer_id = deal.issuer_id
         tranche.programme_id = deal.programme_id
@@ -199,6 +205,18 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
     for tranche_id in issuer.tranche_ids:
         if tranche_id in snap.tranches:
             _judge_distress(snap, snap.tranches[tranche_id], report.reported_at, rules)
+
+
+def _apply_distribution(snap: Snapshot, event: Distribution, rules: RulesConfig) -> None:
+    """Keeps the report on its tranche (known terms or not, as quotes are); a stated factor re-prices the
+    tranche's original-face quotes. The payment rules on these reports are not judged here."""
+    tranche = snap.tranche(event.tranche_id)
+    if not structure.store_report(tranche, structure.report_of(event)):
+        return
+    snap.touch(tranche_key(tranche.tranche_id))
+    if event.factor_after is None or not structure.renormalise(tranche, rules) or tranche.terms is None:
+        return
+    evaluate_tranche(snap, tranche, max(judged_at(tranche), event.reported_at), rules)
 
 
 def judged_at(tranche: TrancheState) -> dt.datetime:

@@ -16,9 +16,10 @@ from streams.settings import Settings
 QUOTES: Final = "bond.quotes"
 DEALS: Final = "abs.deals"
 FINANCIALS: Final = "issuer.financials"
+DISTRIBUTIONS: Final = "abs.distributions"  # v2: the trustee's payment reports, keyed by tranche_id
 ALERTS: Final = "abs.alerts"
 DEADLETTER: Final = "tranchewatch.deadletter"
-INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS)
+INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS, DISTRIBUTIONS)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def partition_counts(settings: Settings) -> dict[str, int]:
         QUOTES: settings.quotes_partitions,
         DEALS: settings.deals_partitions,
         FINANCIALS: settings.financials_partitions,
+        DISTRIBUTIONS: settings.distributions_partitions,
         ALERTS: settings.alerts_partitions,
         DEADLETTER: settings.deadletter_partitions,
     }

@@ -102,6 +102,7 @@ def test_topics_are_created_with_their_partition_counts(services: dict[str, Any]
         "bond.quotes": "8",
         "abs.deals": "2",
         "issuer.financials": "2",
+        "abs.distributions": "2",
         "abs.alerts": "2",
         "tranchewatch.deadletter": "1",
     }

@@ -52,7 +52,9 @@ def test_evidence_names_the_high_and_its_quote() -> None:
     ev = alert.evidence
     assert (ev["high"], ev["high_event_id"], ev["price"], ev["quote_event_id"]) == (100.0, "q-1", 96.5, "q-2")
     assert ev["drop"] == 3.5 and ev["mark_to_market_loss"] == pytest.approx(21e6)
-    assert alert.summary == "A at 96.50 is 3.50 below its 7-day high of 100.00 (Rmb21.0mn on Rmb600mn face)"
+    assert alert.summary == (
+        "A at 96.50 is 3.50 below its 7-day high of 100.00 (Rmb21.0mn on Rmb600mn outstanding)"
+    )
 
 
 def test_late_quote_joins_the_window_and_can_only_escalate() -> None:
