@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     rebalance_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     redis_retry_max_seconds: float = Field(5.0, gt=0)
+    # Redis's maxmemory-policy is read at start and this often; anything but noeviction stops the worker
+    # unless allowed here (streams/state/redis_policy.py).
+    allow_evicting_redis: bool = False
+    redis_policy_check_seconds: float = Field(60.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
     max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch
@@ -79,25 +84,25 @@ class Settings(BaseSettings):
     rules_file: Path | None = None
     # Receivers, routes, grouping, inhibition (alerts/routing/routes.py); unset: log, abs.alerts and the webhook.
     routing_file: Path | None = None
-    # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse).
+    # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse). Set but empty
+    # (Compose's `${X:-}`), the worker refuses to start (`empty_api_token`): never a token of "".
     api_token: SecretStr | None = None
+    # With a token: the read-only state API (tranches, issuers, watchlist) needs it too (positions are sensitive).
+    api_token_for_reads: bool = False
     notify_retry_max_seconds: float = Field(60.0, gt=0)
     # Notices per publish to abs.alerts; a restart reads back twice this many records per partition.
     notify_batch_size: int = Field(500, ge=1, le=10_000)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 
-    @field_validator("slack_webhook_url", "rules_file", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        # Compose and Kubernetes pass an unset variable as "", which means "no Slack", not a Slack at "".
-        return None if value == "" else value
-
-    @field_validator("redis_prefix")
-    @classmethod
-    def _prefix_not_empty(cls, value: str) -> str:
-        if not value:
-            raise ValueError("redis_prefix must not be empty: it keeps tranchewatch's keys apart")
+    def _empty_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # Compose and Kubernetes pass an unset variable as "", which means "no Slack", not a Slack at "":
+        # an empty (or blank) value of any setting is unset, its default. The API token alone is kept as
+        # given, so that the worker can refuse it by name (`empty_api_token`) instead of running open.
+        if isinstance(value, str) and not value.strip() and info.field_name != "api_token":
+            raise PydanticUseDefault()
         return value
 
     @model_validator(mode="after")
@@ -113,6 +118,19 @@ class Settings(BaseSettings):
                     f"kafka_security_protocol={self.kafka_security_protocol} needs {', '.join(missing)}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _reads_need_a_token(self) -> Settings:
+        if self.api_token_for_reads and self.api_token is None:
+            raise ValueError("api_token_for_reads needs TRANCHEWATCH_API_TOKEN")
+        return self
+
+    def empty_api_token(self) -> str | None:
+        """Why the worker must not start with this token, or None: a token set to "" would make
+        `Authorization: Bearer ` (nothing after it) the key to the mutating API."""
+        if self.api_token is not None and not self.api_token.get_secret_value().strip():
+            return "TRANCHEWATCH_API_TOKEN is set but empty: give it a value, or unset it for a read-only API"
+        return None
 
     @classmethod
     def settings_customise_sources(

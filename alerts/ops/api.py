@@ -10,14 +10,14 @@ Paths are relative to the API root (mounted at /api/v1, beside the read-only sta
     DELETE /silences/{id}                (expires it)
     GET    /failures
 
-Authentication: `Authorization: Bearer <TRANCHEWATCH_API_TOKEN>`, compared in constant time. With a token
-set, every endpoint needs it; with none, reads are open and mutating endpoints refuse (403).
+Authentication: `Authorization: Bearer <TRANCHEWATCH_API_TOKEN>`, compared in constant time (alerts/ops/auth.py;
+an empty credential is never accepted, an empty token never configured). With a token set, every endpoint
+needs it; with none, reads are open and mutating endpoints refuse (403).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from alerts.exceptions import AlertsError
+from alerts.ops.auth import BearerToken
 from alerts.ops.service import AlertsService
 
 
@@ -43,7 +44,7 @@ def _error(status: int, message: str, *headers: tuple[str, str]) -> ApiResponse:
 class AlertsApi:
     def __init__(self, service: AlertsService, token: SecretStr | None) -> None:
         self.service = service
-        self._token = token.get_secret_value().encode() if token is not None else None
+        self._token = BearerToken.optional(token)
 
     async def handle(
         self,
@@ -71,9 +72,7 @@ class AlertsApi:
             return (
                 _error(403, "no API token configured: mutating endpoints are disabled") if mutating else None
             )
-        given = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        scheme, _, credential = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self._token):
+        if not self._token.accepts(headers):
             return _error(401, "missing or wrong bearer token", ("WWW-Authenticate", "Bearer"))
         return None
 

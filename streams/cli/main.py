@@ -33,6 +33,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.worker.runtime import load_routing_config
 
     settings = _settings()
+    empty_token = settings.empty_api_token()
+    if empty_token is not None:
+        sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
     try:

@@ -20,6 +20,7 @@ from streams.metrics import Metrics
 from streams.model.events import Event
 from streams.rules.config import RulesConfig
 from streams.state.cache import StateCache
+from streams.state.guard import StateGuard
 from streams.state.snapshot import StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class BatchHandler:
         *,
         retry_max_seconds: float = 5.0,
         cache: StateCache | None = None,
+        guard: StateGuard | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -43,6 +45,7 @@ class BatchHandler:
         self.retry_max_seconds = retry_max_seconds
         self.redis_healthy = True
         self.cache = cache
+        self.guard = guard or StateGuard()
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -127,6 +130,10 @@ class BatchHandler:
     ) -> tuple[list[Alert], dict[str, int]]:
         attempt = 0
         while True:
+            if self.guard.blocked:
+                # Held, not acknowledged: consumption stops here until the reason is resolved.
+                await asyncio.sleep(self.retry_max_seconds)
+                continue
             try:
                 result = await self._try_commit(valid)
             except (RedisError, OSError) as exc:

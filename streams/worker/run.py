@@ -15,12 +15,15 @@ from streams.state.migrate import upgrade_state
 from streams.worker.app import build_app, use_event_loop
 from streams.worker.redaction import install_redaction
 from streams.worker.runtime import Runtime
+from streams.worker.state_watch import check_policy_at_start
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     install_redaction(secrets_of(settings))  # before anything can log a secret
+    if not check_policy_at_start(settings).run:
+        return 2  # an evicting Redis: the reason is logged
     ensure_topics(settings)
     upgrade_state(settings)
     use_event_loop(settings)

@@ -28,6 +28,7 @@ from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
 from streams.state.store import RedisStore
 from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.worker.readiness import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class Runtime:
     sender: Sender
     metrics: Metrics
     extra_sinks: list[Sink] = field(default_factory=list)
+    # Named reasons not to be ready (/readyz, the ready gauge); each part of the worker adds its own.
+    readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def build(

@@ -111,7 +111,9 @@ async def test_cli_silence_ack_and_alerts(redis: Redis, redis_prefix: str) -> No
 
 
 def test_the_worker_serves_the_api_beside_the_state_api(worker_factory: Any) -> None:
-    worker = worker_factory(TRANCHEWATCH_API_TOKEN="s3cret-api-token")
+    worker = worker_factory(
+        TRANCHEWATCH_API_TOKEN="s3cret-api-token", TRANCHEWATCH_API_TOKEN_FOR_READS="true"
+    )
     worker.wait_ready()
     base = f"http://127.0.0.1:{worker.port}/api/v1"
     body = json.dumps(
@@ -123,8 +125,11 @@ def test_the_worker_serves_the_api_beside_the_state_api(worker_factory: Any) -> 
         }
     ).encode()
 
-    def call(method: str, path: str, data: bytes | None = None, auth: bool = True) -> tuple[int, Any]:
-        request = urllib.request.Request(base + path, data=data, method=method, headers=AUTH if auth else {})
+    def call(
+        method: str, path: str, data: bytes | None = None, auth: bool = True, headers: Any = None
+    ) -> tuple[int, Any]:
+        sent = headers if headers is not None else AUTH if auth else {}
+        request = urllib.request.Request(base + path, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
@@ -132,10 +137,15 @@ def test_the_worker_serves_the_api_beside_the_state_api(worker_factory: Any) -> 
             return exc.code, json.loads(exc.read())
 
     assert call("POST", "/silences", body, auth=False)[0] == 401
+    assert call("POST", "/silences", body, headers={"Authorization": "Bearer "})[0] == 401
     status, created = call("POST", "/silences", body)
     assert status == 201, created
     assert [s["id"] for s in call("GET", "/silences")[1]] == [created["id"]]
     assert call("DELETE", f"/silences/{created['id']}")[0] == 200
     assert call("GET", "/alerts") == (200, [])
     assert call("GET", "/failures") == (200, [])
-    assert worker.http("/api/v1/watchlist")[0] == 200  # the state API is still there
+    # The state API is still there, and with TRANCHEWATCH_API_TOKEN_FOR_READS it needs the token too.
+    assert worker.http("/api/v1/watchlist")[0] == 401
+    assert call("GET", "/watchlist", headers={"Authorization": "Bearer "})[0] == 401
+    assert call("GET", "/watchlist")[0] == 200
+    assert worker.http("/api/v1/openapi.json")[0] == 200

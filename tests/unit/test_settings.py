@@ -68,3 +68,67 @@ def test_every_setting_is_in_the_readme() -> None:
         if f"TRANCHEWATCH_{name.upper()}" not in table and f"_{name.upper()}`" not in table
     ]
     assert not missing, f"settings missing from the README's configuration table: {missing}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SLACK_WEBHOOK_URL",
+        "REDIS_PASSWORD",
+        "KAFKA_SASL_PASSWORD",
+        "KAFKA_SASL_USERNAME",
+        "RULES_FILE",
+        "ROUTING_FILE",
+        "REDIS_SSL_CA_FILE",
+        "KAFKA_SSL_CAFILE",
+        "MAX_POLL_RECORDS",
+    ],
+)
+def test_an_empty_optional_setting_is_unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    for value in ("", "  "):
+        monkeypatch.setenv(f"TRANCHEWATCH_{name}", value)
+        assert getattr(Settings(), name.lower()) is None
+
+
+def test_an_empty_setting_with_a_default_takes_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_URL", "")
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_PREFIX", "")
+    monkeypatch.setenv("TRANCHEWATCH_HTTP_PORT", "")
+    s = Settings()
+    assert s.redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
+    assert (s.redis_prefix, s.http_port) == ("tw:", 6066)
+    config = tmp_path / "tw.toml"
+    config.write_text('slack_webhook_url = ""\n')
+    monkeypatch.setenv("TRANCHEWATCH_CONFIG", str(config))
+    assert Settings().slack_webhook_url is None
+
+
+def test_an_empty_api_token_is_kept_to_be_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRANCHEWATCH_API_TOKEN", raising=False)
+    assert Settings().empty_api_token() is None
+    monkeypatch.setenv("TRANCHEWATCH_API_TOKEN", "s3cret")
+    assert Settings().empty_api_token() is None
+    for empty in ("", " "):
+        monkeypatch.setenv("TRANCHEWATCH_API_TOKEN", empty)
+        problem = Settings().empty_api_token()
+        assert problem is not None and "TRANCHEWATCH_API_TOKEN" in problem
+
+
+def test_reads_need_a_token_to_protect_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRANCHEWATCH_API_TOKEN", raising=False)
+    monkeypatch.setenv("TRANCHEWATCH_API_TOKEN_FOR_READS", "true")
+    with pytest.raises(ValidationError, match="api_token_for_reads"):
+        Settings()
+    monkeypatch.setenv("TRANCHEWATCH_API_TOKEN", "s3cret")
+    assert Settings().api_token_for_reads
+
+
+def test_the_worker_refuses_an_empty_api_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.cli.main import main
+
+    monkeypatch.setenv("TRANCHEWATCH_API_TOKEN", "")
+    with pytest.raises(SystemExit) as stopped:
+        main(["worker"])
+    assert "TRANCHEWATCH_API_TOKEN is set but empty" in str(stopped.value.code)
