@@ -1,4 +1,4 @@
-"""Coupon dates and settlement dates of the China interbank market, with QuantLib's schedule and calendar.
+"""Coupon dates and settlement dates of the China interbank market (QuantLib's calendar and schedule rule).
 
 Coupon dates roll back from `maturity_date` by 12/f months, unadjusted (a date past a month's end is that
 month's last day, as QuantLib's backward rule does); `issue_date` starts the first period, so a first period
@@ -9,6 +9,7 @@ China interbank business day (`ql.China(ql.China.IB)`). Both are pure functions 
 from __future__ import annotations
 
 import bisect
+import calendar
 import datetime as dt
 from functools import lru_cache
 
@@ -16,7 +17,6 @@ import QuantLib as ql
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 CALENDAR = ql.China(ql.China.IB)
-FREQUENCIES = (1, 2, 4, 12)
 
 
 def ql_date(day: dt.date) -> ql.Date:
@@ -29,18 +29,23 @@ def py_date(day: ql.Date) -> dt.date:
 
 @lru_cache(maxsize=8192)
 def coupon_dates(issue_date: dt.date, maturity_date: dt.date, frequency: int) -> tuple[dt.date, ...]:
-    """The payment dates after `issue_date`, maturity last."""
-    schedule = ql.Schedule(
-        ql_date(issue_date),
-        ql_date(maturity_date),
-        ql.Period(12 // frequency, ql.Months),
-        CALENDAR,
-        ql.Unadjusted,
-        ql.Unadjusted,
-        ql.DateGeneration.Backward,
-        False,
-    )
-    return tuple(py_date(d) for d in list(schedule)[1:])
+    """The payment dates after `issue_date`, maturity last.
+
+    QuantLib's backward `Schedule` (unadjusted, no end-of-month rule) by hand, since QuantLib refuses a date
+    before 1901 even when the schedule would never need it; tests/unit/model/test_golden.py holds the two
+    equal."""
+    step = 12 // frequency
+    dates = [maturity_date]
+    k = 1
+    while (day := _months_before(maturity_date, k * step)) > issue_date:
+        dates.append(day)
+        k += 1
+    return tuple(reversed(dates))
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def period_of(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from streams.model.analytics import Factor, analytics_at, cash_flows, dirty_from_yield, quote_analytics
 from streams.model.events import TrancheTerms
+from streams.model.schedule import coupon_dates
 from tests.unit.rules.scenario import at
 
 D = dt.date
@@ -261,3 +262,33 @@ def test_price_to_yield_to_price(
     assert got is not None and got.ytm_pct is not None
     assert got.ytm_pct == pytest.approx(yield_pct, abs=1e-7)
     assert dirty_from_yield(flows, frequency, got.ytm_pct) == pytest.approx(dirty, rel=1e-10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    issue=st.dates(dt.date(1902, 1, 1), dt.date(2150, 12, 31)),
+    days=st.integers(1, 12_000),
+    frequency=st.sampled_from([1, 2, 4, 12]),
+)
+def test_coupon_dates_are_quantlibs_backward_schedule(issue: dt.date, days: int, frequency: int) -> None:
+    maturity = issue + dt.timedelta(days=days)
+    schedule = ql.Schedule(
+        ql.Date(issue.day, issue.month, issue.year),
+        ql.Date(maturity.day, maturity.month, maturity.year),
+        ql.Period(12 // frequency, ql.Months),
+        ql.China(ql.China.IB),
+        ql.Unadjusted,
+        ql.Unadjusted,
+        ql.DateGeneration.Backward,
+        False,
+    )
+    expected = [dt.date(d.year(), d.month(), d.dayOfMonth()) for d in list(schedule)[1:]]
+    assert list(coupon_dates(issue, maturity, frequency)) == expected
+
+
+def test_coupon_dates_near_the_calendars_first_year() -> None:
+    # QuantLib would refuse to roll back past 1901; the schedule never needs to.
+    assert coupon_dates(dt.date(1901, 1, 1), dt.date(1902, 1, 15), 1) == (
+        dt.date(1901, 1, 15),
+        dt.date(1902, 1, 15),
+    )
