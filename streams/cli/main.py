@@ -17,7 +17,9 @@ from alerts.redact import install_on_root
 from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
+from streams.kafka.codecs import KAFKA_CODECS
 from streams.model.events import Deal, Distribution, Financials, Quote
+from streams.rebuild.cli import add_parser as add_rebuild_parser
 from streams.settings import Settings
 
 
@@ -37,7 +39,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if empty_token is not None:
         sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
+    secrets = (settings.slack_webhook_url, settings.alertmanager_url, settings.api_token)
+    install_on_root(s.get_secret_value() for s in secrets if s)
     try:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
@@ -52,7 +55,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     settings = _settings()
     try:
         counts = publish_records(
-            settings.kafka_bootstrap, read_jsonl(Path(args.file)), **kafka_client_options(settings)
+            settings.kafka_bootstrap,
+            read_jsonl(Path(args.file)),
+            compression=None if args.compression == "none" else args.compression,
+            **kafka_client_options(settings),
         )
     except (PublishError, OSError) as exc:
         sys.exit(f"tranchewatch publish: {exc}")
@@ -115,6 +121,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         redis_url=_settings().redis_url.get_secret_value(),
         workdir=Path(args.workdir) if args.workdir else None,
         only=args.only,
+        compression=None if args.compression == "none" else args.compression,
     )
     report = run_bench(options)
     print(render(report), flush=True)
@@ -127,6 +134,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the stream processors until stopped").set_defaults(func=cmd_worker)
     pub = sub.add_parser("publish", help="publish a JSON Lines file of {topic, value} records")
     pub.add_argument("file")
+    pub.add_argument(
+        "--compression",
+        choices=["none", *KAFKA_CODECS],
+        default="none",
+        help="record batch codec (default none); the worker reads every one",
+    )
     pub.set_defaults(func=cmd_publish)
     brk = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     brk.add_argument(
@@ -141,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
     add_watchlist_parser(sub)
+    add_rebuild_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )
@@ -160,6 +174,12 @@ def parser() -> argparse.ArgumentParser:
         choices=["throughput"],
         default=None,
         help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+    )
+    bench.add_argument(
+        "--compression",
+        choices=["none", *KAFKA_CODECS],
+        default="none",
+        help="codec of the record batches the bench publishes (default none)",
     )
     bench.add_argument("--workdir", default=None, help="where logs go (default: a new temporary directory)")
     bench.set_defaults(func=cmd_bench)

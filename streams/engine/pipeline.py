@@ -10,20 +10,22 @@ import logging
 import time
 from collections import defaultdict
 
-from redis.exceptions import RedisError
-
 from alerts.core.model import Alert
+from streams.engine import quote_checks
 from streams.engine.apply import apply_event
 from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
-from streams.model.events import Event
-from streams.rules.config import RulesConfig
+from streams.model.events import Event, Quote
+from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
+from streams.state.marker import STATE_LOST, StateLost
 from streams.state.snapshot import StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
+# The notices committed, duplicates by topic, and the events refused as dead letters.
+Outcome = tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]
 
 
 class BatchHandler:
@@ -54,36 +56,40 @@ class BatchHandler:
         rejected: list[tuple[Envelope, Rejected]] = []
         for env in batch:
             result = parse(env.topic, env.value)
+            if isinstance(result, Quote):
+                ahead = quote_checks.ahead_of_record(result, env.timestamp, self.rules.future_timestamp)
+                if ahead is not None:
+                    result = Rejected(env.topic, env.value or b"", ahead.reason, ahead.kind)
             if isinstance(result, Rejected):
                 rejected.append((env, result))
             else:
                 valid.append((env, result))
         try:
-            notices, duplicates = await self._commit_with_retry(valid)
+            notices, duplicates, refused = await self._commit_with_retry(valid)
         except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
             log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
-            notices, duplicates, failed = await self._isolate(valid)
-            rejected.extend(failed)
-            failed_envs = {id(env) for env, _ in failed}
-            valid = [(env, event) for env, event in valid if id(env) not in failed_envs]
+            notices, duplicates, refused = await self._isolate(valid)
+        # Events the rules refused or failed on are dead letters, not processed events.
+        rejected.extend(refused)
+        refused_envs = {id(env) for env, _ in refused}
+        valid = [(env, event) for env, event in valid if id(env) not in refused_envs]
         await self._dead_letter(rejected)
         self._count(batch, valid, rejected, duplicates, notices)
         return notices
 
-    async def _isolate(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]:
+    async def _isolate(self, valid: list[tuple[Envelope, Event]]) -> Outcome:
         notices: list[Alert] = []
         duplicates: dict[str, int] = defaultdict(int)
         failed: list[tuple[Envelope, Rejected]] = []
         for env, event in valid:
             try:
-                more, dups = await self._commit_with_retry([(env, event)])
+                more, dups, refused = await self._commit_with_retry([(env, event)])
             except Exception as exc:
                 log.exception("%s could not be processed", env.where)
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
                 failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
                 continue
+            failed.extend(refused)
             notices.extend(more)
             for topic, count in dups.items():
                 duplicates[topic] += count
@@ -125,9 +131,7 @@ class BatchHandler:
         for alert in notices:
             self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
 
-    async def _commit_with_retry(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int]]:
+    async def _commit_with_retry(self, valid: list[tuple[Envelope, Event]]) -> Outcome:
         attempt = 0
         while True:
             if self.guard.blocked:
@@ -136,7 +140,12 @@ class BatchHandler:
                 continue
             try:
                 result = await self._try_commit(valid)
-            except (RedisError, OSError) as exc:
+            except StateLost as exc:  # nothing was written; held until an operator rebuilds and restarts
+                if self.cache is not None:
+                    self.cache.clear()
+                self.guard.block(STATE_LOST, str(exc))
+                continue
+            except self.store.unavailable_errors as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
                 if self.cache is not None:
@@ -158,19 +167,20 @@ class BatchHandler:
                 "redis %s failed (%s); holding the batch and retrying (attempt %d)", operation, exc, attempt
             )
 
-    async def _try_commit(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int]] | None:
+    async def _try_commit(self, valid: list[tuple[Envelope, Event]]) -> Outcome | None:
         fresh, duplicates = await self._drop_duplicates(valid)
         if not fresh:
-            return [], duplicates
+            return [], duplicates, []
         started = time.monotonic()
         events = [event for _, event in fresh]
         snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
         loaded = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded - started)
+        refused: list[tuple[Envelope, Rejected]] = []
         for env, event in fresh:
-            apply_event(snap, env.topic, event, self.rules)
+            said_no = apply_event(snap, env.topic, event, self.rules)
+            if said_no is not None:
+                refused.append((env, Rejected(env.topic, env.value or b"", said_no.reason, said_no.kind)))
         judged = time.monotonic()
         self.metrics.rule_seconds.observe(judged - loaded)
         ok = await self.store.commit(snap.to_commit())
@@ -179,7 +189,7 @@ class BatchHandler:
             return None
         if self.cache is not None:
             snap.remember(self.cache)
-        return snap.notices, duplicates
+        return snap.notices, duplicates, refused
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]

@@ -14,7 +14,7 @@ from streams.model.events import Distribution, Quote
 from streams.model.schedule import settlement_date
 from streams.model.state import MAX_REPORTS, PaymentReport, QuoteMark, TrancheState
 from streams.rules import below_par, price_drop
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 
 
 def quote_mark(tranche: TrancheState, quote: Quote) -> QuoteMark:
@@ -51,7 +51,8 @@ def store_report(tranche: TrancheState, report: PaymentReport) -> bool:
 
 def renormalise(tranche: TrancheState, rules: RulesConfig) -> bool:
     """Divides the kept original-face quotes again by the factor now known; True if any price moved."""
-    marks = [m for m in (tranche.last_quote, *tranche.recent) if m is not None and m.clean is not None]
+    held = (tranche.last_quote, tranche.previous_quote, *tranche.recent)
+    marks = [m for m in held if m is not None and m.clean is not None]
     moved = False
     for mark in marks:
         clean = _per_outstanding(tranche, mark)
