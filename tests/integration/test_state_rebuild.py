@@ -22,7 +22,7 @@ from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.topics import ALERTS, DEALS, QUOTES
 from streams.rebuild.run import Rebuild
 from streams.settings import Settings
-from streams.state.marker import MARKER_KEY
+from streams.state.keys import StateKeys
 from tests.integration.test_end_to_end import DEAL, metric_value, quote
 from tests.support.alertmanager import OwnAlertmanager, binary
 from tests.support.kafka_io import produce, read_all
@@ -170,7 +170,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
 
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(Rebuild(settings, say=interrupt, batch_size=1, progress_every=1).run())
-    assert own.hget(redis_prefix + MARKER_KEY, "status") == b"rebuilding"
+    assert own.hget(StateKeys(redis_prefix).marker, "status") == b"rebuilding"
     # (A worker started now would refuse the half-built state: tests/integration/test_state_marker.py.)
 
     done = subprocess.run(
