@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     quotes_partitions: int = Field(4, ge=1)
     deals_partitions: int = Field(1, ge=1)
     financials_partitions: int = Field(1, ge=1)
+    distributions_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)
     replication_factor: int = Field(1, ge=1)

@@ -117,6 +117,7 @@ def test_topics_are_created_with_their_partition_counts(services: dict[str, Any]
         "bond.quotes": "8",
         "abs.deals": "2",
         "issuer.financials": "2",
+        "abs.distributions": "2",
         "abs.alerts": "2",
         "tranchewatch.deadletter": "1",
     }
@@ -138,7 +139,7 @@ def test_topics_keep_the_history_a_rebuild_needs(services: dict[str, Any]) -> No
         topic: dict(re.findall(r"--config (\S+)=(\S+)", rest))
         for topic, rest in re.findall(r"--topic (\S+) --partitions \d+(.*)", script)
     }
-    for topic in ("abs.deals", "issuer.financials", "abs.alerts"):
+    for topic in ("abs.deals", "issuer.financials", "abs.distributions", "abs.alerts"):
         assert configs[topic] == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
     assert int(configs["bond.quotes"]["retention.ms"]) >= 30 * 86_400_000
 
