@@ -110,7 +110,8 @@ class AlertBox(_Doc):
 
 
 class MarketState(_Doc):
-    """Market-wide figures: deals per calendar year, for issuance_record. Only deals write it.
+    """Market-wide figures: deals and their face value per calendar year, for issuance_record and
+    issuance_value_record. Only deals write it.
 
     stale_quote's event-time clock and its index of watched tranches are kept beside the documents
     (streams/state/store.py: `clock`, `stale:watching`), so that quotes never read or write this document.
@@ -118,4 +119,7 @@ class MarketState(_Doc):
 
     deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only
     deal_counts: dict[str, int] = Field(default_factory=dict)  # every year seen; ids of old years are dropped
-    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance_record alerts by year
+    # Sum of the counted deals' tranche face values by year. A year counted before values were kept has
+    # none (its value is unknown, not zero): it neither fires nor counts as an earlier year.
+    deal_values: dict[str, float] = Field(default_factory=dict)
+    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance record alerts by year (both rules)

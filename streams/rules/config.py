@@ -117,6 +117,13 @@ class IssuanceRecordConfig(RuleConfig):
     keep_ids_years: int = Field(2, ge=1, le=50)
 
 
+class IssuanceValueRecordConfig(RuleConfig):
+    # Sum of the deals' tranche face values per calendar year before the stream began, by year.
+    baseline: dict[Year, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # As issuance_record's: the market keeps one set of deal ids, for the smaller of the two windows.
+    keep_ids_years: int = Field(2, ge=1, le=50)
+
+
 class StaleQuoteConfig(RuleConfig):
     # More than this many China (Shanghai Stock Exchange) trading days without a quote, counted on the
     # stream's event-time clock (the newest quote time of any tranche).
