@@ -55,6 +55,9 @@ class TrancheState(_Doc):
     recent: list[QuoteMark] = Field(default_factory=list)
     # The newest quote stamped before `last_quote`, however old: price_drop compares with it too (v2).
     previous_quote: QuoteMark | None = None
+    # Trading days between its newest quotes, newest last, for stale_quote's relative threshold (kept only
+    # while it is on; at most relative_quotes - 1).
+    quote_gaps: list[int] = Field(default_factory=list)
     announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
     latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
 

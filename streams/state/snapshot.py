@@ -156,7 +156,9 @@ class Snapshot:
         for key in self.dirty:
             kind, _, ident = key.partition(":")
             if kind == "tranche":
-                commit.watching[ident] = stale_quote.watched_at(self.tranches[ident]) if cfg.enabled else None
+                commit.watching[ident] = (
+                    stale_quote.watched_at(self.tranches[ident], cfg) if cfg.enabled else None
+                )
         if not cfg.enabled or self.clock is None:
             return
         cutoff = stale_quote.cutoff(self.clock, cfg)
@@ -269,7 +271,7 @@ async def load_snapshot(
     # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
     snap.index.below = final_cutoff
     for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche)
+        stale_quote.watch(snap.index, tranche, stale)
     return snap
 
 
