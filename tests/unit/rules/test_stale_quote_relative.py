@@ -130,9 +130,7 @@ def test_any_interleaving_gives_the_oracles_stale_set(data: st.DataObject) -> No
             if not seq:
                 continue
             times = [q.event_time for q in seq]
-            gaps = [stale_quote.trading_days_since(a, b) for a, b in itertools.pairwise(times)][
-                -19:
-            ]
+            gaps = [stale_quote.trading_days_since(a, b) for a, b in itertools.pairwise(times)][-19:]
             tranche = TrancheState(tranche_id="x", quote_gaps=gaps)
             limit = stale_quote.threshold(tranche, cfg)
             if stale_quote.trading_days_since(times[-1], clock) > limit:
