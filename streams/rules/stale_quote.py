@@ -123,8 +123,8 @@ def due_key(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | None:
     exactly when that moved date is before the `trading_days`-th, so one index and one cutoff serve every
     threshold."""
     quote = tranche.last_quote
-    if quote is None:
-        return None
+    if quote is None or not cfg.relative:
+        return quote.ts if quote is not None else None
     extra = threshold(tranche, cfg) - cfg.trading_days
     if extra <= 0:
         return quote.ts
@@ -286,7 +286,7 @@ def _on_quote(judge: Judge, tranche: TrancheState, previous: QuoteMark | None, c
 
 
 def _observe_quote(tranche: TrancheState, mark: QuoteMark, late: bool, cfg: StaleQuoteConfig) -> None:
-    if not late and cfg.enabled:
+    if cfg.relative and not late and cfg.enabled:
         note_gap(tranche, cfg)
 
 
