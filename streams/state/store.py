@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from streams.rules.stale_quote import micros
+from streams.state.marker import MarkerMode, StateLost, lost_reason
 from streams.state.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
@@ -19,9 +20,20 @@ from streams.state.snapshot import Commit
 # The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
 # order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
 # and unescaped by cjson, work the size of every document written.
+# The state marker is checked first and counted last (streams/state/marker.py): on a Redis that lost the
+# state, nothing is written.
 _COMMIT = """
 local p = cjson.decode(ARGV[1])
 local prefix = ARGV[2]
+local marker = prefix .. 'state:marker'
+local status = redis.call('HGET', marker, 'status')
+if p.marker == 'rebuild' then
+  if status ~= 'rebuilding' or redis.call('HGET', marker, 'token') ~= p.token then
+    return 'lost:' .. (status or 'missing')
+  end
+elseif status ~= 'live' and not (status == false and p.marker == 'create') then
+  return 'lost:' .. (status or 'missing')
+end
 local watching = prefix .. 'stale:watching'
 local loaded = {}
 for _, c in ipairs(p.expected) do
@@ -65,6 +77,10 @@ for i, n in ipairs(p.notices) do
   redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
   redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
 end
+if status == false then
+  redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
+end
+redis.call('HINCRBY', marker, 'commits', 1)
 return 'ok'
 """
 
@@ -92,9 +108,11 @@ class RedisStore:
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
+        self.marker = marker or MarkerMode("create")
         self._commit = redis.register_script(_COMMIT)
         self._load = redis.register_script(_LOAD)
 
@@ -138,6 +156,7 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
@@ -152,4 +171,9 @@ class RedisStore:
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
         result = await self._commit(args=[body, self.prefix, *bodies])
-        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
+        text = result.decode() if isinstance(result, bytes) else str(result)
+        if text.startswith("lost:"):
+            raise StateLost(lost_reason(self.prefix, f"at a commit, marker {text[5:]}"))
+        if text == "ok" and self.marker.kind == "create":
+            self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
+        return text == "ok"
