@@ -22,7 +22,7 @@ from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.topics import ALERTS, DEALS, QUOTES
 from streams.rebuild.run import Rebuild
 from streams.settings import Settings
-from streams.state.marker import MARKER_KEY
+from streams.state.keys import StateKeys
 from tests.integration.test_end_to_end import DEAL, metric_value, quote
 from tests.support.alertmanager import OwnAlertmanager, binary
 from tests.support.kafka_io import produce, read_all
@@ -170,7 +170,7 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
 
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(Rebuild(settings, say=interrupt, batch_size=1, progress_every=1).run())
-    assert own.hget(redis_prefix + MARKER_KEY, "status") == b"rebuilding"
+    assert own.hget(StateKeys(redis_prefix).marker, "status") == b"rebuilding"
     # (A worker started now would refuse the half-built state: tests/integration/test_state_marker.py.)
 
     done = subprocess.run(
@@ -185,10 +185,11 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     assert documents(own, redis_prefix) == documents(redis_client, redis_prefix)
     total = transitions(redis_client, redis_prefix)
     assert transitions(own, redis_prefix) == total > sent_before
-    active = {k.decode(): v.decode() for k, v in redis_client.hgetall(redis_prefix + "alerts:active").items()}
+    rows: dict[bytes, bytes] = redis_client.hgetall(redis_prefix + "alerts:active")  # type: ignore[assignment]
+    active = {k.decode(): v.decode() for k, v in rows.items()}
     assert active
     if alertmanager is not None:  # its re-posts of what fires go on, from the rebuilt state
-        restored = own.hkeys(redis_prefix + "alertmanager:firing:alertmanager")
+        restored: list[bytes] = own.hkeys(redis_prefix + "alertmanager:firing:alertmanager")  # type: ignore[assignment]
         assert {k.decode() for k in restored} == set(active)
 
     restarted = worker_factory(**mine)

@@ -131,8 +131,8 @@ def test_any_interleaving_gives_the_oracles_stale_set(data: st.DataObject) -> No
                 continue
             times = [q.event_time for q in seq]
             gaps = [stale_quote.trading_days_since(a, b) for a, b in itertools.pairwise(times)][-19:]
-            tranche = TrancheState(tranche_id="x", quote_gaps=gaps)
-            limit = stale_quote.threshold(tranche, cfg)
+            state = TrancheState(tranche_id="x", quote_gaps=gaps)
+            limit = stale_quote.threshold(state, cfg)
             if stale_quote.trading_days_since(times[-1], clock) > limit:
                 expected.add(seq[0].tranche_id)  # type: ignore[union-attr]
     assert stale == expected
