@@ -60,5 +60,7 @@ def test_entities_are_kept_and_bad_ones_dead_lettered(
     assert b"is the entity itself" in reasons and b"kind" in reasons
     # Both valid records are applied (one batch or two); the older one read last changes nothing.
     wait_for(lambda: redis_client.scard(keys.seen(ENTITIES)) == 2, what="both valid records applied")
-    doc = json.loads(redis_client.hget(keys.doc(entity_key("wuhan-bus")), "d") or stored)
+    raw = redis_client.hget(keys.doc(entity_key("wuhan-bus")), "d") or stored
+    assert isinstance(raw, bytes)
+    doc = json.loads(raw)
     assert doc["parent_id"] == "hubei-gov" and doc["event_id"] == "e-2" and doc["kind"] == "lgfv"
