@@ -9,18 +9,20 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
-from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
+from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event
 from streams.rules.config import RulesConfig
 from streams.state.cache import StateCache
-from streams.state.snapshot import StateStore, load_snapshot
+from streams.state.progress import NONE, TopicPartition, batch_positions, moved
+from streams.state.snapshot import Commit, StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ class BatchHandler:
         *,
         retry_max_seconds: float = 5.0,
         cache: StateCache | None = None,
+        deadletter_read_back: int = DEFAULT_READ_BACK,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -43,6 +46,7 @@ class BatchHandler:
         self.retry_max_seconds = retry_max_seconds
         self.redis_healthy = True
         self.cache = cache
+        self.deadletter_read_back = deadletter_read_back
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -55,45 +59,56 @@ class BatchHandler:
                 rejected.append((env, result))
             else:
                 valid.append((env, result))
+        positions = batch_positions((env.topic, env.partition, env.offset) for env in batch)
         try:
-            notices, duplicates = await self._commit_with_retry(valid)
+            done = await self._commit_with_retry(valid, positions)
         except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
             log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
-            notices, duplicates, failed = await self._isolate(valid)
+            done, failed = await self._isolate(valid, positions)
             rejected.extend(failed)
             failed_envs = {id(env) for env, _ in failed}
             valid = [(env, event) for env, event in valid if id(env) not in failed_envs]
-        await self._dead_letter(rejected)
-        self._count(batch, valid, rejected, duplicates, notices)
-        return notices
+        await self._dead_letter(rejected, done.loaded)
+        self._count(batch, valid, rejected, done.duplicates, done.notices)
+        return done.notices
 
     async def _isolate(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]:
-        notices: list[Alert] = []
-        duplicates: dict[str, int] = defaultdict(int)
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> tuple[Committed, list[tuple[Envelope, Rejected]]]:
+        done = Committed()
         failed: list[tuple[Envelope, Rejected]] = []
         for env, event in valid:
+            # Each commit loads the batch's progress (for its dead letters) but raises only its own event's.
+            own = dict.fromkeys(positions, NONE) | {(env.topic, env.partition): env.offset}
             try:
-                more, dups = await self._commit_with_retry([(env, event)])
+                more = await self._commit_with_retry([(env, event)], own)
             except Exception as exc:
                 log.exception("%s could not be processed", env.where)
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
                 failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
                 continue
-            notices.extend(more)
-            for topic, count in dups.items():
-                duplicates[topic] += count
-        return notices, dict(duplicates), failed
+            done.add(more)
+        # The whole batch's progress, past the events that failed (their dead letters follow).
+        done.add(await self._commit_with_retry([], positions))
+        return done, failed
 
-    async def _dead_letter(self, rejected: list[tuple[Envelope, Rejected]]) -> None:
+    async def _dead_letter(
+        self, rejected: list[tuple[Envelope, Rejected]], loaded: dict[TopicPartition, int]
+    ) -> None:
+        # A record at or below its partition's committed progress came before: its dead letter may be out.
+        in_doubt = {
+            env.ledger_key
+            for env, _ in rejected
+            if env.offset <= loaded.get((env.topic, env.partition), NONE)
+        }
         attempt = 0
         while True:
             try:
-                await send_dead_letters(self.deadletters, rejected)
+                await send_dead_letters(self.deadletters, rejected, in_doubt, self.deadletter_read_back)
                 return
             except Exception as exc:  # the broker's client raises many types; none may lose a dead letter
                 attempt += 1
+                in_doubt = {env.ledger_key for env, _ in rejected}  # part of the publish may have landed
                 log.error("dead-letter publish failed (%s); retrying (attempt %d)", exc, attempt)
                 await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
 
@@ -123,12 +138,12 @@ class BatchHandler:
             self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
 
     async def _commit_with_retry(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int]]:
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> Committed:
         attempt = 0
         while True:
             try:
-                result = await self._try_commit(valid)
+                result = await self._try_commit(valid, positions)
             except (RedisError, OSError) as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
@@ -152,27 +167,36 @@ class BatchHandler:
             )
 
     async def _try_commit(
-        self, valid: list[tuple[Envelope, Event]]
-    ) -> tuple[list[Alert], dict[str, int]] | None:
-        fresh, duplicates = await self._drop_duplicates(valid)
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> Committed | None:
+        (fresh, duplicates), loaded = await asyncio.gather(
+            self._drop_duplicates(valid), self.store.positions(positions)
+        )
+        raised = moved(positions, loaded)
         if not fresh:
-            return [], duplicates
+            if raised:  # nothing to apply, but the progress moves (dead letters, duplicates)
+                commit = Commit({}, {}, [], [], positions=raised, loaded_positions=_subset(loaded, raised))
+                if not await self.store.commit(commit):
+                    return None
+            return Committed([], duplicates, loaded)
         started = time.monotonic()
         events = [event for _, event in fresh]
         snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
-        loaded = time.monotonic()
-        self.metrics.redis_seconds.labels("load").observe(loaded - started)
+        loaded_at = time.monotonic()
+        self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
         for env, event in fresh:
             apply_event(snap, env.topic, event, self.rules)
         judged = time.monotonic()
-        self.metrics.rule_seconds.observe(judged - loaded)
-        ok = await self.store.commit(snap.to_commit())
+        self.metrics.rule_seconds.observe(judged - loaded_at)
+        commit = snap.to_commit()
+        commit.positions, commit.loaded_positions = raised, _subset(loaded, raised)
+        ok = await self.store.commit(commit)
         self.metrics.redis_seconds.labels("commit").observe(time.monotonic() - judged)
         if not ok:
             return None
         if self.cache is not None:
             snap.remember(self.cache)
-        return snap.notices, duplicates
+        return Committed(snap.notices, duplicates, loaded)
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]
@@ -194,3 +218,24 @@ class BatchHandler:
             seen.add(event.event_id)
             fresh.append((env, event))
         return fresh, dict(duplicates)
+
+
+@dataclass
+class Committed:
+    """What a batch's commits produced, and the progress loaded before the first of them."""
+
+    notices: list[Alert] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    loaded: dict[TopicPartition, int] = field(default_factory=dict)
+    _first: bool = True
+
+    def add(self, more: Committed) -> None:
+        self.notices.extend(more.notices)
+        for topic, count in more.duplicates.items():
+            self.duplicates[topic] = self.duplicates.get(topic, 0) + count
+        if self._first:  # later commits of the batch see its own progress, not what came before it
+            self.loaded, self._first = more.loaded, False
+
+
+def _subset(loaded: dict[TopicPartition, int], keys: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    return {tp: loaded.get(tp, NONE) for tp in keys}

@@ -9,10 +9,11 @@ import orjson
 from redis.asyncio import Redis
 
 from streams.rules.stale_quote import micros
+from streams.state.progress import NONE, OFFSETS_KEY, field_of
 from streams.state.snapshot import Commit
 
-# One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
-# or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
+# One Lua script so that the documents, the seen event ids, the outbox, the alert index and the Kafka progress
+# (streams/state/progress.py) change together or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
 # The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
@@ -38,6 +39,11 @@ end
 for _, s in ipairs(p.seen) do
   if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
 end
+for _, o in ipairs(p.offsets) do
+  if tonumber(redis.call('HGET', prefix .. 'offsets', o[1]) or '-1') ~= tonumber(o[2]) then
+    return 'conflict:offsets:' .. o[1]
+  end
+end
 for i, key in ipairs(p.documents) do
   redis.call('HSET', prefix .. key, 'd', ARGV[2 + i])
   redis.call('HINCRBY', prefix .. key, 'v', 1)
@@ -50,6 +56,9 @@ if p.clock and tonumber(p.clock[1]) > clock then
 end
 for _, s in ipairs(p.seen) do
   redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
+end
+for _, o in ipairs(p.offsets) do
+  redis.call('HSET', prefix .. 'offsets', o[1], o[3])
 end
 local bodies = 2 + #p.documents
 for i, n in ipairs(p.notices) do
@@ -120,6 +129,13 @@ class RedisStore:
         flags = await self.redis.smismember(f"{self.prefix}seen:{topic}", ids)
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        parts = list(parts)
+        if not parts:
+            return {}
+        found = await self.redis.hmget(self.prefix + OFFSETS_KEY, [field_of(tp) for tp in parts])
+        return {tp: int(v) if v is not None else NONE for tp, v in zip(parts, found, strict=True)}
+
     async def clock(self) -> dt.datetime | None:
         at = await self.redis.hget(self.prefix + "clock", "at")
         return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
@@ -135,6 +151,11 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            # Each raised position with the one loaded: [field, loaded, new], as strings (see progress.py).
+            "offsets": [
+                [field_of(tp), str(commit.loaded_positions.get(tp, NONE)), str(offset)]
+                for tp, offset in commit.positions.items()
+            ],
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
