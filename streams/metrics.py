@@ -94,6 +94,21 @@ class Metrics(AlertMetrics):
             ["tranche_id"],
             registry=r,
         )
+        self.redis_eviction_policy = Gauge(
+            "tranchewatch_redis_eviction_policy",
+            "1 for Redis's maxmemory-policy as last read (source: config, info or unknown); anything but "
+            "noeviction can drop state.",
+            ["policy", "source"],
+            registry=r,
+        )
+        self.state_blocked = Gauge(
+            "tranchewatch_state_blocked",
+            "1 while state commits are stopped for this reason (redis_policy, state_lost); input waits.",
+            ["reason"],
+            registry=r,
+        )
         self.worker_ready = Gauge(
-            "tranchewatch_worker_ready", "1 when partitions are assigned and Redis answers.", registry=r
+            "tranchewatch_worker_ready",
+            "1 when /readyz has no reason not to be ready (partitions assigned, Redis answers).",
+            registry=r,
         )

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     rebalance_timeout_seconds: float = Field(10.0, gt=0)
     heartbeat_interval_seconds: float = Field(1.0, gt=0)
     redis_retry_max_seconds: float = Field(5.0, gt=0)
+    # Redis's maxmemory-policy is read at start and this often; anything but noeviction stops the worker
+    # unless allowed here (streams/state/redis_policy.py).
+    allow_evicting_redis: bool = False
+    redis_policy_check_seconds: float = Field(60.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
     max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch

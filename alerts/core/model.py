@@ -13,10 +13,13 @@ from pydantic import BaseModel, ConfigDict
 
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["firing", "resolved"]
+# THE list of rules, in the order the engine judges them: each name is the module streams/rules/<name>.py
+# (found by streams/rules/registry.py, which says how to add one) and the table [<name>] of the rules file.
 RuleName = Literal[
     "below_par",
     "price_drop",
     "issuer_loss_widening",
+    "issuer_deep_loss",
     "distressed_tranche",
     "issuing_into_weakness",
     "issuance_record",

@@ -8,20 +8,16 @@ from alerts.core.format import money
 from alerts.core.model import Alert
 
 _ICON = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
-_RULE_TITLE = {
-    "below_par": "Below par",
-    "price_drop": "Price drop",
-    "issuer_loss_widening": "Issuer loss widening",
-    "distressed_tranche": "Distressed tranche",
-    "issuing_into_weakness": "Issuing into weakness",
-    "issuance_record": "Issuance record",
-    "stale_quote": "Stale quote",
-}
+
+
+def title(rule: str) -> str:
+    """A rule's title is its name in words ("below_par" -> "Below par"), so a new rule needs no entry here."""
+    return rule.replace("_", " ").capitalize()
 
 
 def headline(alert: Alert) -> str:
     state = "RESOLVED" if alert.status == "resolved" else alert.severity.upper()
-    return f"[{state}] {_RULE_TITLE.get(alert.rule, alert.rule)}: {alert.summary}"
+    return f"[{state}] {title(alert.rule)}: {alert.summary}"
 
 
 def _subject_line(alert: Alert) -> str:
@@ -47,6 +43,8 @@ def _facts(alert: Alert) -> list[str]:
         facts.append(f"*Face value* {money(e['face_value'], currency)}")
     if "mark_to_market_loss" in e:
         facts.append(f"*Mark-to-market loss* {money(e['mark_to_market_loss'], currency)}")
+    if "loss_pct_of_revenue" in e:
+        facts.append(f"*Net loss / revenue* {e['loss_pct_of_revenue']:.1f}%")
     if "ytm_pct" in e:
         facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
     since = alert.starts_at.isoformat()

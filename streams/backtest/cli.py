@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 
 from . import sources
 from .compare import compare

@@ -24,7 +24,7 @@ from streams.kafka.publish import message_key
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from streams.state.snapshot import MARKET_KEY
 from streams.views.watchlist import MarketView

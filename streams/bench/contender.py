@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from streams.bench.naive import NaiveStore, handle_one
 from streams.ingest.deadletter import Envelope
 from streams.kafka.topics import INPUT_TOPICS, QUOTES
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.settings import Settings
 from streams.worker.agents import register_agents
 from streams.worker.app import build_app, new_app, use_event_loop

@@ -17,15 +17,20 @@ from streams.kafka.topics import ALERTS, INPUT_TOPICS
 CHUNK = 5_000
 
 
-def _producer(bootstrap: str) -> AIOKafkaProducer:
+def _producer(bootstrap: str, compression: str | None) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=2, max_batch_size=1 << 20, max_request_size=1 << 23, acks=1
+        bootstrap_servers=bootstrap,
+        linger_ms=2,
+        max_batch_size=1 << 20,
+        max_request_size=1 << 23,
+        acks=1,
+        compression_type=compression,
     )
 
 
-async def preload(bootstrap: str, records: Sequence[Record]) -> float:
+async def preload(bootstrap: str, records: Sequence[Record], compression: str | None = None) -> float:
     """Publishes as fast as the client can; returns messages per second."""
-    producer = _producer(bootstrap)
+    producer = _producer(bootstrap, compression)
     await producer.start()
     started = time.monotonic()
     try:
@@ -37,10 +42,12 @@ async def preload(bootstrap: str, records: Sequence[Record]) -> float:
     return len(records) / max(time.monotonic() - started, 1e-9)
 
 
-async def publish_paced(bootstrap: str, records: Sequence[Record], rate: float | None) -> list[float]:
+async def publish_paced(
+    bootstrap: str, records: Sequence[Record], rate: float | None, compression: str | None = None
+) -> list[float]:
     """Publishes at `rate` messages per second (None: as fast as possible), in 10 ms slices. Returns the
     wall-clock time each record was handed to the client, in the records' order."""
-    producer = _producer(bootstrap)
+    producer = _producer(bootstrap, compression)
     await producer.start()
     sent: list[float] = []
     started = time.monotonic()

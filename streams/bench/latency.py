@@ -70,11 +70,17 @@ def _latencies(
 
 
 async def _measure(
-    bootstrap: str, data: Dataset, rate: float | None, client: redis.Redis, prefix: str, worker: Process
+    bootstrap: str,
+    data: Dataset,
+    rate: float | None,
+    client: redis.Redis,
+    prefix: str,
+    worker: Process,
+    compression: str | None,
 ) -> tuple[list[float], float, int]:
     async with AlertReader(bootstrap) as reader:
         started = time.monotonic()
-        sent = await publish_paced(bootstrap, data.quotes, rate)
+        sent = await publish_paced(bootstrap, data.quotes, rate, compression)
         published = len(sent) / max(time.monotonic() - started, 1e-9)
 
         def drained() -> bool:
@@ -89,13 +95,20 @@ async def _measure(
     return times, published, len(reader.received)
 
 
-def latency_run(data: Dataset, rate: float | None, env: dict[str, str], workdir: Path, name: str) -> Latency:
+def latency_run(
+    data: Dataset,
+    rate: float | None,
+    env: dict[str, str],
+    workdir: Path,
+    name: str,
+    compression: str | None = None,
+) -> Latency:
     broker = EmbeddedBroker(log_file=workdir / f"{name}-broker.log")
     client = redis.Redis.from_url(env["TRANCHEWATCH_REDIS_URL"])
     with broker.running():
         env = {**env, "TRANCHEWATCH_KAFKA_BOOTSTRAP": broker.bootstrap}
         ensure_topics(Settings(kafka_bootstrap=broker.bootstrap))
-        asyncio.run(preload(broker.bootstrap, data.reference))
+        asyncio.run(preload(broker.bootstrap, data.reference, compression))
         worker = Process(["streams.cli", "worker"], env, workdir / f"{name}-worker.log")
         prefix = env["TRANCHEWATCH_REDIS_PREFIX"]
         try:
@@ -106,7 +119,9 @@ def latency_run(data: Dataset, rate: float | None, env: dict[str, str], workdir:
                 120,
                 worker,
             )
-            times, published, _ = asyncio.run(_measure(broker.bootstrap, data, rate, client, prefix, worker))
+            times, published, _ = asyncio.run(
+                _measure(broker.bootstrap, data, rate, client, prefix, worker, compression)
+            )
             rss = worker.peak_rss_mb()
         finally:
             worker.stop()

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from streams.engine.apply import apply_event
 from streams.ingest.parse import Rejected, parse
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.rules.stale_quote import micros
 from streams.state.snapshot import Commit, load_snapshot
 from streams.state.store import RedisStore

@@ -64,7 +64,8 @@ def render(report: Report) -> str:
         f"tranchewatch bench: {o.quotes} quotes over {o.tranches} tranches; events by topic {report.events}"
     ]
     lines += machine()
-    lines.append(f"preload: {report.publish_rate:,.0f} msg/s (aiokafka producer)")
+    codec = o.compression or "uncompressed"
+    lines.append(f"preload: {report.publish_rate:,.0f} msg/s (aiokafka producer, {codec} batches)")
     lines.append("")
     lines.append(
         "throughput, events/s from the first event seen to the last handled: raw and empty agents over the three "

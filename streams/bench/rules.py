@@ -29,7 +29,7 @@ from streams.engine.apply import apply_event
 from streams.ingest.parse import Rejected, parse
 from streams.model.events import Event, Quote
 from streams.rules import stale_quote
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
 

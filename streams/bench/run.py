@@ -46,6 +46,8 @@ class Options:
     extra_env: dict[str, str] = field(default_factory=dict)
     # "throughput": raw, faust-default and faust-tuned only (a minute instead of the whole run).
     only: str | None = None
+    # Codec of every batch the bench publishes (streams/kafka/codecs.py); None: uncompressed.
+    compression: str | None = None
 
 
 @dataclass
@@ -94,7 +96,9 @@ class Bench:
         with broker.running():
             boot = broker.bootstrap
             ensure_topics(Settings(kafka_bootstrap=boot))
-            report.publish_rate = asyncio.run(preload(boot, data.reference + data.quotes))
+            report.publish_rate = asyncio.run(
+                preload(boot, data.reference + data.quotes, self.options.compression)
+            )
             report.raw = asyncio.run(raw_consume(boot, data.total))
             for name, mode in (("faust-default", "empty"), ("faust-tuned", "empty-tuned")):
                 envs = [self.env(name, boot)]
@@ -111,7 +115,7 @@ class Bench:
         with broker.running():
             boot = broker.bootstrap
             ensure_topics(Settings(kafka_bootstrap=boot))
-            asyncio.run(preload(boot, data.reference))
+            asyncio.run(preload(boot, data.reference, self.options.compression))
             app_id = f"twbench-{self.run_id}-{name}"
             envs = [self.env(name, boot, app_id) for _ in range(processes)]
             prefix, counts = self.prefix_of(name), data.counts()
@@ -121,7 +125,7 @@ class Bench:
 
             def publish_quotes(procs: list[Process]) -> None:
                 wait_until(reference_read, f"{name}: deals and financials handled", self.timeout, procs)
-                asyncio.run(preload(boot, data.quotes))
+                asyncio.run(preload(boot, data.quotes, self.options.compression))
 
             report.throughput[name] = run_contenders(
                 mode, envs, data.total, self.workdir, name, self.timeout, publish_quotes
@@ -165,7 +169,9 @@ class Bench:
             half = report.throughput["worker"].rate / 2
             for name, rate in (("fixed", o.rate), ("half-capacity", half), ("saturation", None)):
                 env = self.env(f"latency-{name}", "")
-                report.latency[name] = latency_run(paced, rate, env, self.workdir, f"latency-{name}")
+                report.latency[name] = latency_run(
+                    paced, rate, env, self.workdir, f"latency-{name}", self.options.compression
+                )
         finally:
             for prefix in self.prefixes:
                 delete_prefix(self.redis, prefix)

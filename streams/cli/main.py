@@ -17,6 +17,7 @@ from alerts.redact import install_on_root
 from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
+from streams.kafka.codecs import KAFKA_CODECS
 from streams.model.events import Deal, Financials, Quote
 from streams.settings import Settings
 
@@ -52,7 +53,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     settings = _settings()
     try:
         counts = publish_records(
-            settings.kafka_bootstrap, read_jsonl(Path(args.file)), **kafka_client_options(settings)
+            settings.kafka_bootstrap,
+            read_jsonl(Path(args.file)),
+            compression=None if args.compression == "none" else args.compression,
+            **kafka_client_options(settings),
         )
     except (PublishError, OSError) as exc:
         sys.exit(f"tranchewatch publish: {exc}")
@@ -114,6 +118,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         redis_url=_settings().redis_url.get_secret_value(),
         workdir=Path(args.workdir) if args.workdir else None,
         only=args.only,
+        compression=None if args.compression == "none" else args.compression,
     )
     report = run_bench(options)
     print(render(report), flush=True)
@@ -126,6 +131,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run the stream processors until stopped").set_defaults(func=cmd_worker)
     pub = sub.add_parser("publish", help="publish a JSON Lines file of {topic, value} records")
     pub.add_argument("file")
+    pub.add_argument(
+        "--compression",
+        choices=["none", *KAFKA_CODECS],
+        default="none",
+        help="record batch codec (default none); the worker reads every one",
+    )
     pub.set_defaults(func=cmd_publish)
     brk = sub.add_parser("broker", help="run the embedded Kafka-compatible broker in the foreground")
     brk.add_argument(
@@ -159,6 +170,12 @@ def parser() -> argparse.ArgumentParser:
         choices=["throughput"],
         default=None,
         help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+    )
+    bench.add_argument(
+        "--compression",
+        choices=["none", *KAFKA_CODECS],
+        default="none",
+        help="codec of the record batches the bench publishes (default none)",
     )
     bench.add_argument("--workdir", default=None, help="where logs go (default: a new temporary directory)")
     bench.set_defaults(func=cmd_bench)

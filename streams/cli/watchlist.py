@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.settings import Settings
 from streams.state.reader import StateReader
 from streams.views.watchlist import SortKey, Watchlist, WatchQuery, WatchRow, watchlist

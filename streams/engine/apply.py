@@ -1,5 +1,8 @@
 """Applies one validated event to a snapshot, then runs the rules it can affect. Pure: no I/O, no clock.
 
+Which rules run, and at which point of an event, comes from the registry (streams/rules/registry.py): each
+rule's hooks (streams/rules/spec.py) are called in the registry's order, so a new rule needs no change here.
+
 The same code serves the worker (on a snapshot loaded from Redis) and any replay (on an in-memory store),
 and each event is judged on its own, in order, so batch sizes never change the alerts.
 
@@ -22,108 +25,117 @@ it is, for every interleaving in which each deal is read after the quotes and re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from alerts.core.antinoise import apply_rule
-from alerts.core.lifecycle import changes_nothing, transition
-from alerts.core.model import Alert, Fire, RuleName, Subject, Verdict, fingerprint, subject_key
+from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.model.events import Deal, Event, Financials, Quote
-from streams.model.state import AlertBox, DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState, _Doc
-from streams.rules import (
-    below_par,
-    distressed_tranche,
-    issuance_record,
-    issuer_loss_widening,
-    issuing_into_weakness,
-    price_drop,
-    stale_quote,
-)
-from streams.rules.config import RulesConfig
-from streams.state.snapshot import MARKET_KEY, Snapshot, deal_key, issuer_key, tranche_key
+from streams.model.state import DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState
+from streams.rules.issuer_loss_widening import store_period
+from streams.rules.price_drop import note_previous
+from streams.rules.registry import RULES, RulesConfig
+from streams.state.snapshot import Snapshot, deal_key, issuer_key, tranche_key
+
+Hook = tuple[Callable[..., None], Any]  # a rule's hook and its table
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The hooks of one rules file, in the registry's order: every rule's observe_quote, and the other
+    hooks of the rules it enables. Built once per rules file, not per event."""
+
+    observe_quote: tuple[Hook, ...]
+    on_quote: tuple[Hook, ...]
+    judge_tranche: tuple[Hook, ...]
+    judge_tranche_on_report: tuple[Hook, ...]  # those that read the issuer
+    on_deal_announced: tuple[Hook, ...]
+    on_deal: tuple[Hook, ...]
+    on_financials: tuple[Hook, ...]
+
+
+def _hooks(
+    rules: RulesConfig, name: str, *, always: bool = False, reads_issuer: bool = False
+) -> tuple[Hook, ...]:
+    found = []
+    for rule in RULES:
+        hook, cfg = getattr(rule, name), rules.table(rule)
+        if hook is not None and (always or cfg.enabled) and (rule.reads_issuer or not reads_issuer):
+            found.append((hook, cfg))
+    return tuple(found)
+
+
+_plans: dict[int, tuple[RulesConfig, _Plan]] = {}
+
+
+def _plan(rules: RulesConfig) -> _Plan:
+    cached = _plans.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    plan = _Plan(
+        observe_quote=_hooks(rules, "observe_quote", always=True),
+        on_quote=_hooks(rules, "on_quote"),
+        judge_tranche=_hooks(rules, "judge_tranche"),
+        judge_tranche_on_report=_hooks(rules, "judge_tranche", reads_issuer=True),
+        on_deal_announced=_hooks(rules, "on_deal_announced"),
+        on_deal=_hooks(rules, "on_deal"),
+        on_financials=_hooks(rules, "on_financials"),
+    )
+    if len(_plans) > 64:  # a process loads one or two rules files; tests and backtests a few more
+        _plans.clear()
+    _plans[id(rules)] = (rules, plan)
+    return plan
 
 
 def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
     """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state)."""
     snap.seen.append((topic, event.event_id))
     snap.antinoise = rules.antinoise
+    judge, plan = SnapshotJudge(snap), _plan(rules)
     if isinstance(event, Quote):
-        _apply_quote(snap, event, rules)
+        _apply_quote(judge, event, plan)
     elif isinstance(event, Deal):
-        _apply_deal(snap, event, rules)
+        _apply_deal(judge, event, plan)
     else:
-        _apply_financials(snap, event, rules)
+        _apply_financials(judge, event, plan)
 
 
-def _apply_quote(snap: Snapshot, quote: Quote, rules: RulesConfig) -> None:
+def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
+    snap = judge.snap
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
+    note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves
     if not late:
         tranche.last_quote = mark
-        below_par.observe(tranche, mark, rules.below_par)
-    price_drop.observe(tranche, mark, rules.price_drop)
+    for observe, cfg in plan.observe_quote:
+        observe(tranche, mark, late, cfg)
     snap.touch(tranche_key(tranche.tranche_id))
     if snap.clock is None or quote.ts > snap.clock:
         snap.clock = quote.ts
-    if not late and rules.stale_quote.enabled:
-        _judge_staleness(snap, tranche, previous, rules)
-    evaluate_tranche(snap, tranche, judged_at(tranche), rules)
+    if not late:
+        for on_quote, cfg in plan.on_quote:
+            on_quote(judge, tranche, previous, cfg)
+    evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
 
 
-def _judge_staleness(
-    snap: Snapshot, tranche: TrancheState, previous: QuoteMark | None, rules: RulesConfig
-) -> None:
-    """stale_quote: re-files the quoted tranche (resolving it if it was stale), then fires for the tranches
-    the clock has left behind. Only those are judged: see streams/rules/stale_quote.py."""
-    index, clock, cfg = snap.index, snap.clock, rules.stale_quote
-    assert clock is not None and tranche.last_quote is not None
-    cutoff = stale_quote.cutoff(clock, cfg)
-    stale_quote.unwatch(index, tranche.tranche_id, previous.ts if previous else None)
-    if stale_quote.is_firing(tranche) and tranche.last_quote.ts >= cutoff:
-        verdict = stale_quote.resolved(tranche)
-        record(
-            snap,
-            tranche,
-            tranche_key(tranche.tranche_id),
-            "stale_quote",
-            tranche_subject(tranche),
-            verdict,
-            tranche.last_quote.ts,
-        )
-    stale_quote.watch(index, tranche)  # unless it is (still) stale
-    for tranche_id in stale_quote.overdue(index, cutoff):
-        left = snap.tranches[tranche_id]
-        fire = stale_quote.fired(left, clock, cfg)
-        record(snap, left, tranche_key(tranche_id), "stale_quote", tranche_subject(left), fire, clock)
-        stale_quote.watch(index, left)  # still watched if an anti-noise pending period held the alert
-
-
-def _apply_deal(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
+def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan) -> None:
+    snap = judge.snap
     previous = snap.deals.get(deal.deal_id)
     snap.deals[deal.deal_id] = DealState(deal=deal, alerts=previous.alerts if previous else {})
     snap.touch(deal_key(deal.deal_id))
     issuer = snap.issuer(deal.issuer_id)
     # Judged before this deal's own tranches are registered: the issuer as it stood at the announcement.
-    if rules.issuing_into_weakness.enabled:
-        others = (snap.tranches[t] for t in issuer.tranche_ids if t in snap.tranches)
-        verdict = issuing_into_weakness.evaluate(deal, issuer, others)
-        subject = Subject(deal_id=deal.deal_id, issuer_id=deal.issuer_id)
-        record(
-            snap,
-            snap.deals[deal.deal_id],
-            deal_key(deal.deal_id),
-            "issuing_into_weakness",
-            subject,
-            verdict,
-            deal.announced_at,
-        )
+    for announced, cfg in plan.on_deal_announced:
+        announced(judge, deal, issuer, cfg)
     _register_deal(snap, issuer, deal)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
-        evaluate_tranche(snap, tranche, judged_at(tranche), rules)
-    if rules.issuance_record.enabled:
-        _judge_issuance(snap, deal, rules)
+        evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
+    for on_deal, cfg in plan.on_deal:
+        on_deal(judge, deal, cfg)
 
 
 def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
@@ -146,29 +158,8 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
     snap.touch(issuer_key(issuer.issuer_id))
 
 
-def _judge_issuance(snap: Snapshot, deal: Deal, rules: RulesConfig) -> None:
-    market, cfg = snap.market, rules.issuance_record
-    if issuance_record.count_deal(market, deal, cfg):
-        snap.touch(MARKET_KEY)
-    year = issuance_record.deal_year(deal)
-    for earlier in sorted(int(y) for y in market.records if int(y) < year):
-        verdict = issuance_record.year_over(market, earlier, year)
-        record(
-            snap,
-            market.records[str(earlier)],
-            MARKET_KEY,
-            "issuance_record",
-            Subject(year=earlier),
-            verdict,
-            deal.announced_at,
-        )
-    box = market.records.get(str(year), AlertBox())
-    verdict = issuance_record.evaluate(market, year, cfg)
-    if record(snap, box, MARKET_KEY, "issuance_record", Subject(year=year), verdict, deal.announced_at):
-        market.records[str(year)] = box
-
-
-def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) -> None:
+def _apply_financials(judge: SnapshotJudge, report: Financials, plan: _Plan) -> None:
+    snap = judge.snap
     issuer = snap.issuer(report.issuer_id)
     figure = PeriodFigure(
         event_id=report.event_id,
@@ -179,26 +170,15 @@ def _apply_financials(snap: Snapshot, report: Financials, rules: RulesConfig) ->
         currency=report.currency,
         reported_at=report.reported_at,
     )
-    if not issuer_loss_widening.store_period(issuer, figure):
+    if not store_period(issuer, figure):
         return  # an older figure for a period already restated
     snap.touch(issuer_key(issuer.issuer_id))
-    if rules.issuer_loss_widening.enabled:
-        verdict = issuer_loss_widening.evaluate(issuer, rules.issuer_loss_widening)
-        # The verdict rests on every period known, so it holds from the latest of their reports on,
-        # even when an older report is read last.
-        known_since = max(p.reported_at for p in issuer.periods.values())
-        record(
-            snap,
-            issuer,
-            issuer_key(issuer.issuer_id),
-            "issuer_loss_widening",
-            issuer_subject(issuer),
-            verdict,
-            known_since,
-        )
+    for on_financials, cfg in plan.on_financials:
+        on_financials(judge, issuer, report, cfg)
     for tranche_id in issuer.tranche_ids:
         if tranche_id in snap.tranches:
-            _judge_distress(snap, snap.tranches[tranche_id], report.reported_at, rules)
+            tranche = snap.tranches[tranche_id]
+            evaluate_tranche(judge, tranche, report.reported_at, plan.judge_tranche_on_report)
 
 
 def judged_at(tranche: TrancheState) -> dt.datetime:
@@ -207,82 +187,11 @@ def judged_at(tranche: TrancheState) -> dt.datetime:
     return max(times)
 
 
-def evaluate_tranche(snap: Snapshot, tranche: TrancheState, when: dt.datetime, rules: RulesConfig) -> None:
-    key, subject = tranche_key(tranche.tranche_id), tranche_subject(tranche)
-    if rules.below_par.enabled:
-        record(snap, tranche, key, "below_par", subject, below_par.evaluate(tranche, rules.below_par), when)
-    if rules.price_drop.enabled:
-        record(
-            snap, tranche, key, "price_drop", subject, price_drop.evaluate(tranche, rules.price_drop), when
-        )
-    _judge_distress(snap, tranche, when, rules, subject)
-
-
-def _judge_distress(
-    snap: Snapshot,
-    tranche: TrancheState,
-    when: dt.datetime,
-    rules: RulesConfig,
-    subject: Subject | None = None,
+def evaluate_tranche(
+    judge: SnapshotJudge, tranche: TrancheState, when: dt.datetime, hooks: tuple[Hook, ...]
 ) -> None:
-    if not rules.distressed_tranche.enabled or tranche.terms is None:
+    if not hooks:
         return
-    issuer = snap.issuer_of(tranche)
-    verdict = distressed_tranche.evaluate(tranche, issuer)
-    if isinstance(verdict, Fire):
-        # Distress began when the later of its two causes began, whichever topic was read first.
-        causes = [
-            tranche.alerts.get("below_par"),
-            issuer.alerts.get("issuer_loss_widening") if issuer else None,
-        ]
-        when = max(a.starts_at for a in causes if a is not None)
-    record(
-        snap,
-        tranche,
-        tranche_key(tranche.tranche_id),
-        "distressed_tranche",
-        subject or tranche_subject(tranche),
-        verdict,
-        when,
-    )
-
-
-def tranche_subject(tranche: TrancheState) -> Subject:
-    return Subject(tranche_id=tranche.tranche_id, issuer_id=tranche.issuer_id, deal_id=tranche.deal_id)
-
-
-def issuer_subject(issuer: IssuerState) -> Subject:
-    return Subject(issuer_id=issuer.issuer_id)
-
-
-def record(
-    snap: Snapshot,
-    doc: _Doc,
-    doc_key: str,
-    rule: RuleName,
-    subject: Subject,
-    verdict: Verdict,
-    when: dt.datetime,
-) -> Alert | None:
-    """Runs the lifecycle for one rule on one subject: new state on its document, notice queued."""
-    if rule not in snap.antinoise.rules and changes_nothing(doc.alerts.get(rule), verdict):
-        # Without an anti-noise policy such a verdict changes neither the document nor the notices
-        # (antinoise.apply_rule): skip the fingerprint, the closure and the outcome.
-        return None
-    fp = fingerprint(rule, subject_key(subject))
-    applied = apply_rule(
-        snap.antinoise,
-        doc.alerts,
-        doc.noise,
-        rule,
-        verdict,
-        when,
-        lambda current, v: transition(
-            current, v, rule=rule, fingerprint=fp, subject=subject, event_time=when
-        ),
-    )
-    if applied.notice is not None:
-        snap.notices.append(applied.notice)
-    if applied.dirty:
-        snap.touch(doc_key)
-    return applied.state
+    subject = tranche_subject(tranche)
+    for judge_tranche, cfg in hooks:
+        judge_tranche(judge, tranche, subject, when, cfg)

@@ -19,8 +19,9 @@ from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, En
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
+from streams.state.guard import StateGuard
 from streams.state.progress import NONE, TopicPartition, batch_positions, moved
 from streams.state.snapshot import Commit, StateStore, load_snapshot
 
@@ -38,6 +39,7 @@ class BatchHandler:
         retry_max_seconds: float = 5.0,
         cache: StateCache | None = None,
         deadletter_read_back: int = DEFAULT_READ_BACK,
+        guard: StateGuard | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -47,6 +49,7 @@ class BatchHandler:
         self.redis_healthy = True
         self.cache = cache
         self.deadletter_read_back = deadletter_read_back
+        self.guard = guard or StateGuard()
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -142,6 +145,10 @@ class BatchHandler:
     ) -> Committed:
         attempt = 0
         while True:
+            if self.guard.blocked:
+                # Held, not acknowledged: consumption stops here until the reason is resolved.
+                await asyncio.sleep(self.retry_max_seconds)
+                continue
             try:
                 result = await self._try_commit(valid, positions)
             except (RedisError, OSError) as exc:

@@ -46,11 +46,19 @@ def message_key(topic: str, value: Any) -> bytes | None:
 
 
 def publish_records(
-    bootstrap: str, records: Iterable[tuple[str, Any]], **client_options: Any
+    bootstrap: str,
+    records: Iterable[tuple[str, Any]],
+    compression: str | None = None,
+    **client_options: Any,
 ) -> Counter[str]:
-    """client_options: security settings for kafka-python (streams/security.py)."""
+    """compression: a codec of streams/kafka/codecs.py, None for none; client_options: security settings
+    for kafka-python (streams/security.py)."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5, **client_options
+        bootstrap_servers=bootstrap.split(","),
+        acks="all",
+        linger_ms=5,
+        compression_type=compression,
+        **client_options,
     )
     counts: Counter[str] = Counter()
     try:

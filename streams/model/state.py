@@ -53,6 +53,8 @@ class TrancheState(_Doc):
     # Quotes that can still be the look-back high of price_drop, oldest first with strictly falling prices
     # (a quote with a later one at least as high can never be the high again); capped by max_points.
     recent: list[QuoteMark] = Field(default_factory=list)
+    # The newest quote stamped before `last_quote`, however old: price_drop compares with it too (v2).
+    previous_quote: QuoteMark | None = None
     announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
     latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
 

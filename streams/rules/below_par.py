@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Final
 
 from alerts.core.format import money, price
-from alerts.core.model import KEEP, Details, Verdict
+from alerts.core.model import KEEP, Details, Subject, Verdict
 from streams.model.events import TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import BelowParConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "below_par"
+RULE: Final = "below_par"
 
 
 def discount_to_par(clean_price: float) -> float:
@@ -69,3 +71,17 @@ def _describe(
         f"{money(terms.face_value, tranche.currency)} face)"
     )
     return summary, evidence
+
+
+def _observe_quote(tranche: TrancheState, mark: QuoteMark, late: bool, cfg: BelowParConfig) -> None:
+    if not late:
+        observe(tranche, mark, cfg)
+
+
+def _judge_tranche(
+    judge: Judge, tranche: TrancheState, subject: Subject, when: dt.datetime, cfg: BelowParConfig
+) -> None:
+    judge.tranche(tranche, RULE, evaluate(tranche, cfg), when, subject)
+
+
+SPEC = Rule(RULE, BelowParConfig, observe_quote=_observe_quote, judge_tranche=_judge_tranche)

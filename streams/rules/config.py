@@ -1,24 +1,22 @@
-"""Thresholds of every rule, validated: a misspelt name or a warning above its critical level fails at start.
+"""Each rule's table of thresholds, validated: a misspelt key or a warning above its critical level fails at start.
 
-One TOML file holds them all (see deploy/rules.example.toml); every table and key is optional and defaults
-to the wire contract's values.
+One TOML file holds them all (see deploy/rules.example.toml; the whole file is `RulesConfig` in
+streams/rules/registry.py); every table and key is optional and defaults to the wire contract's values.
 """
 
 from __future__ import annotations
 
 import itertools
-import tomllib
-from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alerts.core.antinoise import AntiNoisePolicy
-
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
-class _Rule(BaseModel):
+class RuleConfig(BaseModel):
+    """The table every rule has: `enabled`, and its own thresholds in a subclass."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
@@ -30,7 +28,7 @@ def _require_ordered(rule: str, names: tuple[str, ...], values: tuple[float, ...
         raise ValueError(f"{rule} needs {' <= '.join(names)}, got {shown}")
 
 
-class BelowParConfig(_Rule):
+class BelowParConfig(RuleConfig):
     warning_discount: float = Field(2.0, gt=0)
     critical_discount: float = Field(5.0, gt=0)
     resolve_discount: float = Field(1.5, ge=0)
@@ -45,12 +43,15 @@ class BelowParConfig(_Rule):
         return self
 
 
-class PriceDropConfig(_Rule):
+class PriceDropConfig(RuleConfig):
     warning_drop: float = Field(2.0, gt=0)
     critical_drop: float = Field(4.0, gt=0)
     # Not in the contract: 0.5 under the warning level, like below_par, so one tick does not flap the alert.
     resolve_drop: float = Field(1.5, ge=0)
     lookback_days: int = Field(7, ge=1, le=366)
+    # v2: the tranche's newest earlier quote counts too, however old, so thin paper quoted weeks apart is
+    # still compared with its last print. False: the window alone (v1).
+    compare_previous_quote: bool = True
     # Safety cap on TrancheState.recent; the window keeps only quotes that can still be a 7-day high.
     max_points: int = Field(256, ge=2, le=100_000)
 
@@ -64,11 +65,16 @@ class PriceDropConfig(_Rule):
         return self
 
 
-class IssuerLossWideningConfig(_Rule):
-    # Growth of the annualised loss, newest period over the one before it.
+class IssuerLossWideningConfig(RuleConfig):
+    # Growth of the annualised loss, newest period over its baseline.
     warning_multiple: float = Field(5.0, gt=1)
     critical_multiple: float = Field(10.0, gt=1)
     warn_on_swing_to_loss: bool = True
+    # v2: the baseline is the same period one year earlier when reported (start and end each within this
+    # many days of one year before the newest's), else the period before the newest. False: always the
+    # period before (v1), which compares a half-year with a full year booked with year-end subsidies.
+    like_for_like: bool = True
+    like_for_like_tolerance_days: int = Field(7, ge=0, le=90)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -80,43 +86,38 @@ class IssuerLossWideningConfig(_Rule):
         return self
 
 
-class DistressedTrancheConfig(_Rule):
+class IssuerDeepLossConfig(RuleConfig):
+    # Net loss as a percentage of revenue, in the issuer's newest period with revenue > 0.
+    warning_loss_pct_of_revenue: float = Field(50.0, gt=0)
+    # Resolves below this (or on a profit); in between, the alert keeps its state.
+    resolve_loss_pct_of_revenue: float = Field(40.0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "issuer_deep_loss",
+            ("resolve_loss_pct_of_revenue", "warning_loss_pct_of_revenue"),
+            (self.resolve_loss_pct_of_revenue, self.warning_loss_pct_of_revenue),
+        )
+        return self
+
+
+class DistressedTrancheConfig(RuleConfig):
     """Fires from the states of below_par and issuer_loss_widening, so it has no threshold of its own."""
 
 
-class IssuingIntoWeaknessConfig(_Rule):
+class IssuingIntoWeaknessConfig(RuleConfig):
     """Fires from the states of below_par and issuer_loss_widening, so it has no threshold of its own."""
 
 
-class IssuanceRecordConfig(_Rule):
+class IssuanceRecordConfig(RuleConfig):
     # Deals per calendar year before the stream began (e.g. from Wind or ChinaBond), by year.
     baseline: dict[Year, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     # Years whose deal ids are kept for de-duplication; older years keep only their count.
     keep_ids_years: int = Field(2, ge=1, le=50)
 
 
-class StaleQuoteConfig(_Rule):
+class StaleQuoteConfig(RuleConfig):
     # More than this many China (Shanghai Stock Exchange) trading days without a quote, counted on the
     # stream's event-time clock (the newest quote time of any tranche).
     trading_days: int = Field(5, ge=1, le=250)
-
-
-class RulesConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    below_par: BelowParConfig = BelowParConfig()
-    price_drop: PriceDropConfig = PriceDropConfig()
-    issuer_loss_widening: IssuerLossWideningConfig = IssuerLossWideningConfig()
-    distressed_tranche: DistressedTrancheConfig = DistressedTrancheConfig()
-    issuing_into_weakness: IssuingIntoWeaknessConfig = IssuingIntoWeaknessConfig()
-    issuance_record: IssuanceRecordConfig = IssuanceRecordConfig()
-    stale_quote: StaleQuoteConfig = StaleQuoteConfig()
-    # Pending period, keep-firing-for and flap detection per rule ([antinoise.rules.below_par] ...).
-    antinoise: AntiNoisePolicy = AntiNoisePolicy()
-
-    @classmethod
-    def load(cls, path: Path | None) -> RulesConfig:
-        if path is None:
-            return cls()
-        with path.open("rb") as fh:
-            return cls.model_validate(tomllib.load(fh))

@@ -7,12 +7,15 @@ arrived in.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Final
 
-from alerts.core.model import Alert, Fire, Resolve, Verdict
+from alerts.core.model import Alert, Fire, Resolve, Subject, Verdict
 from streams.model.state import IssuerState, TrancheState
+from streams.rules.config import DistressedTrancheConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "distressed_tranche"
+RULE: Final = "distressed_tranche"
 
 
 def evaluate(tranche: TrancheState, issuer: IssuerState | None) -> Verdict:
@@ -46,3 +49,23 @@ def _state(alert: Alert | None) -> dict[str, Any] | None:
         "summary": alert.summary,
         "evidence": alert.evidence,
     }
+
+
+def _judge_tranche(
+    judge: Judge, tranche: TrancheState, subject: Subject, when: dt.datetime, cfg: DistressedTrancheConfig
+) -> None:
+    if tranche.terms is None:
+        return
+    issuer = judge.snap.issuer_of(tranche)
+    verdict = evaluate(tranche, issuer)
+    if isinstance(verdict, Fire):
+        # Distress began when the later of its two causes began, whichever topic was read first.
+        causes = [
+            tranche.alerts.get("below_par"),
+            issuer.alerts.get("issuer_loss_widening") if issuer else None,
+        ]
+        when = max(a.starts_at for a in causes if a is not None)
+    judge.tranche(tranche, RULE, verdict, when, subject)
+
+
+SPEC = Rule(RULE, DistressedTrancheConfig, judge_tranche=_judge_tranche, reads_issuer=True)

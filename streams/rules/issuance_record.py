@@ -13,13 +13,15 @@ announced that long before the newest one is too late to count.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
-from alerts.core.model import KEEP, Fire, Resolve, Verdict
+from alerts.core.model import KEEP, Fire, Resolve, Subject, Verdict
 from streams.model.events import Deal
-from streams.model.state import MarketState
+from streams.model.state import AlertBox, MarketState
 from streams.rules.config import IssuanceRecordConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "issuance_record"
+RULE: Final = "issuance_record"
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 
 
@@ -91,3 +93,19 @@ def year_over(market: MarketState, year: int, newer_year: int) -> Verdict:
         f"{year} is over with {count} ABS deals, the record; the stream has reached {newer_year}",
         {"year": year, "deals": count, "newer_year": newer_year},
     )
+
+
+def _on_deal(judge: Judge, deal: Deal, cfg: IssuanceRecordConfig) -> None:
+    market = judge.snap.market
+    if count_deal(market, deal, cfg):
+        judge.market_changed()
+    year = deal_year(deal)
+    for earlier in sorted(int(y) for y in market.records if int(y) < year):
+        verdict = year_over(market, earlier, year)
+        judge.market(market.records[str(earlier)], RULE, Subject(year=earlier), verdict, deal.announced_at)
+    box = market.records.get(str(year), AlertBox())
+    if judge.market(box, RULE, Subject(year=year), evaluate(market, year, cfg), deal.announced_at):
+        market.records[str(year)] = box
+
+
+SPEC = Rule(RULE, IssuanceRecordConfig, on_deal=_on_deal)

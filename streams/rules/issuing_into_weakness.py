@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from alerts.core.format import money
 from alerts.core.model import Alert, Fire, Resolve, Verdict
 from streams.model.events import Deal
 from streams.model.state import IssuerState, TrancheState
+from streams.rules.config import IssuingIntoWeaknessConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "issuing_into_weakness"
+RULE: Final = "issuing_into_weakness"
 
 
 def firing_at(alert: Alert | None, moment: dt.datetime) -> bool:
@@ -78,3 +80,12 @@ def _state(alert: Alert) -> dict[str, Any]:
         "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
         "summary": alert.summary,
     }
+
+
+def _on_deal_announced(judge: Judge, deal: Deal, issuer: IssuerState, cfg: IssuingIntoWeaknessConfig) -> None:
+    snap = judge.snap
+    others = (snap.tranches[t] for t in issuer.tranche_ids if t in snap.tranches)
+    judge.deal(snap.deals[deal.deal_id], RULE, evaluate(deal, issuer, others), deal.announced_at)
+
+
+SPEC = Rule(RULE, IssuingIntoWeaknessConfig, on_deal_announced=_on_deal_announced)

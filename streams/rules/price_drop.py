@@ -1,29 +1,33 @@
-"""price_drop: a tranche's price fell sharply below its own high of the look-back window (7 days).
+"""price_drop: a tranche's price fell sharply below its own recent high.
 
-The high is that of the tranche's quotes stamped within `lookback_days` before the newest quote, the newest
-included (it cannot make a drop by itself). A quote read late, i.e. stamped before the newest one, still
-joins the window and the newest quote is judged again: it can only raise the high, so it can escalate the
-alert but never resolve it.
+The high is that of the tranche's quotes stamped within `lookback_days` (7) before the newest quote, the
+newest included (it cannot make a drop by itself), and (v2, `compare_previous_quote`) the tranche's newest
+earlier quote however old: ABS prints can be days or weeks apart, and 100 then 96.5 nine days later is a drop
+a desk wants to see. A quote read late, i.e. stamped before the newest one, still joins the window (and may
+become the newest earlier quote) and the newest quote is judged again: it can only raise the high, so it can
+escalate the alert but never resolve it.
 
 Resolution (not fixed by the contract): the alert resolves when the drop falls below `resolve_drop` (1.5 by
 default, half a point under the warning level), either because the price recovered or because the old high
-left the window; between the two levels the alert keeps its state.
+is neither in the window nor the newest earlier quote any more; between the two levels the alert keeps its
+state.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from alerts.core.format import money, price
-from alerts.core.model import KEEP, Details, Verdict
+from alerts.core.model import KEEP, Details, Subject, Verdict
 from streams.model.events import TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "price_drop"
+RULE: Final = "price_drop"
 
 
 def remember(
@@ -57,12 +61,28 @@ def _ts(mark: QuoteMark) -> dt.datetime:
     return mark.ts
 
 
-def window_high(tranche: TrancheState) -> QuoteMark | None:
-    return tranche.recent[0] if tranche.recent else None
+def note_previous(tranche: TrancheState, mark: QuoteMark, late: bool) -> None:
+    """Keeps the tranche's newest earlier quote: called before `last_quote` moves to a newer `mark`, or with
+    a late `mark` (stamped before the newest), which is the newest earlier quote if newer than the one kept."""
+    if not late:
+        tranche.previous_quote = tranche.last_quote
+        return
+    known = tranche.previous_quote
+    if known is None or mark.ts >= known.ts:  # on equal stamps, the later read
+        tranche.previous_quote = mark
 
 
-def drop_from_high(tranche: TrancheState) -> float:
-    high, quote = window_high(tranche), tranche.last_quote
+def window_high(tranche: TrancheState, cfg: PriceDropConfig) -> QuoteMark | None:
+    """The highest of the window's quotes and, with `compare_previous_quote`, the newest earlier quote."""
+    high = tranche.recent[0] if tranche.recent else None
+    previous = tranche.previous_quote if cfg.compare_previous_quote else None
+    if previous is not None and (high is None or previous.price > high.price):
+        return previous
+    return high
+
+
+def drop_from_high(tranche: TrancheState, cfg: PriceDropConfig) -> float:
+    high, quote = window_high(tranche, cfg), tranche.last_quote
     if high is None or quote is None:
         return 0.0
     return max(round(high.price - quote.price, 10), 0.0)
@@ -76,7 +96,7 @@ def observe(tranche: TrancheState, mark: QuoteMark, cfg: PriceDropConfig) -> Non
     tranche.recent = remember(tranche.recent, mark, newest, cfg)
     moved = latch.moved(
         tranche.latches.get(RULE),
-        drop_from_high(tranche),
+        drop_from_high(tranche, cfg),
         newest,
         warning=cfg.warning_drop,
         critical=cfg.critical_drop,
@@ -87,7 +107,7 @@ def observe(tranche: TrancheState, mark: QuoteMark, cfg: PriceDropConfig) -> Non
 
 
 def evaluate(tranche: TrancheState, cfg: PriceDropConfig) -> Verdict:
-    quote, high, terms = tranche.last_quote, window_high(tranche), tranche.terms
+    quote, high, terms = tranche.last_quote, window_high(tranche, cfg), tranche.terms
     if quote is None or high is None or terms is None:
         return KEEP
     return latch.verdict(
@@ -103,8 +123,11 @@ def _describe(
     cfg: PriceDropConfig,
     firing: bool,
 ) -> Details:
-    drop = drop_from_high(tranche)
+    drop = drop_from_high(tranche, cfg)
     loss = terms.face_value * drop / 100
+    window_start = quote.ts - dt.timedelta(days=cfg.lookback_days)
+    # The high is the window's, or (v2) the newest earlier quote from before the window.
+    in_window = high.ts >= window_start
     evidence: dict[str, Any] = {
         "price": quote.price,
         "quote_event_id": quote.event_id,
@@ -112,8 +135,11 @@ def _describe(
         "high": high.price,
         "high_event_id": high.event_id,
         "high_ts": high.ts.isoformat(),
+        "high_basis": "lookback_high" if in_window else "previous_quote",
+        "days_since_high": round((quote.ts - high.ts) / dt.timedelta(days=1), 2),
         "drop": drop,
-        "window_start": (quote.ts - dt.timedelta(days=cfg.lookback_days)).isoformat(),
+        "window_start": window_start.isoformat(),
+        "lookback_days": cfg.lookback_days,
         "face_value": terms.face_value,
         "mark_to_market_loss": loss,
         "currency": tranche.currency,
@@ -125,14 +151,28 @@ def _describe(
         **tranche.analytics,
     }
     where = f"{tranche.tranche_id} at {price(quote.price)}"
+    if in_window:
+        reference = f"its {cfg.lookback_days}-day high of {price(high.price)}"
+    else:
+        days = (quote.ts - high.ts) // dt.timedelta(days=1)
+        reference = f"its previous quote of {price(high.price)} on {high.ts.date()}, {days} days earlier"
     if not firing:
-        summary = (
-            f"{where} is within {cfg.resolve_drop:.2f} of its {cfg.lookback_days}-day high "
-            f"of {price(high.price)}"
-        )
-        return summary, evidence
+        return f"{where} is within {cfg.resolve_drop:.2f} of {reference}", evidence
     summary = (
-        f"{where} is {drop:.2f} below its {cfg.lookback_days}-day high of {price(high.price)} "
+        f"{where} is {drop:.2f} below {reference} "
         f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)"
     )
     return summary, evidence
+
+
+def _observe_quote(tranche: TrancheState, mark: QuoteMark, late: bool, cfg: PriceDropConfig) -> None:
+    observe(tranche, mark, cfg)  # late quotes too: they can still be the window's high
+
+
+def _judge_tranche(
+    judge: Judge, tranche: TrancheState, subject: Subject, when: dt.datetime, cfg: PriceDropConfig
+) -> None:
+    judge.tranche(tranche, RULE, evaluate(tranche, cfg), when, subject)
+
+
+SPEC = Rule(RULE, PriceDropConfig, observe_quote=_observe_quote, judge_tranche=_judge_tranche)

@@ -32,16 +32,17 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import QuantLib as ql
 
 from alerts.core.format import price
 from alerts.core.model import Fire, Resolve
-from streams.model.state import TrancheState
+from streams.model.state import QuoteMark, TrancheState
 from streams.rules.config import StaleQuoteConfig
+from streams.rules.spec import Judge, Rule
 
-RULE = "stale_quote"
+RULE: Final = "stale_quote"
 CALENDAR = ql.China(ql.China.SSE)
 CALENDAR_NAME = "China SSE trading days (QuantLib)"
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
@@ -185,3 +186,23 @@ def resolved(tranche: TrancheState) -> Resolve:
     return Resolve(
         f"{tranche.tranche_id} quoted again at {price(quote.price)} on {china_date(quote.ts)}", evidence
     )
+
+
+def _on_quote(judge: Judge, tranche: TrancheState, previous: QuoteMark | None, cfg: StaleQuoteConfig) -> None:
+    """Re-files the quoted tranche (resolving it if it was stale), then fires for the tranches the clock has
+    left behind. Only those are judged: the clock moves with quotes alone."""
+    snap = judge.snap
+    index, clock = snap.index, snap.clock
+    assert clock is not None and tranche.last_quote is not None
+    before = cutoff(clock, cfg)
+    unwatch(index, tranche.tranche_id, previous.ts if previous else None)
+    if is_firing(tranche) and tranche.last_quote.ts >= before:
+        judge.tranche(tranche, RULE, resolved(tranche), tranche.last_quote.ts)
+    watch(index, tranche)  # unless it is (still) stale
+    for tranche_id in overdue(index, before):
+        left = snap.tranches[tranche_id]
+        judge.tranche(left, RULE, fired(left, clock, cfg), clock)
+        watch(index, left)  # still watched if an anti-noise pending period held the alert
+
+
+SPEC = Rule(RULE, StaleQuoteConfig, on_quote=_on_quote)

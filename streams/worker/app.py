@@ -20,6 +20,7 @@ from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
+from streams.worker.state_watch import PolicyWatch
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -73,6 +74,7 @@ def new_app(s: Settings, **overrides: Any) -> faust.App:
 def build_app(runtime: Runtime) -> faust.App:
     app = new_app(runtime.settings)
     register_agents(app, runtime.settings, runtime.handler.handle)
+    add_readiness_checks(app, runtime)
     liveness = _Liveness()
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)
@@ -102,28 +104,43 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             await asyncio.sleep(1.0)
 
     @app.task  # type: ignore[untyped-decorator]
+    async def watch_redis_policy() -> None:
+        guard = runtime.handler.guard
+        await PolicyWatch(runtime.redis, runtime.settings, guard, runtime.metrics).run()
+
+    @app.task  # type: ignore[untyped-decorator]
     async def keep_gauges() -> None:
         while True:
             try:
                 await refresh_lag(app.consumer, runtime.metrics)
                 await runtime.refresh_gauges()
-                runtime.metrics.worker_ready.set(1 if await _ready(app, runtime) else 0)
+                runtime.metrics.worker_ready.set(0 if await runtime.readiness.reasons() else 1)
             except Exception as exc:  # a gauge must never take the worker down
                 log.debug("gauge refresh failed: %s", exc)
             await asyncio.sleep(2.0)
 
 
-async def _ready(app: faust.App, runtime: Runtime) -> bool:
-    try:
-        assigned = bool(app.consumer.assignment())
-    except Exception:
-        return False
-    if not assigned or not runtime.handler.redis_healthy:
-        return False
-    try:
-        return bool(await asyncio.wait_for(runtime.redis.ping(), timeout=2))
-    except Exception:
-        return False
+def add_readiness_checks(app: faust.App, runtime: Runtime) -> None:
+    """The worker's own reasons not to be ready; other parts add theirs to `runtime.readiness`."""
+
+    def kafka() -> str | None:
+        return (
+            None if app.consumer.assignment() else "no partitions assigned (joining the group or no broker)"
+        )
+
+    async def redis() -> str | None:
+        if not runtime.handler.redis_healthy:
+            return "the last batch could not reach Redis"
+        return None if await runtime.redis.ping() else "Redis did not answer a ping"
+
+    def state() -> str | None:
+        # What stopped the commits (streams/state/guard.py), each by kind, and what to do.
+        reasons = runtime.handler.guard.reasons
+        return "; ".join(f"{kind}: {reason}" for kind, reason in reasons.items()) or None
+
+    runtime.readiness.add("kafka", kafka)
+    runtime.readiness.add("redis", redis)
+    runtime.readiness.add("state", state)
 
 
 def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> None:
@@ -139,5 +156,5 @@ def _register_pages(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
 
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
-        ok = await _ready(app, runtime)
-        return web.json({"ready": ok}, status=200 if ok else 503)
+        reasons = await runtime.readiness.reasons()
+        return web.json({"ready": not reasons, "reasons": reasons}, status=503 if reasons else 200)

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from streams.metrics import Metrics
 from streams.model.state import MarketState
-from streams.rules.config import RulesConfig
 from streams.rules.issuance_record import best_earlier_year
+from streams.rules.registry import RulesConfig
 
 
 def _text(value: object) -> str:

@@ -21,13 +21,14 @@ from alerts.routing.routes import RoutingConfig, load_routing
 from streams.engine.pipeline import BatchHandler
 from streams.kafka.producer import KafkaPublisher
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
 from streams.state.store import RedisStore
 from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.worker.readiness import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class Runtime:
     sender: Sender
     metrics: Metrics
     extra_sinks: list[Sink] = field(default_factory=list)
+    # Named reasons not to be ready (/readyz, the ready gauge); each part of the worker adds its own.
+    readiness: Readiness = field(default_factory=Readiness)
 
     @classmethod
     def build(

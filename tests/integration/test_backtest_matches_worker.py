@@ -26,7 +26,8 @@ from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.publish import publish_records
 from streams.kafka.topics import DEALS
 from streams.model.state import TrancheState
-from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.registry import RulesConfig
 from streams.views.watchlist import WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess

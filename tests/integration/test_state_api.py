@@ -17,7 +17,8 @@ from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
 from streams.demo.run import scenario_path
-from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.registry import RulesConfig
 from streams.rules.stale_quote import micros
 from streams.state.reader import StateReader
 from streams.views.state_api import Reply, StateApi, openapi_document

@@ -23,7 +23,7 @@ from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 
 KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id"}

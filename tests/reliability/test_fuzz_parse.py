@@ -21,7 +21,7 @@ from streams.ingest.deadletter import Envelope
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
 from streams.kafka.topics import DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from tests.reliability.scenario import size_from_env
 

@@ -17,9 +17,17 @@ from streams.kafka.broker import free_port
 
 
 class OwnRedis:
-    def __init__(self, directory: Path, *, password: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        password: str | None = None,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.directory = directory
         self.password = password
+        self.extra_args = extra_args  # e.g. ("--maxmemory-policy", "allkeys-lru"), ("--rename-command", ...)
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -42,6 +50,7 @@ class OwnRedis:
         ]  # fmt: skip
         if self.password:
             command += ["--requirepass", self.password]
+        command += self.extra_args
         log = (self.directory / "redis.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -60,7 +60,7 @@ def test_story_issuer_loss_evidence_checks_by_hand() -> None:
     assert found.evidence["multiple"] == pytest.approx((821 / 181) / (13 / 366))
     assert found.summary == (
         "Wuhan Public Transport Group net loss annualised Rmb1.66bn (2025-01-01 to 2025-06-30) "
-        "vs Rmb13.0mn (2024-01-01 to 2024-12-31), 127.7x"
+        "vs Rmb13.0mn the period before (2024-01-01 to 2024-12-31), 127.7x"
     )
 
 

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.metrics import Metrics
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from streams.state.snapshot import Commit
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
 from streams.model.events import Deal, Event, Financials, Quote, TrancheTerms
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
 TOPIC_OF = {Quote: "bond.quotes", Deal: "abs.deals", Financials: "issuer.financials"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 
 EXAMPLE = Path(__file__).parents[3] / "deploy" / "rules.example.toml"
 
@@ -27,6 +27,10 @@ def test_defaults_are_the_contracts() -> None:
     assert rules.stale_quote.trading_days == 5
     m = rules.issuer_loss_widening
     assert (m.warning_multiple, m.critical_multiple) == (5.0, 10.0)
+    assert m.like_for_like and m.like_for_like_tolerance_days == 7
+    assert rules.price_drop.compare_previous_quote
+    d = rules.issuer_deep_loss
+    assert (d.warning_loss_pct_of_revenue, d.resolve_loss_pct_of_revenue) == (50.0, 40.0)
 
 
 def test_example_file_loads_and_keeps_the_defaults() -> None:
@@ -55,6 +59,7 @@ def test_baseline_years_come_from_toml_keys(tmp_path: Path) -> None:
         ("[issuer_loss_widening]\nwarning_multiple = 12\n", "warning_multiple <= critical_multiple"),
         ("[issuer_loss_widening]\nwarning_multiple = 0.5\n", "greater than 1"),
         ("[price_drop]\nlookback_days = 0\n", "lookback_days"),
+        ("[issuer_deep_loss]\nresolve_loss_pct_of_revenue = 60\n", "issuer_deep_loss needs"),
     ],
 )
 def test_mistakes_are_clear_errors(tmp_path: Path, text: str, needle: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streams.model.events import Event
-from streams.rules.config import BelowParConfig, RulesConfig
+from streams.rules.config import BelowParConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import alert, deal, financials, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])

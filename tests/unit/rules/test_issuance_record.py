@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from streams.model.events import Deal
-from streams.rules.config import IssuanceRecordConfig, RulesConfig
+from streams.rules.config import IssuanceRecordConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import alert, deal, replay, severity, terms
 
 

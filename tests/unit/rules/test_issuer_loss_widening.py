@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from alerts.core.model import Fire
 from streams.rules import issuer_loss_widening
-from streams.rules.config import IssuerLossWideningConfig, RulesConfig
+from streams.rules.config import IssuerLossWideningConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import financials, replay, severity
 
 # 2022 and 2023 both have 365 days, so annualised figures equal the reported ones
@@ -94,3 +97,93 @@ def test_overlapping_periods_are_not_compared() -> None:
 def test_a_single_period_is_not_judged() -> None:
     snap = replay([financials("f-1", *FY23, -1000e6, "2024-04-28")])
     assert severity(snap, "issuer_loss_widening", "wuhan-bus") is None
+
+
+# --- v2: like-for-like baseline (issue 16) ---------------------------------------------------------------
+
+SUBSIDISED = [
+    financials("f-h1-24", "2024-01-01", "2024-06-30", -400e6, "2024-08-30"),
+    financials("f-fy-24", "2024-01-01", "2024-12-31", -13e6, "2025-04-28"),  # year-end subsidies booked
+    financials("f-h1-25", "2025-01-01", "2025-06-30", -380e6, "2025-08-30"),
+]
+
+
+def test_a_half_year_is_compared_with_the_half_year_a_year_earlier() -> None:
+    """-400mn H1 2024, -13mn FY 2024, -380mn H1 2025: better year on year, so no 59x critical."""
+    snap = replay(SUBSIDISED)
+    assert severity(snap, "issuer_loss_widening", "wuhan-bus") is None
+    verdict = issuer_loss_widening.evaluate(snap.issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert verdict.evidence["baseline"] == "year_earlier"
+    assert verdict.evidence["previous"]["event_id"] == "f-h1-24"
+    assert "a year earlier (2024-01-01 to 2024-06-30), 1.0x" in verdict.summary
+
+
+def test_v1_baseline_still_available_and_fires_at_59x() -> None:
+    rules = RulesConfig(issuer_loss_widening=IssuerLossWideningConfig(like_for_like=False))
+    snap = replay(SUBSIDISED, rules)
+    found = snap.issuers["wuhan-bus"].alerts["issuer_loss_widening"]
+    assert found.severity == "critical" and found.evidence["baseline"] == "period_before"
+    assert found.evidence["multiple"] == pytest.approx(59.1, abs=0.05)
+
+
+def test_without_the_year_earlier_period_the_period_before_is_the_baseline() -> None:
+    reports = SUBSIDISED[1:]  # H1 2024 never reported
+    found = replay(reports).issuers["wuhan-bus"].alerts["issuer_loss_widening"]
+    assert found.severity == "critical" and found.evidence["baseline"] == "period_before"
+    assert "vs Rmb13.0mn the period before (2024-01-01 to 2024-12-31)" in found.summary
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "basis"),
+    [
+        ("2023-12-25", "2024-07-07", "year_earlier"),  # each end 7 days off: still like for like
+        ("2023-12-24", "2024-06-30", "period_before"),  # start 8 days off
+        ("2024-01-01", "2024-07-08", "period_before"),  # end 8 days off
+    ],
+)
+def test_year_earlier_tolerance_is_seven_days(start: str, end: str, basis: str) -> None:
+    reports = [
+        financials("f-fy-23", "2023-01-01", "2023-12-31", -50e6, "2024-04-28"),
+        financials("f-old", start, end, -40e6, "2024-08-30"),
+        financials("f-h1-25", "2025-01-01", "2025-06-30", -380e6, "2025-08-30"),
+    ]
+    verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert verdict.evidence["baseline"] == basis
+
+
+def test_a_loss_that_stays_enormous_keeps_firing() -> None:
+    """FY 2024 swung to a -800mn loss; H1 2025 is still -700mn. v1 compared H1 2025 with FY 2024 (0.9x) and
+    resolved; v2 compares it with H1 2024, a profit, so the alert keeps firing as the contract says."""
+    reports = [
+        financials("f-fy-23", "2023-01-01", "2023-12-31", 100e6, "2024-04-28"),
+        financials("f-h1-24", "2024-01-01", "2024-06-30", 30e6, "2024-08-30"),
+        financials("f-fy-24", "2024-01-01", "2024-12-31", -800e6, "2025-04-28"),
+        financials("f-h1-25", "2025-01-01", "2025-06-30", -700e6, "2025-08-30"),
+    ]
+    snap = replay(reports)
+    found = snap.issuers["wuhan-bus"].alerts["issuer_loss_widening"]
+    assert (found.status, found.severity, found.seq) == ("firing", "warning", 1)
+    verdict = issuer_loss_widening.evaluate(snap.issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert isinstance(verdict, Fire) and verdict.evidence["baseline"] == "year_earlier"
+    assert "from a profit of Rmb60.2mn a year earlier (2024-01-01 to 2024-06-30)" in verdict.summary
+    v1 = RulesConfig(issuer_loss_widening=IssuerLossWideningConfig(like_for_like=False))
+    assert severity(replay(reports, v1), "issuer_loss_widening", "wuhan-bus") == "resolved"
+
+
+def test_leap_day_period_finds_its_year_earlier() -> None:
+    reports = [
+        financials("f-1", "2023-01-01", "2023-02-28", 10e6, "2023-04-01"),
+        financials("f-2", "2024-01-01", "2024-02-29", -10e6, "2024-04-01"),
+    ]
+    verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert verdict.evidence["baseline"] == "year_earlier"
+
+
+def test_a_period_starting_in_year_one_has_no_year_earlier() -> None:
+    reports = [
+        financials("f-1", "0001-01-01", "2024-12-31", -13e6, "2025-04-28"),
+        financials("f-2", "2025-01-01", "2025-06-30", -821e6, "2025-08-30"),
+    ]
+    verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert verdict.evidence["baseline"] == "period_before"
+    assert issuer_loss_widening.year_before(dt.date(1, 6, 30)) is None

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.model.state import QuoteMark
-from streams.rules.config import PriceDropConfig, RulesConfig
-from streams.rules.price_drop import remember
+from streams.rules.config import PriceDropConfig
+from streams.rules.price_drop import remember, window_high
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import deal, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
@@ -28,9 +29,18 @@ def _run(*points: tuple[str, float], rules: RulesConfig | None = None) -> str | 
         ((("2025-09-01", 100.0), ("2025-09-03", 98.0)), "warning"),  # exactly 2.0
         ((("2025-09-01", 100.0), ("2025-09-03", 96.01)), "warning"),
         ((("2025-09-01", 100.0), ("2025-09-03", 96.0)), "critical"),  # exactly 4.0
-        # the high may be exactly 7 days old, not a minute more
-        ((("2025-09-01T09:30:00+08:00", 100.0), ("2025-09-08T09:30:00+08:00", 97.0)), "warning"),
-        ((("2025-09-01T09:29:00+08:00", 100.0), ("2025-09-08T09:30:00+08:00", 97.0)), None),
+        # a high in the window may be exactly 7 days old, not a minute more (unless it is the previous quote)
+        (
+            (("2025-09-01T09:30:00+08:00", 100.0), ("2025-09-02", 97.5), ("2025-09-08T09:30:00+08:00", 97.0)),
+            "warning",
+        ),
+        (
+            (("2025-09-01T09:29:00+08:00", 100.0), ("2025-09-02", 97.5), ("2025-09-08T09:30:00+08:00", 97.0)),
+            "resolved",  # 2.5 under 100 on 2 Sep; 100 has left the window by 8 Sep
+        ),
+        # v2: the newest earlier quote counts however old (issue 16: 100, then 96.5 nine days later)
+        ((("2025-09-01", 100.0), ("2025-09-10", 96.5)), "warning"),
+        ((("2025-09-01", 100.0), ("2025-10-30", 95.9)), "critical"),
         # the high is the highest of the window, not the latest
         ((("2025-09-01", 100.0), ("2025-09-02", 99.0), ("2025-09-03", 97.5)), "warning"),
         # a slow slide in steps under 2.0 still fires once it is 2.0 under the week's high
@@ -39,6 +49,7 @@ def _run(*points: tuple[str, float], rules: RulesConfig | None = None) -> str | 
         ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-03", 98.4)), "warning"),
         ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-03", 98.6)), "resolved"),
         ((("2025-09-01", 100.0), ("2025-09-02", 97.5), ("2025-09-10", 97.5)), "resolved"),
+        ((("2025-09-01", 100.0), ("2025-09-10", 96.5), ("2025-09-11", 96.5)), "resolved"),
         ((("2025-09-01", 100.0), ("2025-09-02", 95.0), ("2025-09-03", 97.0)), "warning"),  # eases
     ],
 )
@@ -111,3 +122,53 @@ def test_window_is_what_filtering_and_sorting_would_keep(points: list[tuple[int,
         newest = mark if newest is None or mark.ts >= newest.ts else newest
         recent, expected = remember(recent, mark, newest, cfg), _reference(expected, mark, newest, cfg)
         assert recent == expected
+
+
+def _expected_high(seen: list[QuoteMark], newest: QuoteMark, cfg: PriceDropConfig) -> float:
+    """The contract read literally: the highest of the window's quotes and of the newest earlier quote."""
+    start = newest.ts - dt.timedelta(days=cfg.lookback_days)
+    prices = [q.price for q in seen if start <= q.ts <= newest.ts]
+    # Quotes by stamp, equal stamps in the order read: the newest is last, the newest earlier one before it.
+    ordered = sorted(seen, key=lambda q: q.ts)
+    assert ordered[-1] == newest
+    if len(ordered) > 1 and cfg.compare_previous_quote:
+        prices.append(ordered[-2].price)
+    return max(prices)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 20 * 24), st.sampled_from([97.0, 98.0, 99.0, 100.0])), max_size=30),
+    st.booleans(),
+)
+def test_high_is_what_the_contract_says(points: list[tuple[int, float]], previous: bool) -> None:
+    """Quotes in any order, late ones and equal stamps included: after each, the high agrees with a scan of
+    every quote seen (the window's and the newest earlier one)."""
+    cfg = PriceDropConfig(lookback_days=2, compare_previous_quote=previous)
+    rules = RulesConfig(price_drop=cfg)
+    base = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    snap = replay([DEAL], rules)
+    seen: list[QuoteMark] = []
+    for i, (hours, price) in enumerate(points):
+        when = (base + dt.timedelta(hours=hours)).isoformat()
+        snap = replay([quote(f"q-{i}", "A", when, price)], rules, snap)
+        seen.append(QuoteMark(event_id=f"q-{i}", ts=base + dt.timedelta(hours=hours), price=price))
+        tranche = snap.tranches["A"]
+        assert tranche.last_quote is not None
+        high = window_high(tranche, cfg)
+        assert high is not None and high.price == _expected_high(seen, tranche.last_quote, cfg)
+
+
+def test_evidence_says_when_the_high_is_the_previous_quote() -> None:
+    snap = replay([DEAL, quote("q-1", "A", "2025-09-01", 100.0), quote("q-2", "A", "2025-09-10", 96.5)])
+    alert = snap.tranches["A"].alerts["price_drop"]
+    assert alert.severity == "warning"
+    assert alert.evidence["high_basis"] == "previous_quote" and alert.evidence["days_since_high"] == 9.0
+    assert alert.summary == (
+        "A at 96.50 is 3.50 below its previous quote of 100.00 on 2025-09-01, 9 days earlier "
+        "(Rmb21.0mn on Rmb600mn face)"
+    )
+
+
+def test_v1_lookback_alone_when_switched_off() -> None:
+    rules = RulesConfig(price_drop=PriceDropConfig(compare_previous_quote=False))
+    assert _run(("2025-09-01", 100.0), ("2025-09-10", 96.5), rules=rules) is None

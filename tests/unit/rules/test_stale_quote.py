@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from streams.model.events import Event
 from streams.rules import stale_quote
-from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import alert, all_alerts, at, deal, quote, replay, severity, terms
 
 DEAL = deal("d-1", "WHBUS-2025", "2025-01-02", [terms("A"), terms("B")])

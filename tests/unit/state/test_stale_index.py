@@ -9,7 +9,8 @@ from alerts.core.model import Alert
 from streams.engine.apply import apply_event
 from streams.model.events import Event
 from streams.rules import stale_quote
-from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from streams.state.snapshot import Snapshot, load_snapshot
 from tests.unit.rules.scenario import TOPIC_OF, at, deal, quote, terms

@@ -11,7 +11,7 @@ from alerts.core.model import Alert
 from streams.engine.pipeline import BatchHandler
 from streams.metrics import Metrics
 from streams.model.state import TrancheState
-from streams.rules.config import RulesConfig
+from streams.rules.registry import RulesConfig
 from streams.state.cache import Cached, StateCache
 from streams.state.memory_store import MemoryStore
 from tests.unit.engine.test_pipeline import DEAL, RecordingPublisher, env, quote

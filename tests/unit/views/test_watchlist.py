@@ -7,7 +7,8 @@ import pytest
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.demo.run import scenario_path
-from streams.rules.config import RulesConfig, StaleQuoteConfig
+from streams.rules.config import StaleQuoteConfig
+from streams.rules.registry import RulesConfig
 from streams.views.watchlist import MarketView, WatchQuery, watchlist
 
 

@@ -100,7 +100,7 @@ def test_policy_lives_in_the_validated_rules_file(tmp_path: object) -> None:
     import pytest
     from pydantic import ValidationError
 
-    from streams.rules.config import RulesConfig
+    from streams.rules.registry import RulesConfig
 
     path = pathlib.Path(str(tmp_path)) / "rules.toml"
     path.write_text("[antinoise.rules.below_par]\npending_minutes = 15\nflap_threshold = 4\n")
