@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit reliability audit lint format typecheck bench check clean
+.PHONY: demo test test-fast test-unit reliability audit lint format typecheck bench check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -32,9 +32,17 @@ audit: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+# Every test that needs no broker and no Redis (unit, deploy/ checks): .ci/run's unit stage. Markers are set
+# by directory and by fixture in tests/conftest.py; ensure-services provides promtool for tests/deploy.
+FAST_MARKERS := not integration and not reliability and not bench
+test-fast: $(STAMP)
+	scripts/ensure-services
+	$(BIN)/pytest -q -m "$(FAST_MARKERS)"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -107,8 +107,15 @@ class Metrics(AlertMetrics):
             ["reason"],
             registry=r,
         )
+        self.fetch_errors = Counter(
+            "tranchewatch_fetch_errors",
+            "Failed attempts to fetch or decode a partition's records, by topic and kind (the partition is "
+            "held and retried; nothing is skipped).",
+            ["topic", "kind"],
+            registry=r,
+        )
         self.worker_ready = Gauge(
             "tranchewatch_worker_ready",
-            "1 when /readyz has no reason not to be ready (partitions assigned, Redis answers).",
+            "1 when /readyz has no reason not to be ready (partitions assigned, Redis answers, records read).",
             registry=r,
         )

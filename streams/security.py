@@ -1,17 +1,15 @@
 """Connection security from settings, for every client the worker opens, and the secrets to keep out of logs.
 
-Kafka SASL/SSL goes to faust (aiokafka, as `broker_credentials`) and to kafka-python (the producer of dead
-letters and alerts, the admin client that creates topics, `tranchewatch publish`); Redis AUTH and TLS go
-to redis-py. Secrets stay SecretStr in Settings and are read here only to hand them to the client.
+Kafka SASL/SSL goes to kafka-python (the producer of dead letters and alerts, the admin client that creates
+topics, `tranchewatch publish`) and to faust (aiokafka, as `broker_credentials`, built from
+`kafka_ssl_context` in streams/worker/credentials.py so that only the worker imports faust); Redis AUTH and
+TLS go to redis-py. Secrets stay SecretStr in Settings and are read here only to hand them to the client.
 """
 
 from __future__ import annotations
 
 import ssl
 from typing import Any
-
-import faust
-from faust.types.auth import CredentialsT
 
 from streams.settings import Settings
 
@@ -42,22 +40,6 @@ def kafka_ssl_context(settings: Settings) -> ssl.SSLContext:
     if settings.kafka_ssl_certfile is not None:
         context.load_cert_chain(str(settings.kafka_ssl_certfile), _path(settings.kafka_ssl_keyfile))
     return context
-
-
-def faust_credentials(settings: Settings) -> CredentialsT | None:
-    """faust's broker_credentials: SASL (over TLS for SASL_SSL), TLS alone, or None for PLAINTEXT."""
-    protocol = settings.kafka_security_protocol
-    if protocol.startswith("SASL_"):
-        assert settings.kafka_sasl_password is not None
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
-            mechanism=settings.kafka_sasl_mechanism,
-            ssl_context=kafka_ssl_context(settings) if protocol == "SASL_SSL" else None,
-        )
-    if protocol == "SSL":
-        return faust.SSLCredentials(kafka_ssl_context(settings))
-    return None
 
 
 def redis_options(settings: Settings) -> dict[str, Any]:

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_prefix: str = "tw:"
     slack_webhook_url: SecretStr | None = None
+    # An Alertmanager's base URL: every notice is also posted to its v2 API (alerts/notify/alertmanager.py);
+    # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
+    alertmanager_url: SecretStr | None = None
+    alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"
@@ -48,6 +52,8 @@ class Settings(BaseSettings):
     # unless allowed here (streams/state/redis_policy.py).
     allow_evicting_redis: bool = False
     redis_policy_check_seconds: float = Field(60.0, gt=0)
+    # How often an idle worker looks for the state marker (a commit checks it anyway; streams/state/marker.py).
+    state_check_seconds: float = Field(5.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
     max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch
@@ -63,6 +69,10 @@ class Settings(BaseSettings):
     # The fetch long-poll: faust's 1,500 ms delays every event by up to that much on a broker that answers
     # a fetch only when the wait ends (Tansu); None keeps faust's value.
     fetch_max_wait_ms: int | None = Field(20, ge=1, le=60_000)
+    # Records of a partition that cannot be fetched or decoded are retried after 0.5 s, doubling up to this.
+    fetch_retry_max_seconds: float = Field(10.0, gt=0, le=300)
+    # read_committed: records of an upstream transaction are read only once it commits, never if it aborts.
+    kafka_isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
     # Documents kept in process between batches (version-checked against Redis on every load); 0: none.
     state_cache_entries: int = Field(100_000, ge=0)
 

@@ -17,6 +17,28 @@ from tests.support.worker_process import WorkerProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
+# Markers by directory and by fixture, so a test cannot land in the wrong CI stage by forgetting its
+# `pytestmark`: `make test-fast` and .ci/run's stages select by these (see the Makefile).
+_MARKERS_OF_DIRECTORY = {
+    "integration": ("integration",),
+    "reliability": ("integration", "reliability"),
+    "bench": ("integration", "bench"),
+}
+_SERVICE_FIXTURES = frozenset({"broker", "worker_env", "worker_factory", "redis_prefix", "redis_client"})
+_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.resolve().relative_to(_TESTS).parts
+        names = set(_MARKERS_OF_DIRECTORY.get(parts[0], ())) if len(parts) > 1 else set()
+        if _SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            names.add("integration")
+        for name in sorted(names - {mark.name for mark in item.iter_markers()}):
+            item.add_marker(name)
+
+
 # Every commit in the tests (and in the workers they start, which inherit the environment) checks that
 # the documents it does not write are unchanged: the state cache reuses them as they are.
 os.environ.setdefault(CHECK_UNTOUCHED_ENV, "1")

@@ -6,7 +6,7 @@ confirmed) is not sent twice. A crash between the send and this write is the onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -39,9 +39,16 @@ class NotificationLog:
         return [int(s or 0) < a.seq for a, s in zip(alerts, sent, strict=True)]
 
     async def record(self, receiver: str, alerts: Sequence[Alert]) -> None:
-        if not alerts:
+        seqs: dict[str, int] = {}
+        for a in alerts:
+            seqs[a.fingerprint] = max(seqs.get(a.fingerprint, 0), a.seq)
+        await self.record_seqs(receiver, seqs)
+
+    async def record_seqs(self, receiver: str, seqs: Mapping[str, int]) -> None:
+        """As sent up to each seq, by fingerprint: what a rebuild learns from the abs.alerts ledger."""
+        if not seqs:
             return
         args: list[str | int] = []
-        for a in alerts:
-            args += [a.fingerprint, a.seq]
+        for fingerprint, seq in seqs.items():
+            args += [fingerprint, seq]
         await self._record(keys=[self._key(receiver)], args=args)

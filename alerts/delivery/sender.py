@@ -31,7 +31,7 @@ from alerts.metrics import AlertMetrics
 from alerts.mute.ack import AckStore
 from alerts.mute.inhibit import Inhibitor
 from alerts.mute.silence import SilenceStore
-from alerts.notify import BatchSink, Sink
+from alerts.notify import BatchSink, RefreshingSink, Sink
 from alerts.routing.group import Group
 from alerts.routing.routes import RoutingConfig
 
@@ -93,6 +93,7 @@ class Sender:
         self._held_at: dict[str, float] = {}  # by receiver: when the lease was last asked for and held
         self.owner = uuid.uuid4().hex
         self._last_sent: dict[str, float] = {}
+        self._refresh_due: dict[str, float] = {}  # by receiver, on self._clock
         self._stopping = asyncio.Event()
         self.digests = DigestBook(outbox.redis, outbox.prefix)
         self.digest_check_seconds = digest_check_seconds
@@ -123,6 +124,8 @@ class Sender:
                     self._leased.add(name)
                     if isinstance(sink, BatchSink):
                         sink.resync()  # the previous holder may have sent what it never logged
+                if isinstance(sink, RefreshingSink):
+                    await self._refresh_if_due(name, sink)
                 batch = await self.outbox.pending(name, self._read_size(sink))
                 if not batch:
                     await self.outbox.wait_for_new(name, self.block_ms)
@@ -174,6 +177,7 @@ class Sender:
             return True
         self._leased.discard(name)
         self._held_at.pop(name, None)
+        self._refresh_due.pop(name, None)  # whoever holds it now refreshes; on taking it back, at once
         return False
 
     async def _deliver(self, name: str, sink: Sink, group: Group) -> bool:
@@ -222,6 +226,23 @@ class Sender:
                 log.warning("%s: cannot log a delivered notice in the nflog (%s); retrying", name, exc)
                 await self._sleep(1.0)
         return False
+
+    async def _refresh_if_due(self, name: str, sink: RefreshingSink) -> None:
+        """Due at once on taking the lease (a restart re-sends what fires), then every refresh_seconds. A
+        failed refresh is not retried sooner: the receiver keeps what it has for several intervals."""
+        now = self._clock()
+        if now < self._refresh_due.get(name, -math.inf):
+            return
+        self._refresh_due[name] = now + sink.refresh_seconds
+        try:
+            count = await sink.refresh()
+        except (Retryable, Permanent) as exc:
+            self.metrics.notifications.labels(sink.name, "retried").inc()
+            log.warning(
+                "%s: re-sending what fires failed (%s); next in %.0fs", name, exc, sink.refresh_seconds
+            )
+            return
+        self.metrics.notifications.labels(sink.name, "reposted").inc(count)
 
     def _read_size(self, sink: Sink) -> int:
         # A batch sink's read-back covers its largest batch, so no batch may be larger.

@@ -1,5 +1,5 @@
 """One module per sink. A sink delivers one notice, or a group as one message, or raises Retryable /
-Permanent. `name` is the kind of sink (slack, kafka, log), the bounded label of the metrics."""
+Permanent. `name` is the kind of sink (slack, kafka, log, alertmanager), the bounded label of the metrics."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ class BatchSink(Sink, Protocol):
     max_batch: int
 
     def resync(self) -> None: ...
+
+
+@runtime_checkable
+class RefreshingSink(Sink, Protocol):
+    """A sink whose receiver forgets what it is not told again: Alertmanager lets a firing alert lapse
+    unless it is re-posted. The sender calls refresh() every refresh_seconds while it holds the receiver's
+    lease, in the same loop as its sends, so a refresh never races a resolution."""
+
+    refresh_seconds: float
+
+    async def refresh(self) -> int:
+        """Re-sends what is still firing; returns how many alerts it re-sent."""
+        ...
 
 
 async def send_each(sink: Sink, alerts: Sequence[Alert]) -> None:

@@ -79,12 +79,24 @@ class KafkaReceiver(_Receiver):
     honour_mutes: bool = False
 
 
+class AlertmanagerReceiver(_Receiver):
+    type: Literal["alertmanager"]
+    url: SecretStr  # the base URL (…:9093); it may carry credentials
+    # Firing alerts are re-posted this often (each valid for four intervals), so they stay active.
+    repost_seconds: float = Field(60.0, gt=0, le=3600)
+    # Alertmanager has its own silences and inhibition: by default it sees every transition.
+    honour_mutes: bool = False
+
+    _env = field_validator("url", mode="before")(_from_env)
+
+
 class LogReceiver(_Digestible):
     type: Literal["log"]
 
 
 ReceiverConfig = Annotated[
-    SlackWebhookReceiver | SlackBotReceiver | KafkaReceiver | LogReceiver, Field(discriminator="type")
+    SlackWebhookReceiver | SlackBotReceiver | KafkaReceiver | AlertmanagerReceiver | LogReceiver,
+    Field(discriminator="type"),
 ]
 GroupLabel = Literal["issuer", "programme", "deal", "tranche", "rule", "province", "asset_type", "severity"]
 
@@ -154,6 +166,27 @@ class RoutingConfig(BaseModel):
             receivers["slack"] = {"type": "slack_webhook", "url": webhook_url}
         routes = [{"receiver": name, "continue": True} for name in receivers]
         return cls.model_validate({"receivers": receivers, "routes": routes, "inhibit": []})
+
+    def with_alertmanager(self, url: str, repost_seconds: float = 60.0) -> RoutingConfig:
+        """TRANCHEWATCH_ALERTMANAGER_URL: every notice also to that Alertmanager, through a receiver named
+        `alertmanager` on a first route that matches everything and continues. A routing file that already
+        has an alertmanager receiver routes for itself and is returned as it is."""
+        if any(isinstance(r, AlertmanagerReceiver) for r in self.receivers.values()):
+            return self
+        if "alertmanager" in self.receivers:
+            raise RoutingError(
+                "TRANCHEWATCH_ALERTMANAGER_URL is set, and the routing file has another receiver "
+                "named 'alertmanager'"
+            )
+        receiver = {"type": "alertmanager", "url": url, "repost_seconds": repost_seconds}
+        return RoutingConfig.model_validate(
+            {
+                "receivers": {**self.receivers, "alertmanager": receiver},
+                "routes": [{"receiver": "alertmanager", "continue": True}, *self.routes],
+                "default_receiver": self.default_receiver,
+                "inhibit": self.inhibit,
+            }
+        )
 
 
 def load_routing(path: Path) -> RoutingConfig:

@@ -447,7 +447,7 @@ def operations() -> dash.Dashboard:
     board.with_panel(
         graph(
             "Notifications by sink and outcome",
-            "sent, retried and failed deliveries to Slack, abs.alerts and the log.",
+            "sent, retried and failed deliveries to Slack, abs.alerts, Alertmanager and the log.",
             "ops",
             query("sink_outcome:tranchewatch_notifications:rate5m", "{{sink}} {{outcome}}"),
             width=8,

@@ -75,6 +75,7 @@ def compare(before: Iterable[Alert], after: Iterable[Alert]) -> list[Change]:
     """What the second rules file changes: alerts gained or lost, first firings moved, peaks changed."""
     old, new = _by_fingerprint(episodes(before)), _by_fingerprint(episodes(after))
     changes: list[Change] = []
+    # Ties on the start are broken by rule and subject, so the table is the same on every run.
     for fp in sorted(old.keys() | new.keys(), key=lambda f: _first_start(old.get(f), new.get(f))):
         a, b = old.get(fp), new.get(fp)
         if a is None and b is not None:
@@ -120,10 +121,10 @@ def _by_fingerprint(eps: list[Episode]) -> dict[str, list[Episode]]:
     return grouped
 
 
-def _first_start(a: list[Episode] | None, b: list[Episode] | None) -> tuple[dt.datetime, str]:
+def _first_start(a: list[Episode] | None, b: list[Episode] | None) -> tuple[dt.datetime, str, str]:
     starts = [eps[0] for eps in (a, b) if eps]
     first = min(starts, key=lambda e: e.started)
-    return first.started, first.rule
+    return first.started, first.rule, first.subject
 
 
 def _days(delta: dt.timedelta) -> str:

@@ -1,6 +1,9 @@
 """Replays records through the worker's BatchHandler on an in-memory store: same parser, same duplicate
 handling, same rules, so a backtest and the worker cannot disagree by construction.
 
+Each record's Kafka timestamp is the wall-clock time of the replay, as publishing the file now would give
+it: the only use of wall-clock time, by the future_timestamp check on quotes stamped ahead of it.
+
 Replay order is the order of the records given (the file's order, or event time when the caller sorted
 them): the worker reads each topic in order too, and apply_event judges each event on its own, so batch
 size changes speed, never alerts.
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,8 +39,35 @@ OUTCOMES = ("processed", "invalid", "duplicate")
 Progress = Callable[[int], None]
 
 
-class _DeadLetters(KeptDeadLetters):
-    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter."""
+class HeldDeadLetters(KeptDeadLetters):
+    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter
+    (a backtest has no broker; a rebuild must not dead-letter again what the worker already did)."""
+
+
+async def drive(
+    handler: BatchHandler,
+    envelopes: Iterable[Envelope],
+    batch_size: int,
+    after_batch: Callable[[list[Envelope]], Awaitable[None]] | None = None,
+) -> int:
+    """Hands `envelopes` to the handler in batches of `batch_size`, in order, as the worker's agents do;
+    `after_batch` runs once each batch is committed. Returns the number of envelopes handled."""
+    batch: list[Envelope] = []
+    done = 0
+    for envelope in envelopes:
+        batch.append(envelope)
+        if len(batch) >= batch_size:
+            await handler.handle(batch)
+            done += len(batch)
+            if after_batch is not None:
+                await after_batch(batch)
+            batch = []
+    if batch:
+        await handler.handle(batch)
+        done += len(batch)
+        if after_batch is not None:
+            await after_batch(batch)
+    return done
 
 
 @dataclass
@@ -92,23 +122,24 @@ def _raw(value: Any) -> bytes:
 
 async def _replay(
     records: Iterable[Record], rules: RulesConfig, batch_size: int, progress: Progress | None
-) -> tuple[MemoryStore, Metrics, _DeadLetters]:
-    store, metrics, dead = MemoryStore(), Metrics(), _DeadLetters()
+) -> tuple[MemoryStore, Metrics, HeldDeadLetters]:
+    store, metrics, dead = MemoryStore(), Metrics(), HeldDeadLetters()
     handler = BatchHandler(store, rules, dead, metrics)
-    batch: list[Envelope] = []
+    # Each record is stamped as `tranchewatch publish` would stamp it now (the producer's CreateTime),
+    # so a quote stamped in the future is a future_timestamp dead letter here as in the worker.
+    envelopes = (
+        Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic(), time.time())
+        for offset, (topic, value) in enumerate(records)
+    )
     done = 0
-    for offset, (topic, value) in enumerate(records):
-        batch.append(Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic()))
-        if len(batch) >= batch_size:
-            await handler.handle(batch)
-            done += len(batch)
-            batch = []
-            if progress is not None:
-                progress(done)
-    if batch:
-        await handler.handle(batch)
+
+    async def report(batch: list[Envelope]) -> None:
+        nonlocal done
+        done += len(batch)
         if progress is not None:
-            progress(done + len(batch))
+            progress(done)
+
+    await drive(handler, envelopes, batch_size, report)
     return store, metrics, dead
 
 

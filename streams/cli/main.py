@@ -19,6 +19,7 @@ from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
 from streams.kafka.codecs import KAFKA_CODECS
 from streams.model.events import Deal, Financials, Quote
+from streams.rebuild.cli import add_parser as add_rebuild_parser
 from streams.settings import Settings
 
 
@@ -38,7 +39,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if empty_token is not None:
         sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_on_root(s.get_secret_value() for s in (settings.slack_webhook_url, settings.api_token) if s)
+    secrets = (settings.slack_webhook_url, settings.alertmanager_url, settings.api_token)
+    install_on_root(s.get_secret_value() for s in secrets if s)
     try:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
@@ -151,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
     add_watchlist_parser(sub)
+    add_rebuild_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )

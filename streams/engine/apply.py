@@ -29,9 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from streams.engine import quote_checks
 from streams.engine.judge import SnapshotJudge, tranche_subject
+from streams.engine.quote_checks import Refused
 from streams.model.events import Deal, Event, Financials, Quote
 from streams.model.state import DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState
+from streams.rules import stale_quote
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
 from streams.rules.registry import RULES, RulesConfig
@@ -87,17 +90,25 @@ def _plan(rules: RulesConfig) -> _Plan:
     return plan
 
 
-def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> None:
-    """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state)."""
+def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> Refused | None:
+    """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state).
+    A quote the contract refuses (streams/engine/quote_checks.py) changes nothing and is returned, for the
+    dead-letter topic; its event_id is not recorded as seen, as for any dead letter."""
+    if isinstance(event, Quote):
+        known = snap.tranches.get(event.tranche_id)
+        refused = quote_checks.after_maturity(known, event, rules) if known is not None else None
+        if refused is not None:
+            return refused
     snap.seen.append((topic, event.event_id))
     snap.antinoise = rules.antinoise
     judge, plan = SnapshotJudge(snap), _plan(rules)
     if isinstance(event, Quote):
         _apply_quote(judge, event, plan)
     elif isinstance(event, Deal):
-        _apply_deal(judge, event, plan)
+        _apply_deal(judge, event, plan, rules)
     else:
         _apply_financials(judge, event, plan)
+    return None
 
 
 def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
@@ -121,7 +132,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
 
 
-def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan) -> None:
+def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan, rules: RulesConfig) -> None:
     snap = judge.snap
     previous = snap.deals.get(deal.deal_id)
     snap.deals[deal.deal_id] = DealState(deal=deal, alerts=previous.alerts if previous else {})
@@ -130,7 +141,7 @@ def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan) -> None:
     # Judged before this deal's own tranches are registered: the issuer as it stood at the announcement.
     for announced, cfg in plan.on_deal_announced:
         announced(judge, deal, issuer, cfg)
-    _register_deal(snap, issuer, deal)
+    _register_deal(snap, issuer, deal, rules)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
         evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
@@ -138,7 +149,7 @@ def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan) -> None:
         on_deal(judge, deal, cfg)
 
 
-def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
+def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: RulesConfig) -> None:
     issuer.issuer_name = deal.issuer_name
     issuer.province = deal.province or issuer.province
     issuer.city = deal.city or issuer.city
@@ -154,6 +165,10 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal) -> None:
         tranche.announced_at = deal.announced_at
         if terms.tranche_id not in issuer.tranche_ids:
             issuer.tranche_ids.append(terms.tranche_id)
+        dropped = quote_checks.forget_after_maturity(tranche, rules)
+        if dropped is not None:  # re-filed under the quote that counts now
+            stale_quote.unwatch(snap.index, tranche.tranche_id, dropped.ts)
+            stale_quote.watch(snap.index, tranche)
         snap.touch(tranche_key(terms.tranche_id))
     snap.touch(issuer_key(issuer.issuer_id))
 

@@ -11,17 +11,17 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
 from alerts.core.model import Alert
+from streams.engine import quote_checks
 from streams.engine.apply import apply_event
 from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
-from streams.model.events import Event
+from streams.model.events import Event, Quote
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
+from streams.state.marker import STATE_LOST, StateLost
 from streams.state.progress import NONE, TopicPartition, batch_positions, moved
 from streams.state.snapshot import Commit, StateStore, load_snapshot
 
@@ -58,6 +58,10 @@ class BatchHandler:
         rejected: list[tuple[Envelope, Rejected]] = []
         for env in batch:
             result = parse(env.topic, env.value)
+            if isinstance(result, Quote):
+                ahead = quote_checks.ahead_of_record(result, env.timestamp, self.rules.future_timestamp)
+                if ahead is not None:
+                    result = Rejected(env.topic, env.value or b"", ahead.reason, ahead.kind)
             if isinstance(result, Rejected):
                 rejected.append((env, result))
             else:
@@ -67,33 +71,31 @@ class BatchHandler:
             done = await self._commit_with_retry(valid, positions)
         except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
             log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
-            done, failed = await self._isolate(valid, positions)
-            rejected.extend(failed)
-            failed_envs = {id(env) for env, _ in failed}
-            valid = [(env, event) for env, event in valid if id(env) not in failed_envs]
+            done = await self._isolate(valid, positions)
+        # Events the rules refused or failed on are dead letters, not processed events.
+        rejected.extend(done.refused)
+        refused_envs = {id(env) for env, _ in done.refused}
+        valid = [(env, event) for env, event in valid if id(env) not in refused_envs]
         await self._dead_letter(rejected, done.loaded)
         self._count(batch, valid, rejected, done.duplicates, done.notices)
         return done.notices
 
     async def _isolate(
         self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
-    ) -> tuple[Committed, list[tuple[Envelope, Rejected]]]:
+    ) -> Committed:
         done = Committed()
-        failed: list[tuple[Envelope, Rejected]] = []
         for env, event in valid:
             # Each commit loads the batch's progress (for its dead letters) but raises only its own event's.
             own = dict.fromkeys(positions, NONE) | {(env.topic, env.partition): env.offset}
             try:
-                more = await self._commit_with_retry([(env, event)], own)
+                done.add(await self._commit_with_retry([(env, event)], own))
             except Exception as exc:
                 log.exception("%s could not be processed", env.where)
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
-                failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
-                continue
-            done.add(more)
+                done.refused.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
         # The whole batch's progress, past the events that failed (their dead letters follow).
         done.add(await self._commit_with_retry([], positions))
-        return done, failed
+        return done
 
     async def _dead_letter(
         self, rejected: list[tuple[Envelope, Rejected]], loaded: dict[TopicPartition, int]
@@ -151,7 +153,12 @@ class BatchHandler:
                 continue
             try:
                 result = await self._try_commit(valid, positions)
-            except (RedisError, OSError) as exc:
+            except StateLost as exc:  # nothing was written; held until an operator rebuilds and restarts
+                if self.cache is not None:
+                    self.cache.clear()
+                self.guard.block(STATE_LOST, str(exc))
+                continue
+            except self.store.unavailable_errors as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1
                 if self.cache is not None:
@@ -191,8 +198,11 @@ class BatchHandler:
         snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
         loaded_at = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
+        refused: list[tuple[Envelope, Rejected]] = []
         for env, event in fresh:
-            apply_event(snap, env.topic, event, self.rules)
+            said_no = apply_event(snap, env.topic, event, self.rules)
+            if said_no is not None:
+                refused.append((env, Rejected(env.topic, env.value or b"", said_no.reason, said_no.kind)))
         judged = time.monotonic()
         self.metrics.rule_seconds.observe(judged - loaded_at)
         commit = snap.to_commit()
@@ -203,7 +213,7 @@ class BatchHandler:
             return None
         if self.cache is not None:
             snap.remember(self.cache)
-        return Committed(snap.notices, duplicates, loaded)
+        return Committed(snap.notices, duplicates, loaded, refused)
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]
@@ -229,15 +239,18 @@ class BatchHandler:
 
 @dataclass
 class Committed:
-    """What a batch's commits produced, and the progress loaded before the first of them."""
+    """What a batch's commits produced: the notices, duplicates by topic, the progress loaded before the
+    first of them, and the events the rules refused (dead letters, not processed events)."""
 
     notices: list[Alert] = field(default_factory=list)
     duplicates: dict[str, int] = field(default_factory=dict)
     loaded: dict[TopicPartition, int] = field(default_factory=dict)
+    refused: list[tuple[Envelope, Rejected]] = field(default_factory=list)
     _first: bool = True
 
     def add(self, more: Committed) -> None:
         self.notices.extend(more.notices)
+        self.refused.extend(more.refused)
         for topic, count in more.duplicates.items():
             self.duplicates[topic] = self.duplicates.get(topic, 0) + count
         if self._first:  # later commits of the batch see its own progress, not what came before it

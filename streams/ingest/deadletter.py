@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected
-from streams.kafka.topics import DEADLETTER
+from streams.model.topics import DEADLETTER
 
 log = logging.getLogger(__name__)
 # Past the producer's request limit (1 MiB) a dead letter could never be published, and retrying it forever
@@ -42,6 +42,9 @@ class Envelope:
     key: bytes | None
     value: bytes | None
     arrived: float  # monotonic seconds
+    # The Kafka record's timestamp (epoch seconds; CreateTime, or LogAppendTime if the topic says so),
+    # None when the record has none: the future_timestamp check compares a quote's own time with it.
+    timestamp: float | None = None
 
     @property
     def where(self) -> str:

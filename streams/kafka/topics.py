@@ -1,24 +1,23 @@
-"""Topic names of the wire contract, and their creation through the admin API at start-up."""
+"""The contract's topics created through the admin API at start-up; their names are streams/model/topics.py
+(re-exported here)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Final
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streams.model.topics import ALERTS as ALERTS
+from streams.model.topics import DEADLETTER as DEADLETTER
+from streams.model.topics import DEALS as DEALS
+from streams.model.topics import FINANCIALS as FINANCIALS
+from streams.model.topics import INPUT_TOPICS as INPUT_TOPICS
+from streams.model.topics import QUOTES as QUOTES
 from streams.security import kafka_client_options
 from streams.settings import Settings
-
-QUOTES: Final = "bond.quotes"
-DEALS: Final = "abs.deals"
-FINANCIALS: Final = "issuer.financials"
-ALERTS: Final = "abs.alerts"
-DEADLETTER: Final = "tranchewatch.deadletter"
-INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS)
 
 log = logging.getLogger(__name__)
 

@@ -121,3 +121,17 @@ class StaleQuoteConfig(RuleConfig):
     # More than this many China (Shanghai Stock Exchange) trading days without a quote, counted on the
     # stream's event-time clock (the newest quote time of any tranche).
     trading_days: int = Field(5, ge=1, le=250)
+
+
+class FutureTimestampConfig(RuleConfig):
+    """Dead-letters a quote stamped this far ahead of its Kafka record's timestamp (kind future_timestamp).
+
+    Not a rule but a check on input, kept here with every other threshold: such a quote would move the
+    stream's event-time clock (stale_quote) into the future, where no genuine quote could follow it."""
+
+    max_ahead_minutes: float = Field(10.0, gt=0)
+
+
+class AfterMaturityConfig(RuleConfig):
+    """Dead-letters a quote settling on or after its tranche's maturity date, once the terms are known (kind
+    after_maturity); quotes read before the terms stop counting when the terms arrive."""

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import RuleName
-from streams.rules.config import RuleConfig
+from streams.rules.config import AfterMaturityConfig, FutureTimestampConfig, RuleConfig
 from streams.rules.spec import AnyRule, Rule
 
 C = TypeVar("C", bound=RuleConfig)
@@ -63,8 +63,10 @@ class _RulesFile(BaseModel):
 if TYPE_CHECKING:
 
     class RulesConfig(_RulesFile):
-        """One table per rule (`rules.below_par`), then `antinoise`."""
+        """One table per rule (`rules.below_par`), the input checks, then `antinoise`."""
 
+        future_timestamp: FutureTimestampConfig
+        after_maturity: AfterMaturityConfig
         antinoise: AntiNoisePolicy
 
         def __init__(self, **tables: Any) -> None: ...
@@ -76,8 +78,12 @@ else:
         "RulesConfig",
         __base__=_RulesFile,
         __module__=__name__,
-        __doc__="One table per rule (`rules.below_par`), then `antinoise`.",
+        __doc__="One table per rule (`rules.below_par`), the input checks, then `antinoise`.",
         **{rule.name: (rule.config, rule.config()) for rule in RULES},
+        # Input checks of contract v2 that dead-letter a quote (streams/engine/quote_checks.py): not rules,
+        # but their thresholds belong with the others.
+        future_timestamp=(FutureTimestampConfig, FutureTimestampConfig()),
+        after_maturity=(AfterMaturityConfig, AfterMaturityConfig()),
         # Pending period, keep-firing-for and flap detection per rule ([antinoise.rules.below_par] ...).
         antinoise=(AntiNoisePolicy, AntiNoisePolicy()),
     )

@@ -11,6 +11,8 @@ from streams.state.snapshot import Commit, tranche_key
 
 
 class MemoryStore:
+    unavailable_errors: tuple[type[Exception], ...] = (OSError,)  # only what a test injects
+
     def __init__(self) -> None:
         self.documents: dict[str, tuple[int, bytes]] = {}
         self.seen_ids: dict[str, set[str]] = {}

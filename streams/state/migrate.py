@@ -4,6 +4,9 @@ Up to issue 7, stale_quote kept its clock (`newest_quote_at`) and its index (`st
 tranches, and a box per stale tranche holding its firing alert) inside the market document. They now live
 in the `clock` hash, the `stale:watching` sorted set and each stale tranche's own document (streams/state/store.py).
 Stop workers of the earlier version first: they would write the old fields again.
+
+Before issue 20 there was no state marker (streams/state/marker.py): a state written by an earlier version
+is adopted (marked live) so that its first start on this version does not take it for a lost one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from streams.model.state import AlertBox, MarketState, TrancheState
 from streams.rules.stale_quote import RULE, micros
 from streams.security import redis_options
 from streams.settings import Settings
+from streams.state.marker import LIVE, MARKER_KEY
 from streams.state.snapshot import MARKET_KEY, tranche_key
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,8 @@ def upgrade_state(settings: Settings) -> None:
     try:
         if move_stale_quote_state(client, settings.redis_prefix):
             log.info("moved stale_quote's clock and index out of the market document")
+        if adopt_unmarked_state(client, settings.redis_prefix):
+            log.info("state written before the state marker existed: marked live")
     finally:
         client.close()
 
@@ -100,3 +106,15 @@ def _move(pipe: Pipeline, prefix: str, doc: dict[str, object]) -> None:
         pipe.hset(prefix + "clock", mapping={"us": micros(clock), "at": clock.isoformat()})
     pipe.hset(prefix + MARKET_KEY, "d", MarketState.model_validate(doc).model_dump_json())
     pipe.hincrby(prefix + MARKET_KEY, "v", 1)
+
+
+def adopt_unmarked_state(client: Redis, prefix: str) -> bool:
+    """Marks live a state that has documents but no marker: one an earlier version wrote. After a loss
+    none of these keys can come back without a marker, since every commit checks for it."""
+    if client.exists(prefix + MARKER_KEY):
+        return False
+    if not client.exists(prefix + MARKET_KEY, prefix + "clock", prefix + "alerts:active"):
+        return False
+    client.hsetnx(prefix + MARKER_KEY, "status", LIVE)
+    client.hsetnx(prefix + MARKER_KEY, "by", "upgrade")
+    return True

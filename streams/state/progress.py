@@ -11,7 +11,7 @@ What it is for:
 - A record at or below its partition's offset was committed before: a redelivery after a crash or a
   rebalance. Its dead letter may already be on `tranchewatch.deadletter`, so the dead-letter ledger
   (streams/ingest/deadletter.py) checks the topic before publishing it again.
-- It is Redis's own account of how far it got, independent of the consumer group's committed offsets (which
+- It is Redis's own account of how far it got (`streams.state.store.read_progress`), independent of the consumer group's committed offsets (which
   move about a second later, and only after this): comparing the two tells whether Redis lost state that
   Kafka believes it has, and from where to rebuild it.
 """
@@ -19,8 +19,6 @@ What it is for:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-
-from redis.asyncio import Redis
 
 OFFSETS_KEY = "offsets"
 TopicPartition = tuple[str, int]
@@ -50,9 +48,3 @@ def moved(
 ) -> dict[TopicPartition, int]:
     """The positions a commit raises: those past what was loaded."""
     return {tp: off for tp, off in positions.items() if off > loaded.get(tp, NONE)}
-
-
-async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
-    """Every recorded (topic, partition) -> offset: the progress as Redis holds it."""
-    raw = await redis.hgetall(prefix + OFFSETS_KEY)
-    return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}

@@ -78,6 +78,10 @@ class Commit:
 
 
 class StateStore(Protocol):
+    # The errors that mean the store is unreachable (the batch is held and retried), as opposed to a bug met
+    # by some event (isolated and dead-lettered). Named by the store so the engine needs no Redis client.
+    unavailable_errors: tuple[type[Exception], ...]
+
     async def load(
         self, keys: Iterable[str], known: Mapping[str, int] | None = None
     ) -> dict[str, tuple[int, bytes | None]]:

@@ -7,9 +7,11 @@ from collections.abc import Iterable, Mapping
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streams.rules.stale_quote import micros
-from streams.state.progress import NONE, OFFSETS_KEY, field_of
+from streams.state.marker import MarkerMode, StateLost, lost_reason
+from streams.state.progress import NONE, OFFSETS_KEY, TopicPartition, field_of, parse_field
 from streams.state.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox, the alert index and the Kafka progress
@@ -19,9 +21,20 @@ from streams.state.snapshot import Commit
 # The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
 # order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
 # and unescaped by cjson, work the size of every document written.
+# The state marker is checked first and counted last (streams/state/marker.py): on a Redis that lost the
+# state, nothing is written.
 _COMMIT = """
 local p = cjson.decode(ARGV[1])
 local prefix = ARGV[2]
+local marker = prefix .. 'state:marker'
+local status = redis.call('HGET', marker, 'status')
+if p.marker == 'rebuild' then
+  if status ~= 'rebuilding' or redis.call('HGET', marker, 'token') ~= p.token then
+    return 'lost:' .. (status or 'missing')
+  end
+elseif status ~= 'live' and not (status == false and p.marker == 'create') then
+  return 'lost:' .. (status or 'missing')
+end
 local watching = prefix .. 'stale:watching'
 local loaded = {}
 for _, c in ipairs(p.expected) do
@@ -73,6 +86,10 @@ for i, n in ipairs(p.notices) do
   redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
   redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
 end
+if status == false then
+  redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
+end
+redis.call('HINCRBY', marker, 'commits', 1)
 return 'ok'
 """
 
@@ -98,9 +115,13 @@ class RedisStore:
     clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
     sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
+
+    def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
+        self.marker = marker or MarkerMode("create")
         self._commit = redis.register_script(_COMMIT)
         self._load = redis.register_script(_LOAD)
 
@@ -156,6 +177,7 @@ class RedisStore:
                 [field_of(tp), str(commit.loaded_positions.get(tp, NONE)), str(offset)]
                 for tp, offset in commit.positions.items()
             ],
+            **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
@@ -170,4 +192,15 @@ class RedisStore:
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
         result = await self._commit(args=[body, self.prefix, *bodies])
-        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
+        text = result.decode() if isinstance(result, bytes) else str(result)
+        if text.startswith("lost:"):
+            raise StateLost(lost_reason(self.prefix, f"at a commit, marker {text[5:]}"))
+        if text == "ok" and self.marker.kind == "create":
+            self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
+        return text == "ok"
+
+
+async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
+    """Every (topic, partition) -> offset the commits recorded: the progress as Redis holds it."""
+    raw = await redis.hgetall(prefix + OFFSETS_KEY)
+    return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}

@@ -39,7 +39,11 @@ class RawBytesSchema(faust.Schema[bytes, bytes]):
 def _envelope(event: Any) -> Envelope:
     message = event.message
     arrived = message.time_in if message.time_in is not None else time.monotonic()
-    return Envelope(message.topic, message.partition, message.offset, message.key, message.value, arrived)
+    # faust gives the record's timestamp in seconds; a record without one carries -1 ms, read as unknown.
+    stamp = message.timestamp if message.timestamp is not None and message.timestamp > 0 else None
+    return Envelope(
+        message.topic, message.partition, message.offset, message.key, message.value, arrived, stamp
+    )
 
 
 def ack_all(stream: Any, events: list[Any]) -> None:

@@ -12,15 +12,16 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 
-from streams.security import faust_credentials
 from streams.settings import Settings
 from streams.worker.agents import register_agents
 from streams.worker.api_pages import register_api
+from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
+from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
-from streams.worker.state_watch import PolicyWatch
+from streams.worker.state_watch import MarkerWatch, PolicyWatch
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -64,15 +65,27 @@ def faust_settings(s: Settings) -> dict[str, Any]:
     )
 
 
-def new_app(s: Settings, **overrides: Any) -> faust.App:
-    """A faust App with tranchewatch's settings (and `overrides`), consuming through tranchewatch's consumer."""
+def new_app(s: Settings, fetch_health: FetchHealth | None = None, **overrides: Any) -> faust.App:
+    """A faust App with tranchewatch's settings (and `overrides`), consuming through tranchewatch's consumer;
+    `fetch_health` hears of records that cannot be fetched or decoded."""
     app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
-    use_tuned_consumer(app, fast_drain=s.fast_drain, fetch_max_wait_ms=s.fetch_max_wait_ms)
+    use_tuned_consumer(
+        app,
+        fast_drain=s.fast_drain,
+        fetch_max_wait_ms=s.fetch_max_wait_ms,
+        fetch_health=fetch_health,
+        isolation_level=s.kafka_isolation_level,
+    )
     return app
 
 
 def build_app(runtime: Runtime) -> faust.App:
-    app = new_app(runtime.settings)
+    fetch_health = FetchHealth(
+        lambda topic, kind: runtime.metrics.fetch_errors.labels(topic, kind).inc(),
+        retry_max_seconds=runtime.settings.fetch_retry_max_seconds,
+    )
+    runtime.readiness.add("fetch", fetch_health.reason)
+    app = new_app(runtime.settings, fetch_health)
     register_agents(app, runtime.settings, runtime.handler.handle)
     add_readiness_checks(app, runtime)
     liveness = _Liveness()
@@ -107,6 +120,12 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
     async def watch_redis_policy() -> None:
         guard = runtime.handler.guard
         await PolicyWatch(runtime.redis, runtime.settings, guard, runtime.metrics).run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_state_marker() -> None:
+        every = runtime.settings.state_check_seconds
+        guard = runtime.handler.guard
+        await MarkerWatch(runtime.store, guard, runtime.sender, runtime.metrics, every).run()
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_gauges() -> None:

@@ -36,9 +36,14 @@ log = logging.getLogger(__name__)
 def load_routing_config(settings: Settings) -> RoutingConfig:
     """The routing file if set (its errors name the file and field), else the behaviour before routing."""
     if settings.routing_file is not None:
-        return load_routing(settings.routing_file)
-    url = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
-    return RoutingConfig.default(url)
+        routing = load_routing(settings.routing_file)
+    else:
+        url = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
+        routing = RoutingConfig.default(url)
+    if settings.alertmanager_url is not None:
+        am = settings.alertmanager_url.get_secret_value()
+        routing = routing.with_alertmanager(am, settings.alertmanager_repost_seconds)
+    return routing
 
 
 def build_sender(
@@ -51,15 +56,18 @@ def build_sender(
 ) -> Sender:
     routing = load_routing_config(settings)
     prefix = settings.redis_prefix
+    labels = StateLabels(store)
     pipeline = NotifyPipeline(
         routing,
         NotificationLog(redis, prefix),
         Inhibitor(redis, prefix, routing.inhibit),
         SilenceStore(redis, prefix),
         AckStore(redis, prefix),
-        labels=StateLabels(store),
+        labels=labels,
     )
-    sinks = build_sinks(routing, redis, prefix, publisher, kafka_batch=settings.notify_batch_size)
+    sinks = build_sinks(
+        routing, redis, prefix, publisher, kafka_batch=settings.notify_batch_size, labels=labels
+    )
     return Sender(
         outbox,
         sinks,

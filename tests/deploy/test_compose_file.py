@@ -63,7 +63,15 @@ def test_schema_check_rejects_a_broken_file(compose: dict[str, Any]) -> None:
 
 
 def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:
-    assert set(services) == {"kafka", "kafka-init", "redis", "worker", "prometheus", "grafana"}
+    assert set(services) == {
+        "kafka",
+        "kafka-init",
+        "redis",
+        "worker",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    }
     for name, service in services.items():
         check = service.get("healthcheck")
         assert check and check.get("test") and not check.get("disable"), f"{name}: no health check"
@@ -113,6 +121,19 @@ def test_redis_persists_with_an_append_only_file(services: dict[str, Any]) -> No
     assert redis["image"].startswith("redis:7")
     assert redis["command"][1:3] == ["--appendonly", "yes"]
     assert "redis-data:/data" in redis["volumes"]
+    # The worker refuses any other policy (streams/state/redis_policy.py).
+    assert redis["command"][-2:] == ["--maxmemory-policy", "noeviction"]
+
+
+def test_topics_keep_the_history_a_rebuild_needs(services: dict[str, Any]) -> None:
+    script = services["kafka-init"]["command"][0]
+    configs = {
+        topic: dict(re.findall(r"--config (\S+)=(\S+)", rest))
+        for topic, rest in re.findall(r"--topic (\S+) --partitions \d+(.*)", script)
+    }
+    for topic in ("abs.deals", "issuer.financials", "abs.alerts"):
+        assert configs[topic] == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
+    assert int(configs["bond.quotes"]["retention.ms"]) >= 30 * 86_400_000
 
 
 def test_worker_is_built_and_configured(services: dict[str, Any]) -> None:
@@ -124,6 +145,7 @@ def test_worker_is_built_and_configured(services: dict[str, Any]) -> None:
     assert env["TRANCHEWATCH_REDIS_URL"] == "redis://redis:6379/0"
     assert env["TRANCHEWATCH_HTTP_HOST"] == "0.0.0.0"
     assert env["TRANCHEWATCH_SLACK_WEBHOOK_URL"] == "${TRANCHEWATCH_SLACK_WEBHOOK_URL:-}"
+    assert env["TRANCHEWATCH_ALERTMANAGER_URL"] == "http://alertmanager:9093"
     assert "/healthz" in " ".join(worker["healthcheck"]["test"])
     assert "ports" not in worker, "a fixed host port would stop the workers from scaling"
 
@@ -144,3 +166,13 @@ def test_pinned_images(services: dict[str, Any]) -> None:
             continue
         tag = image.rpartition(":")[2]
         assert tag and tag != "latest" and image.count(":") == 1, f"{name}: pin the image tag ({image})"
+
+
+def test_alertmanager_runs_the_example_config(services: dict[str, Any]) -> None:
+    am = services["alertmanager"]
+    assert "./deploy/alertmanager:/etc/alertmanager:ro" in am["volumes"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in am["command"]
+    assert (ROOT / "deploy" / "alertmanager" / "alertmanager.yml").is_file()
+    assert "alertmanager" not in services["worker"]["depends_on"], (
+        "an Alertmanager outage must not stop workers"
+    )

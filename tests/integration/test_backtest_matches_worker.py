@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -28,6 +29,7 @@ from streams.kafka.topics import DEALS
 from streams.model.state import TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
+from streams.rules.stale_quote import micros
 from streams.views.watchlist import WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -125,3 +127,58 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     assert worker.http("/api/v1/watchlist?sort=colour")[0] == 400
     status, text = worker.http("/api/v1/openapi.json")
     assert status == 200 and "/api/v1/watchlist" in json.loads(text)["paths"]
+
+
+V2_SCENARIO = Path(__file__).with_name("data") / "v2_rules.jsonl"
+
+
+def _deadletter_kinds(metrics: str) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for line in metrics.splitlines():
+        if line.startswith("tranchewatch_deadletters_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            kinds[reason] = kinds.get(reason, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return kinds
+
+
+def test_backtest_gives_the_workers_alerts_for_the_v2_rules(
+    broker: EmbeddedBroker,
+    worker_factory: Callable[..., WorkerProcess],
+    redis_client: redis.Redis,
+    redis_prefix: str,
+) -> None:
+    """Contract v2's rule changes on the real stack: price_drop's previous quote, the like-for-like loss
+    baseline, issuer_deep_loss, and the future_timestamp and after_maturity dead letters, including quotes
+    read before their deal that settle after the maturity (tests/integration/data/v2_rules.jsonl)."""
+    records = list(read_jsonl(V2_SCENARIO))
+    worker = worker_factory()
+    worker.wait_ready()
+    _publish_like_the_file(broker.bootstrap, worker, records)
+    run = run_backtest(records, RulesConfig())
+
+    active = redis_client.hgetall(f"{redis_prefix}alerts:active")
+    worker_firing = {fp.decode(): value.decode() for fp, value in active.items()}
+    assert worker_firing == {fp: f"{a.rule}|{a.severity}" for fp, a in run.firing().items()}
+    assert {v.split("|")[0] for v in worker_firing.values()} >= {"below_par", "issuer_deep_loss"}
+    history: list[Alert] = []
+    for fp in redis_client.hkeys(f"{redis_prefix}alerts:latest"):
+        raw = redis_client.lrange(f"{redis_prefix}alerts:history:{fp.decode()}", 0, -1)
+        history.extend(Alert.model_validate_json(item) for item in raw)
+    assert _raised(history) == _raised(run.notices)
+    raised = {(a.rule, a.subject.tranche_id or a.subject.issuer_id) for a in run.notices}
+    assert ("price_drop", "TRK-2024-A") in raised  # 100.20 then 96.40 seventeen days later
+    assert ("issuer_loss_widening", "trunk-co") not in raised  # H1 against H1: no 59x
+    assert ("below_par", "LAKE-2025-S") not in raised  # its 91.00 settles after maturity
+
+    assert _deadletter_kinds(worker.metrics()) == {"future_timestamp": 1, "after_maturity": 1}
+    assert run.counts["bond.quotes"]["invalid"] == 2
+    # The clock is the newest quote that counts: 17 July 2025, not the 2052 typo
+    assert (
+        run.store.event_clock is not None and run.store.event_clock.isoformat() == "2025-07-17T09:30:00+08:00"
+    )
+    assert int(redis_client.hget(f"{redis_prefix}clock", "us") or 0) == micros(run.store.event_clock)
+    for tranche_id, expected in run.tranches().items():
+        raw_doc = redis_client.hget(f"{redis_prefix}tranche:{tranche_id}", "d")
+        assert raw_doc is not None, tranche_id
+        actual = TrancheState.model_validate_json(raw_doc)
+        assert (actual.last_quote, actual.previous_quote) == (expected.last_quote, expected.previous_quote)

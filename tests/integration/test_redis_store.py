@@ -55,7 +55,7 @@ async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, r
 async def test_the_progress_moves_with_the_commit_and_only_from_where_it_was_loaded(
     store: RedisStore, redis_prefix: str
 ) -> None:
-    from streams.state.progress import read_progress
+    from streams.state.store import read_progress
 
     tp = ("bond.quotes", 3)
     assert await store.positions([tp]) == {tp: -1}

@@ -14,9 +14,11 @@ from tests.support.wait import wait_for
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, module: str = "streams.cli") -> None:
+        """module: what `python -m` runs with the argument `worker` (a test may wrap the CLI)."""
         self.env = env
         self.log_path = log_path
+        self.module = module
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -26,7 +28,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -53,6 +55,15 @@ class WorkerProcess:
 
     def metrics(self) -> str:
         return self.http("/metrics")[1]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one series on /metrics (0 when absent)."""
+        for line in self.metrics().splitlines():
+            if line.startswith((name + "{", name + " ")) and all(
+                f'{k}="{v}"' in line for k, v in labels.items()
+            ):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]

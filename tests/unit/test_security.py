@@ -10,8 +10,9 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from streams.security import faust_credentials, kafka_client_options, redis_options, secrets_of
+from streams.security import kafka_client_options, redis_options, secrets_of
 from streams.settings import Settings
+from streams.worker.credentials import faust_credentials
 from streams.worker.redaction import install_redaction
 
 SLACK = "https://hooks.slack.com/services/T000/B000/abcdefSECRET"

@@ -36,6 +36,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, ClassVar, cast
 
+from aiokafka.errors import ConsumerStoppedError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka
 from faust.types import TP, ConsumerT, Message
@@ -43,6 +44,8 @@ from faust.types.transports import ConductorT
 from mode import Service, ServiceT
 
 from streams.worker.faust_tuning.conductor import LeanConductor
+from streams.worker.faust_tuning.fetch_recovery import broker_errors, locate_failure, positions, rewind
+from streams.worker.fetch_errors import UNKNOWN, FetchHealth, Partition
 
 _YIELD_EVERY = 100
 # Re-checks the buffered partitions this often while waiting for a drop, in case faust resets them (a
@@ -51,17 +54,69 @@ _BUFFER_RECHECK_SECONDS = 1.0
 
 
 class TunedConsumerThread(aiokafka.AIOKafkaConsumerThread):
-    """faust hard-codes the fetch long-poll at 1,500 ms. A broker that answers a fetch only when that wait
+    """Two changes to faust's consumer thread.
+
+    faust hard-codes the fetch long-poll at 1,500 ms. A broker that answers a fetch only when that wait
     ends, not when data arrives (Tansu, the embedded broker, does so), then holds every quote up to 1.5 s
     before the worker sees it; a real Kafka broker answers as soon as data is there, so a short wait costs
-    it only idle fetches."""
+    it only idle fetches.
+
+    A fetch or decode error (a codec without its library, a corrupt batch) raised out of faust's fetch and
+    stopped the worker. Here it is caught where the records are taken from aiokafka: what the failed call
+    had taken is given back (streams/worker/faust_tuning/fetch_recovery.py), the failure goes to the
+    transport's FetchHealth (log, metric, /readyz; streams/worker/fetch_errors.py), and the failed
+    partition is left out of the next fetches until its backoff ends, while the others flow."""
 
     def _create_worker_consumer(self, transport: aiokafka.Transport) -> Any:
         consumer = super()._create_worker_consumer(transport)
         wait_ms = getattr(transport, "fetch_max_wait_ms", None)
         if wait_ms is not None:
             consumer._fetch_max_wait_ms = wait_ms  # read by AIOKafkaConsumer.start() for its fetcher
+        # faust reads committed only under exactly-once processing; tranchewatch by default (settings).
+        consumer._isolation_level = getattr(transport, "isolation_level", consumer._isolation_level)
         return consumer
+
+    @property
+    def _health(self) -> FetchHealth:
+        return cast(TunedTransport, self.transport).fetch_health
+
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: set[TP],
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        health = self._health
+        held = health.held()
+        if held and active_partitions:
+            active_partitions = {tp for tp in active_partitions if (tp.topic, tp.partition) not in held}
+            if not active_partitions:  # an empty set would mean every partition to aiokafka
+                await asyncio.sleep(min(timeout or 0.0, health.next_retry_in()))
+                return {}
+        before, errors_before = positions(consumer), broker_errors(consumer)
+        try:
+            records = await super()._fetch_records(
+                consumer, active_partitions, timeout=timeout, max_records=max_records
+            )
+        except ConsumerStoppedError:
+            raise
+        except Exception as exc:
+            failure = locate_failure(consumer, before, errors_before, exc)
+            rewind(consumer, before)
+            delay = health.failed(failure)
+            if failure.topic == UNKNOWN:  # nothing to hold back: pause this fetch instead of spinning
+                await asyncio.sleep(min(timeout or 0.0, delay))
+            return {}
+        if records and health.failing:
+            health.read(
+                {Partition(tp.topic, tp.partition): rs[-1].offset + 1 for tp, rs in records.items() if rs}
+            )
+        return records
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._health.forget(revoked)
+        await super().on_partitions_revoked(revoked)
 
 
 class TunedConsumer(aiokafka.Consumer):
@@ -184,6 +239,8 @@ class FastDrainConsumer(TunedConsumer):
 class TunedTransport(aiokafka.Transport):
     Consumer: ClassVar[type[ConsumerT]] = TunedConsumer
     fetch_max_wait_ms: int | None = None
+    fetch_health: FetchHealth
+    isolation_level: str = "read_committed"
 
 
 class FastDrainTransport(TunedTransport):
@@ -193,9 +250,19 @@ class FastDrainTransport(TunedTransport):
     Conductor: ClassVar[type[ConductorT]] = LeanConductor
 
 
-def use_tuned_consumer(app: Any, *, fast_drain: bool, fetch_max_wait_ms: int | None) -> None:
+def use_tuned_consumer(
+    app: Any,
+    *,
+    fast_drain: bool,
+    fetch_max_wait_ms: int | None,
+    fetch_health: FetchHealth | None = None,
+    isolation_level: str = "read_committed",
+) -> None:
     """Makes `app` consume through tranchewatch's consumer; call right after the App is built, before its
-    agents. `fetch_max_wait_ms` None keeps faust's 1,500 ms."""
+    agents. `fetch_max_wait_ms` None keeps faust's 1,500 ms; `fetch_health` (default: one of its own) is
+    told about records that cannot be fetched or decoded; `isolation_level` is aiokafka's."""
     transport = (FastDrainTransport if fast_drain else TunedTransport)(app.conf.broker_consumer, app)
     transport.fetch_max_wait_ms = fetch_max_wait_ms
+    transport.fetch_health = fetch_health or FetchHealth()
+    transport.isolation_level = isolation_level
     app.transport = transport

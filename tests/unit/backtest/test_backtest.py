@@ -27,9 +27,12 @@ def test_batch_size_changes_nothing() -> None:
 
 def test_demo_scenario_counts_and_dead_letters() -> None:
     run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
-    assert run.counts["bond.quotes"] == {"processed": 22, "invalid": 3, "duplicate": 1}
+    assert run.counts["bond.quotes"] == {"processed": 22, "invalid": 4, "duplicate": 1}
     assert run.counts["abs.deals"]["processed"] == 6
-    assert len(run.dead_letters) == 3 and all(t == "bond.quotes" for t, _ in run.dead_letters)
+    assert len(run.dead_letters) == 4 and all(t == "bond.quotes" for t, _ in run.dead_letters)
+    # a year typed 2052 for 2025: refused, so the market clock stays in 2025 and floods no stale_quote
+    assert "ahead of its Kafka record" in run.dead_letters[-1][1]
+    assert run.store.event_clock is not None and run.store.event_clock.year == 2025
     firing = {(a.rule, a.severity) for a in run.firing().values()}
     assert ("distressed_tranche", "critical") in firing and ("issuing_into_weakness", "warning") in firing
 
@@ -61,7 +64,7 @@ def test_cli_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_p
     out, err = capsys.readouterr()
     assert "EVENT TIME" in out and "distressed_tranche" in out and "WHBUS-2025-A" in out
     assert "(file order)" in out
-    assert "backtest [contract defaults]: 35 events" in err  # progress, on stderr
+    assert "backtest [contract defaults]: 36 events" in err  # progress, on stderr
     other = tmp_path / "other.toml"
     other.write_text("[price_drop]\nenabled = false\n", encoding="utf-8")
     assert (

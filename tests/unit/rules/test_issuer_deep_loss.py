@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from streams.model.events import Financials
-from streams.rules.config import IssuerDeepLossConfig, RulesConfig
+from streams.rules.config import IssuerDeepLossConfig
+from streams.rules.registry import RulesConfig
 from tests.unit.rules.scenario import alert, at, replay, severity
 
 

@@ -15,7 +15,7 @@ from streams.rules.registry import RULES, RulesConfig
 def test_every_rule_name_has_its_module_and_table_in_order() -> None:
     names = list(get_args(RuleName))
     assert [rule.name for rule in RULES] == names
-    assert list(RulesConfig.model_fields) == [*names, "antinoise"]
+    assert list(RulesConfig.model_fields) == [*names, "future_timestamp", "after_maturity", "antinoise"]
     rules = RulesConfig()
     for rule in RULES:
         assert isinstance(rules.table(rule), rule.config)
@@ -39,6 +39,7 @@ def test_titles_are_names_in_words() -> None:
         "Below par",
         "Price drop",
         "Issuer loss widening",
+        "Issuer deep loss",
         "Distressed tranche",
         "Issuing into weakness",
         "Issuance record",

@@ -1,0 +1,14 @@
+"""Topic names of the wire contract (CONTRACT.md). Names only: their creation, with partition counts, is
+streams/kafka/topics.py, which re-exports these so either import works; the pure packages (ingest, engine)
+import them from here, so they need no Kafka client."""
+
+from __future__ import annotations
+
+from typing import Final
+
+QUOTES: Final = "bond.quotes"
+DEALS: Final = "abs.deals"
+FINANCIALS: Final = "issuer.financials"
+ALERTS: Final = "abs.alerts"
+DEADLETTER: Final = "tranchewatch.deadletter"
+INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS)
