@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from alerts.keys import AlertKeys
 
 # HSET only upwards: a late writer (a stale sender whose lease lapsed) never moves a fingerprint back.
 _RECORD_MAX = """
@@ -25,11 +26,8 @@ return 1
 class NotificationLog:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self._key = AlertKeys(prefix).nflog
         self._record = redis.register_script(_RECORD_MAX)
-
-    def _key(self, receiver: str) -> str:
-        return f"{self.prefix}nflog:{receiver}"
 
     async def unsent(self, receiver: str, alerts: Sequence[Alert]) -> list[bool]:
         """For each alert, whether this receiver has not had it (or a later transition of it) yet."""

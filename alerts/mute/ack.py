@@ -13,11 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
-from alerts.exceptions import AlertsError
-
-
-class AckError(AlertsError):
-    pass
+from alerts.exceptions import Conflict, NotFound
+from alerts.keys import AlertKeys
 
 
 class Ack(BaseModel):
@@ -36,22 +33,22 @@ class Ack(BaseModel):
 class AckStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
-        self.key = f"{prefix}alerts:ack"
+        self.keys = AlertKeys(prefix)
+        self.key = self.keys.ack
 
     async def acknowledge(self, fingerprint: str, by: str, comment: str, now: dt.datetime) -> Ack:
-        raw = await self.redis.hget(f"{self.prefix}alerts:latest", fingerprint)
+        raw = await self.redis.hget(self.keys.latest, fingerprint)
         if raw is None:
-            raise AckError(f"no alert with fingerprint {fingerprint!r}")
+            raise NotFound(f"no alert with fingerprint {fingerprint!r}")
         alert = Alert.model_validate_json(raw)
         if alert.status != "firing":
-            raise AckError(f"alert {fingerprint} is {alert.status}; only a firing alert can be acknowledged")
+            raise Conflict(f"alert {fingerprint} is {alert.status}; only a firing alert can be acknowledged")
         ack = Ack(fingerprint=fingerprint, incident_starts_at=alert.starts_at, by=by, comment=comment, at=now)
         body = ack.model_dump_json()
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key, fingerprint, body)
-        pipe.rpush(f"{self.prefix}alerts:acklog:{fingerprint}", body)  # kept for the alert's history
-        pipe.ltrim(f"{self.prefix}alerts:acklog:{fingerprint}", -100, -1)
+        pipe.rpush(self.keys.acklog(fingerprint), body)  # kept for the alert's history
+        pipe.ltrim(self.keys.acklog(fingerprint), -100, -1)
         await pipe.execute()
         return ack
 
@@ -60,7 +57,7 @@ class AckStore:
         return Ack.model_validate_json(raw) if raw else None
 
     async def log(self, fingerprint: str) -> list[Ack]:
-        rows = await self.redis.lrange(f"{self.prefix}alerts:acklog:{fingerprint}", 0, -1)
+        rows = await self.redis.lrange(self.keys.acklog(fingerprint), 0, -1)
         return [Ack.model_validate_json(r) for r in rows]
 
     async def covering(self, alert: Alert) -> Ack | None:

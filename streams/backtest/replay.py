@@ -28,8 +28,8 @@ from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.rules.registry import RulesConfig
+from streams.state.keys import MARKET_KEY, DocKey
 from streams.state.memory_store import MemoryStore
-from streams.state.snapshot import MARKET_KEY
 from streams.views.watchlist import MarketView
 
 from .sources import Record
@@ -84,10 +84,10 @@ class BacktestRun:
     def documents(self, kind: str, model: type[D]) -> dict[str, D]:
         """Final state documents of one kind ('tranche', 'issuer', 'deal'), by id."""
         found: dict[str, D] = {}
-        for key, (_, raw) in sorted(self.store.documents.items()):
-            prefix, _, ident = key.partition(":")
-            if prefix == kind:
-                found[ident] = model.model_validate_json(raw)
+        for name, (_, raw) in sorted(self.store.documents.items()):
+            key = DocKey.parse(name)
+            if key.kind == kind:
+                found[key.ident] = model.model_validate_json(raw)
         return found
 
     def tranches(self) -> dict[str, TrancheState]:

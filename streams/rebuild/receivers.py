@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from alerts.core.labels import LabelSource
 from alerts.core.model import Alert
+from alerts.keys import AlertKeys
 from alerts.notify.alertmanager import am_labels, posted
 from alerts.routing.routes import AlertmanagerReceiver, RoutingConfig
 
@@ -25,7 +26,7 @@ async def restore_alertmanager(redis: Redis, prefix: str, routing: RoutingConfig
     names = [name for name, cfg in routing.receivers.items() if isinstance(cfg, AlertmanagerReceiver)]
     if not names:
         return 0
-    rows: dict[Any, Any] = await redis.hgetall(f"{prefix}alerts:latest")
+    rows: dict[Any, Any] = await redis.hgetall(AlertKeys(prefix).latest)
     firing = [a for a in (Alert.model_validate_json(raw) for raw in rows.values()) if a.status == "firing"]
     now = dt.datetime.now(dt.UTC)
     restored = 0
@@ -36,6 +37,6 @@ async def restore_alertmanager(redis: Redis, prefix: str, routing: RoutingConfig
             if routing.route_to(name, known) is not None:
                 kept[alert.fingerprint] = orjson.dumps(posted(alert, am_labels(alert, known), now))
         if kept:
-            await redis.hset(f"{prefix}alertmanager:firing:{name}", mapping=kept)  # type: ignore[arg-type]
+            await redis.hset(AlertKeys(prefix).alertmanager_firing(name), mapping=kept)  # type: ignore[arg-type]
         restored += len(kept)
     return restored

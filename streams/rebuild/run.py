@@ -47,18 +47,21 @@ from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
+from streams.state.keys import MARKET_KEY, StateKeys
 from streams.state.labels import StateLabels
-from streams.state.marker import LIVE, MARKER_KEY, REBUILDING, MarkerMode, decode_marker
+from streams.state.marker import LIVE, REBUILDING, MarkerMode, decode_marker
 from streams.state.redis_policy import judge, read_policy
 from streams.state.store import RedisStore
 from streams.worker.runtime import load_routing_config
 
 log = logging.getLogger(__name__)
-POSITIONS_KEY = "rebuild:positions"
-ENDS_KEY = "rebuild:ends"
-# Keys that exist only where a state was written: one of them without a marker is not an empty state.
-STATE_KEYS = ("market", "clock", "alerts:active", "outbox")
 Say = Callable[[str], None]
+# The marker `rebuilding` with its token, whole, and only where there is none.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'rebuilding', 'token', ARGV[1], 'since', ARGV[2], 'by', 'rebuild')
+return 1
+"""
 
 
 class RebuildRefused(Exception):
@@ -110,6 +113,7 @@ class Rebuild:
         self.settings = settings
         self.rules = rules or RulesConfig.load(settings.rules_file)
         self.prefix = settings.redis_prefix
+        self.keys = StateKeys(self.prefix)
         self.say = say
         self.batch_size = batch_size or settings.batch_size
         self.progress_every = progress_every
@@ -148,30 +152,29 @@ class Rebuild:
         verdict = judge(await read_policy(self.redis), self.settings.allow_evicting_redis)
         if not verdict.run:
             raise RebuildRefused(verdict.message)
-        marker = decode_marker(await self.redis.hgetall(self.prefix + MARKER_KEY))  # type: ignore[arg-type]
+        marker = decode_marker(await self.redis.hgetall(self.keys.marker))  # type: ignore[arg-type]
         status = marker.get("status")
         if status == LIVE:
             raise RebuildRefused(
-                f"the state under {self.prefix!r} is live (marker {self.prefix}{MARKER_KEY}): nothing to rebuild"
+                f"the state under {self.prefix!r} is live (marker {self.keys.marker}): nothing to rebuild"
             )
         if status == REBUILDING:
             self.say(
                 f"resuming the rebuild started at {marker.get('since', '?')} (token {marker.get('token')})"
             )
             return marker.get("token", ""), True
-        left = [k for k in STATE_KEYS if await self.redis.exists(self.prefix + k)]
+        # Keys that exist only where a state was written: one of them without a marker is not an empty state.
+        k = self.keys
+        state_keys = (k.doc(MARKET_KEY), k.clock, k.alerts.active, k.alerts.outbox)
+        left = [key.removeprefix(self.prefix) for key in state_keys if await self.redis.exists(key)]
         if left:
             raise RebuildRefused(
                 f"no state marker, but state keys remain under {self.prefix!r} ({', '.join(left)}): a rebuild "
                 "starts from an empty state; delete the prefix's state keys first"
             )
         token = uuid.uuid4().hex
-        if not await self.redis.hsetnx(self.prefix + MARKER_KEY, "status", REBUILDING):
+        if not await self.redis.eval(_CLAIM, 1, self.keys.marker, token, str(int(time.time()))):
             raise RebuildRefused("another rebuild or a worker wrote the marker just now; run again")
-        await self.redis.hset(
-            self.prefix + MARKER_KEY,
-            mapping={"token": token, "since": str(int(time.time())), "by": "rebuild"},
-        )
         return token, False
 
     async def _leases_taken(self, owner: str) -> None:
@@ -260,8 +263,8 @@ class Rebuild:
             )
         positions = dict(starts)
         if report.resumed:
-            stored = await self.redis.hgetall(self.prefix + POSITIONS_KEY)
-            stored_ends = await self.redis.hgetall(self.prefix + ENDS_KEY)
+            stored = await self.redis.hgetall(self.keys.rebuild_positions)
+            stored_ends = await self.redis.hgetall(self.keys.rebuild_ends)
             for name, value in decode_marker(stored).items():  # type: ignore[arg-type]
                 positions[_position(name)] = int(value)
             for name, value in decode_marker(stored_ends).items():  # type: ignore[arg-type]
@@ -273,15 +276,15 @@ class Rebuild:
 
     async def _save(self, positions: dict[Position, int], ends: dict[Position, int]) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.prefix + POSITIONS_KEY, mapping={_key(p): o for p, o in positions.items()})
-        pipe.hset(self.prefix + ENDS_KEY, mapping={_key(p): o for p, o in ends.items()})
+        pipe.hset(self.keys.rebuild_positions, mapping={_key(p): o for p, o in positions.items()})
+        pipe.hset(self.keys.rebuild_ends, mapping={_key(p): o for p, o in ends.items()})
         await pipe.execute()
 
     async def _count_notices(self, seqs: dict[str, int], report: RebuildReport) -> None:
         cursor = "-"
         while True:
             rows: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
-                self.prefix + "outbox", min=cursor, count=1000
+                self.keys.alerts.outbox, min=cursor, count=1000
             )
             for _entry_id, fields in rows:
                 alert = Alert.model_validate_json(fields[b"n"])
@@ -295,11 +298,11 @@ class Rebuild:
     async def _finish(self, owner: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(
-            self.prefix + MARKER_KEY,
+            self.keys.marker,
             mapping={"status": LIVE, "by": "rebuild", "since": str(int(time.time()))},
         )
-        pipe.hdel(self.prefix + MARKER_KEY, "token")
-        pipe.delete(self.prefix + POSITIONS_KEY, self.prefix + ENDS_KEY)
+        pipe.hdel(self.keys.marker, "token")
+        pipe.delete(self.keys.rebuild_positions, self.keys.rebuild_ends)
         await pipe.execute()
         for name in self.routing.receivers:
             await self.outbox.release_lease(name, owner)

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-MARKER_KEY = "state:marker"
+from streams.state.keys import StateKeys
+
 LIVE = "live"
 REBUILDING = "rebuilding"
 STATE_LOST = "state_lost"  # the StateGuard kind and the metric's reason label
@@ -75,7 +76,7 @@ def start_mode(marker: dict[str, str], group_has_offsets: bool, prefix: str) -> 
 
 def lost_reason(prefix: str, when: str) -> str:
     return (
-        f"Redis lost the state ({when}: the marker {prefix}{MARKER_KEY} is gone while the consumer group "
+        f"Redis lost the state ({when}: the marker {StateKeys(prefix).marker} is gone while the consumer group "
         "has committed offsets; a restart without persistence, a failover to an empty replica or a FLUSH); "
         f"consumption stopped, nothing was written. To recover: {what_to_run(prefix)}"
     )

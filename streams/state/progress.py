@@ -1,7 +1,7 @@
 """The progress the commits record: for every (topic, partition) the worker consumes, the highest Kafka offset
 of a batch whose state is committed in Redis.
 
-Stored in the hash `{prefix}offsets`, field `{topic}:{partition}`, value the offset as a decimal string (Lua
+Stored in the hash `{prefix}offsets` (`StateKeys.offsets`, streams/state/keys.py), field `{topic}:{partition}`, value the offset as a decimal string (Lua
 would print a number past 14 digits rounded). The commit script (streams/state/store.py) writes it in the same
 atomic step as the documents, the event ids and the outbox notices, and only upwards; a batch carries the
 offsets it loaded and conflicts if another worker moved them meanwhile (then it is judged again on fresh
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-OFFSETS_KEY = "offsets"
 TopicPartition = tuple[str, int]
 NONE = -1  # the offset recorded for a partition no commit has covered yet
 

@@ -10,23 +10,27 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from streams.rules.stale_quote import micros
+from streams.state.keys import StateKeys, tranche_key
 from streams.state.marker import MarkerMode, StateLost, lost_reason
-from streams.state.progress import NONE, OFFSETS_KEY, TopicPartition, field_of, parse_field
+from streams.state.progress import NONE, TopicPartition, field_of, parse_field
 from streams.state.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox, the alert index and the Kafka progress
 # (streams/state/progress.py) change together or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
-# The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
+# Key names come from streams/state/keys.py and alerts/keys.py: the fixed ones as KEYS, the families
+# (a document, a topic's seen ids, a fingerprint's history) as the prefixes of their names in ARGV[2..5].
+# The documents' and notices' JSON travel as arguments of their own after those (documents first, in the
 # order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
 # and unescaped by cjson, work the size of every document written.
 # The state marker is checked first and counted last (streams/state/marker.py): on a Redis that lost the
 # state, nothing is written.
 _COMMIT = """
+local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local offsets = KEYS[7]
 local p = cjson.decode(ARGV[1])
-local prefix = ARGV[2]
-local marker = prefix .. 'state:marker'
+local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
 if p.marker == 'rebuild' then
   if status ~= 'rebuilding' or redis.call('HGET', marker, 'token') ~= p.token then
@@ -35,56 +39,56 @@ if p.marker == 'rebuild' then
 elseif status ~= 'live' and not (status == false and p.marker == 'create') then
   return 'lost:' .. (status or 'missing')
 end
-local watching = prefix .. 'stale:watching'
 local loaded = {}
 for _, c in ipairs(p.expected) do
-  local v = tonumber(redis.call('HGET', prefix .. c[1], 'v') or '0')
+  local v = tonumber(redis.call('HGET', doc .. c[1], 'v') or '0')
   if v ~= c[2] then return 'conflict:' .. c[1] end
   loaded[c[1]] = true
 end
-local clock = tonumber(redis.call('HGET', prefix .. 'clock', 'us') or '-1')
+local clock = tonumber(redis.call('HGET', clock_key, 'us') or '-1')
 if p.filed_overdue_from and clock >= tonumber(p.filed_overdue_from) then return 'conflict:clock' end
 if p.judged_before then
   for _, t in ipairs(redis.call('ZRANGEBYSCORE', watching, '-inf', '(' .. p.judged_before)) do
-    if not loaded['tranche:' .. t] then return 'conflict:stale:' .. t end
+    if not loaded[tranche .. t] then return 'conflict:stale:' .. t end
   end
 end
 for _, s in ipairs(p.seen) do
-  if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
+  if redis.call('SISMEMBER', seen .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
 end
 for _, o in ipairs(p.offsets) do
-  if tonumber(redis.call('HGET', prefix .. 'offsets', o[1]) or '-1') ~= tonumber(o[2]) then
+  if tonumber(redis.call('HGET', offsets, o[1]) or '-1') ~= tonumber(o[2]) then
     return 'conflict:offsets:' .. o[1]
   end
 end
+local bodies = 5
 for i, key in ipairs(p.documents) do
-  redis.call('HSET', prefix .. key, 'd', ARGV[2 + i])
-  redis.call('HINCRBY', prefix .. key, 'v', 1)
+  redis.call('HSET', doc .. key, 'd', ARGV[bodies + i])
+  redis.call('HINCRBY', doc .. key, 'v', 1)
 end
 for _, w in ipairs(p.watching) do
   if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
 end
 if p.clock and tonumber(p.clock[1]) > clock then
-  redis.call('HSET', prefix .. 'clock', 'us', p.clock[1], 'at', p.clock[2])
+  redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
 end
 for _, s in ipairs(p.seen) do
-  redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
+  redis.call('SADD', seen .. s[1], s[2])
 end
 for _, o in ipairs(p.offsets) do
-  redis.call('HSET', prefix .. 'offsets', o[1], o[3])
+  redis.call('HSET', offsets, o[1], o[3])
 end
-local bodies = 2 + #p.documents
+bodies = bodies + #p.documents
 for i, n in ipairs(p.notices) do
   local body = ARGV[bodies + i]
-  redis.call('XADD', prefix .. 'outbox', '*', 'fp', n[1], 'n', body)
+  redis.call('XADD', outbox, '*', 'fp', n[1], 'n', body)
   if n[2] == 'firing' then
-    redis.call('HSET', prefix .. 'alerts:active', n[1], n[3])
+    redis.call('HSET', active, n[1], n[3])
   else
-    redis.call('HDEL', prefix .. 'alerts:active', n[1])
+    redis.call('HDEL', active, n[1])
   end
-  redis.call('HSET', prefix .. 'alerts:latest', n[1], body)
-  redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
-  redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
+  redis.call('HSET', latest, n[1], body)
+  redis.call('RPUSH', history .. n[1], body)
+  redis.call('LTRIM', history .. n[1], -200, -1)
 end
 if status == false then
   redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
@@ -111,15 +115,14 @@ return out
 
 
 class RedisStore:
-    """State documents as hashes {d: JSON, v: version} under the configured key prefix; stale_quote's
-    clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
-    sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
+    """State documents, stale_quote's clock and index, and the seen event ids, under the configured key
+    prefix (their names and layout: streams/state/keys.py)."""
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
     def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = StateKeys(prefix)
         # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
         self.marker = marker or MarkerMode("create")
         self._commit = redis.register_script(_COMMIT)
@@ -131,7 +134,7 @@ class RedisStore:
         keys = list(keys)
         if known:
             rows = await self._load(
-                keys=[self.prefix + key for key in keys], args=[known.get(key, 0) for key in keys]
+                keys=[self.keys.doc(key) for key in keys], args=[known.get(key, 0) for key in keys]
             )
             return {
                 key: (int(row[0]), row[1] if len(row) > 1 and row[1] else None)
@@ -139,7 +142,7 @@ class RedisStore:
             }
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            pipe.hmget(self.prefix + key, "v", "d")
+            pipe.hmget(self.keys.doc(key), "v", "d")
         rows = await pipe.execute()
         return {key: (int(v or 0), d) for key, (v, d) in zip(keys, rows, strict=True)}
 
@@ -147,22 +150,22 @@ class RedisStore:
         ids = list(event_ids)
         if not ids:
             return set()
-        flags = await self.redis.smismember(f"{self.prefix}seen:{topic}", ids)
+        flags = await self.redis.smismember(self.keys.seen(topic), ids)
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
     async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         parts = list(parts)
         if not parts:
             return {}
-        found = await self.redis.hmget(self.prefix + OFFSETS_KEY, [field_of(tp) for tp in parts])
+        found = await self.redis.hmget(self.keys.offsets, [field_of(tp) for tp in parts])
         return {tp: int(v) if v is not None else NONE for tp, v in zip(parts, found, strict=True)}
 
     async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.prefix + "clock", "at")
+        at = await self.redis.hget(self.keys.clock, "at")
         return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
+        ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     async def commit(self, commit: Commit) -> bool:
@@ -191,10 +194,14 @@ class RedisStore:
         body = orjson.dumps(payload)
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
-        result = await self._commit(args=[body, self.prefix, *bodies])
+        k, alerts = self.keys, self.keys.alerts
+        result = await self._commit(
+            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets],
+            args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
+        )
         text = result.decode() if isinstance(result, bytes) else str(result)
         if text.startswith("lost:"):
-            raise StateLost(lost_reason(self.prefix, f"at a commit, marker {text[5:]}"))
+            raise StateLost(lost_reason(k.prefix, f"at a commit, marker {text[5:]}"))
         if text == "ok" and self.marker.kind == "create":
             self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
         return text == "ok"
@@ -202,5 +209,5 @@ class RedisStore:
 
 async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
     """Every (topic, partition) -> offset the commits recorded: the progress as Redis holds it."""
-    raw = await redis.hgetall(prefix + OFFSETS_KEY)
+    raw = await redis.hgetall(StateKeys(prefix).offsets)
     return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}

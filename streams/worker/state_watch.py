@@ -16,9 +16,9 @@ from streams.metrics import Metrics
 from streams.security import redis_options
 from streams.settings import Settings
 from streams.state.guard import StateGuard
+from streams.state.keys import StateKeys
 from streams.state.marker import (
     LIVE,
-    MARKER_KEY,
     STATE_LOST,
     MarkerMode,
     decode_marker,
@@ -94,7 +94,7 @@ def marker_at_start(settings: Settings) -> tuple[MarkerMode, str | None]:
         settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
     )
     try:
-        marker = decode_marker(client.hgetall(settings.redis_prefix + MARKER_KEY))  # type: ignore[arg-type]
+        marker = decode_marker(client.hgetall(StateKeys(settings.redis_prefix).marker))  # type: ignore[arg-type]
     finally:
         client.close()
     offsets = committed_offsets(settings) if marker.get("status") != LIVE else {}
@@ -117,10 +117,16 @@ class MarkerWatch:
 
     async def check(self) -> bool:
         """True once the state is known lost (for good: only a restart after a rebuild clears it)."""
-        if STATE_LOST not in self.guard.reasons and self.store.marker.kind == "expect":
-            status = await self.store.redis.hget(self.store.prefix + MARKER_KEY, "status")
-            if status is None or (status.decode() if isinstance(status, bytes) else status) != LIVE:
-                self.guard.block(STATE_LOST, lost_reason(self.store.prefix, "seen by the periodic check"))
+        if STATE_LOST not in self.guard.reasons:
+            raw = await self.store.redis.hget(self.store.keys.marker, "status")
+            status = raw.decode() if isinstance(raw, bytes) else raw
+            if self.store.marker.kind == "create" and status == LIVE:
+                # Another worker's first commit made it: from here on its absence is a loss here too.
+                self.store.marker = MarkerMode("expect")
+            elif self.store.marker.kind == "expect" and status != LIVE:
+                self.guard.block(
+                    STATE_LOST, lost_reason(self.store.keys.prefix, "seen by the periodic check")
+                )
         lost = STATE_LOST in self.guard.reasons
         self.metrics.state_blocked.labels(STATE_LOST).set(1 if lost else 0)
         if lost:

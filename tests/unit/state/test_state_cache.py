@@ -38,8 +38,17 @@ async def run(cache: StateCache | None) -> tuple[list[Alert], MemoryStore]:
     return notices, store
 
 
+class CountingCache(StateCache):
+    hits = 0
+
+    def take(self, key: str, version: int) -> Cached | None:
+        entry = super().take(key, version)
+        self.hits += entry is not None
+        return entry
+
+
 async def test_cached_and_uncached_runs_decide_the_same_and_write_the_same() -> None:
-    cache = StateCache(100)
+    cache = CountingCache(100)
     cached, cached_store = await run(cache)
     plain, plain_store = await run(None)
     assert keys(cached) == keys(plain) and len(plain) >= 3
@@ -114,6 +123,7 @@ async def test_a_rule_changing_a_document_it_does_not_touch_is_caught(
     """The cache's reuse of read-only documents rests on every change going with `touch`; tests run with
     the check on (tests/conftest.py), so a rule that breaks this fails loudly."""
     from streams.model.events import Quote
+    from streams.state.keys import issuer_key
     from streams.state.snapshot import CHECK_UNTOUCHED_ENV, UntouchedDocumentChanged, load_snapshot
 
     monkeypatch.setenv(CHECK_UNTOUCHED_ENV, "1")
@@ -123,5 +133,5 @@ async def test_a_rule_changing_a_document_it_does_not_touch_is_caught(
     snap.issuers["I"].city = "changed, not touched"
     with pytest.raises(UntouchedDocumentChanged, match="issuer:I"):
         snap.to_commit()
-    snap.touch("issuer:I")
+    snap.touch(issuer_key("I"))
     assert "issuer:I" in snap.to_commit().documents
