@@ -148,3 +148,17 @@ def test_thresholds_come_from_the_rules_file() -> None:
     )
     small = report("p-1", "2024-07-15", interest_paid=10e6 - 5e5, support_drawn=5e5)
     assert _states(small, rules=rules) == (None, None)
+
+
+def test_a_deal_announced_after_a_missed_payment_is_issuing_into_weakness() -> None:
+    short = report("p-1", "2024-07-15", interest_paid=6e6, support_drawn=4e6)
+    after = deal("d-2", "BISHUI-25", "2025-03-01", [terms("BISHUI-25-A", issue_date="2025-03-10")])
+    before = deal("d-0", "BISHUI-23", "2024-07-01", [terms("BISHUI-23-A", issue_date="2024-07-05")])
+    snap = replay([DEAL, short, before, after])
+    weak = alert(snap, "issuing_into_weakness", "BISHUI-25")
+    assert weak is not None and weak.status == "firing"
+    assert weak.summary.endswith("while BISHUI-24-A missed a payment and BISHUI-24-A drew on its support")
+    assert set(weak.evidence["missed_payment"]) == {"BISHUI-24-A"}
+    assert weak.evidence["below_par"] == {}
+    # Announced before the distribution was reported: the issuer was not yet known to be weak.
+    assert severity(snap, "issuing_into_weakness", "BISHUI-23") is None
