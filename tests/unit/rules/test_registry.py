@@ -47,4 +47,5 @@ def test_titles_are_names_in_words() -> None:
         "Issuance record",
         "Issuance value record",
         "Stale quote",
+        "Family stress",
     ]
