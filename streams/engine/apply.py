@@ -116,6 +116,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
     mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
+    snap.prices.append((quote.tranche_id, mark))
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves

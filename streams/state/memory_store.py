@@ -18,6 +18,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
 
     async def load(
         self, keys: Iterable[str], known: Mapping[str, int] | None = None
@@ -54,6 +55,8 @@ class MemoryStore:
         for topic, event_id in commit.seen:
             self.seen_ids.setdefault(topic, set()).add(event_id)
         self.outbox.extend(commit.notices)
+        for tranche_id, mark in commit.prices:
+            self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.price)
         return True
 
     def _index_holds(self, commit: Commit) -> bool:

@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from streams.model.state import QuoteMark
 from streams.rules.stale_quote import micros
 from streams.state.snapshot import Commit
 
@@ -65,6 +66,11 @@ for i, n in ipairs(p.notices) do
   redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
   redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
 end
+for _, q in ipairs(p.prices) do
+  local key = prefix .. 'prices:' .. q[1]
+  redis.call('ZADD', key, q[2], q[3])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(p.prices_kept + 1))
+end
 return 'ok'
 """
 
@@ -83,6 +89,16 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+
+
+# The newest quotes kept per tranche for its chart on the web page (streams/views/web_pages.py), in the
+# sorted set `prices:{tranche_id}` scored by epoch microseconds; the member names its event, so a quote
+# committed twice is kept once.
+PRICE_POINTS = 1000
+
+
+def price_member(mark: QuoteMark) -> str:
+    return f"{mark.price!r}|{mark.event_id}"
 
 
 class RedisStore:
@@ -138,6 +154,8 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices],
+            "prices_kept": PRICE_POINTS,
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
