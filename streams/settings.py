@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
     alertmanager_url: SecretStr | None = None
     alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
+    # Quotes kept per tranche for the web page's price chart (about 120 bytes of Redis each); 0: none.
+    price_history_points: int = Field(250, ge=0, le=100_000)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
     # unless allowed here (streams/state/redis_policy.py).
     allow_evicting_redis: bool = False
     redis_policy_check_seconds: float = Field(60.0, gt=0)
+    # How often an idle worker looks for the state marker (a commit checks it anyway; streams/state/marker.py).
+    state_check_seconds: float = Field(5.0, gt=0)
     # Consumer and stream tuning (see BENCHMARKS.md for what each is worth). None/0 keeps faust's default.
     max_poll_records: int | None = Field(None, ge=1)  # records per fetch handed to faust
     max_fetch_bytes: int = Field(4 << 20, ge=1024)  # per partition and fetch

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from alerts.keys import AlertKeys
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 MAX_LISTED = 50  # a Slack message stays readable and under its block limits
@@ -44,13 +45,8 @@ def title(day: dt.date, alerts: Sequence[Alert], held: int) -> str:
 class DigestBook:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
-
-    def _held(self, receiver: str) -> str:
-        return f"{self.prefix}digest:{receiver}"
-
-    def _last(self, receiver: str) -> str:
-        return f"{self.prefix}digest:{receiver}:last"
+        keys = AlertKeys(prefix)
+        self._held, self._last = keys.digest, keys.digest_last
 
     async def hold(self, receiver: str, alerts: Sequence[Alert]) -> None:
         if alerts:

@@ -6,11 +6,12 @@ confirmed) is not sent twice. A crash between the send and this write is the onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from alerts.keys import AlertKeys
 
 # HSET only upwards: a late writer (a stale sender whose lease lapsed) never moves a fingerprint back.
 _RECORD_MAX = """
@@ -25,11 +26,8 @@ return 1
 class NotificationLog:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self._key = AlertKeys(prefix).nflog
         self._record = redis.register_script(_RECORD_MAX)
-
-    def _key(self, receiver: str) -> str:
-        return f"{self.prefix}nflog:{receiver}"
 
     async def unsent(self, receiver: str, alerts: Sequence[Alert]) -> list[bool]:
         """For each alert, whether this receiver has not had it (or a later transition of it) yet."""
@@ -39,9 +37,16 @@ class NotificationLog:
         return [int(s or 0) < a.seq for a, s in zip(alerts, sent, strict=True)]
 
     async def record(self, receiver: str, alerts: Sequence[Alert]) -> None:
-        if not alerts:
+        seqs: dict[str, int] = {}
+        for a in alerts:
+            seqs[a.fingerprint] = max(seqs.get(a.fingerprint, 0), a.seq)
+        await self.record_seqs(receiver, seqs)
+
+    async def record_seqs(self, receiver: str, seqs: Mapping[str, int]) -> None:
+        """As sent up to each seq, by fingerprint: what a rebuild learns from the abs.alerts ledger."""
+        if not seqs:
             return
         args: list[str | int] = []
-        for a in alerts:
-            args += [a.fingerprint, a.seq]
+        for fingerprint, seq in seqs.items():
+            args += [fingerprint, seq]
         await self._record(keys=[self._key(receiver)], args=args)

@@ -14,6 +14,7 @@ import orjson
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from alerts.keys import AlertKeys
 from alerts.redact import redact
 
 _RENEW = """
@@ -36,15 +37,12 @@ def _text(value: object) -> str:
 class Outbox:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
-        self.stream = f"{prefix}outbox"
+        self.keys = AlertKeys(prefix)
+        self.stream = self.keys.outbox
         self._renew = redis.register_script(_RENEW)
 
-    def _cursor_key(self, sink: str) -> str:
-        return f"{self.prefix}outbox:cursor:{sink}"
-
     async def cursor(self, sink: str) -> str:
-        value = await self.redis.get(self._cursor_key(sink))
+        value = await self.redis.get(self.keys.outbox_cursor(sink))
         return _text(value) if value else "0-0"
 
     async def pending(self, sink: str, count: int = 100) -> list[tuple[str, Alert]]:
@@ -58,12 +56,12 @@ class Outbox:
         await self.redis.xread({self.stream: await self.cursor(sink)}, count=1, block=block_ms)
 
     async def confirm(self, sink: str, entry_id: str) -> None:
-        await self.redis.set(self._cursor_key(sink), entry_id)
+        await self.redis.set(self.keys.outbox_cursor(sink), entry_id)
 
     async def record_failure(self, sink: str, alert: Alert, reason: str) -> None:
         """Kept (the newest 1000 per receiver) for `tranchewatch alerts failures` and the API. The reason
         comes from a sink, which redacts it; it is redacted again here, since this list is shown to anyone."""
-        key = f"{self.prefix}outbox:failed:{sink}"
+        key = self.keys.outbox_failed(sink)
         failure = {
             "receiver": sink,
             "fingerprint": alert.fingerprint,
@@ -80,17 +78,17 @@ class Outbox:
     async def failures(self, limit: int = 100) -> list[dict[str, object]]:
         """The newest permanent failures of every receiver, newest first."""
         rows: list[dict[str, object]] = []
-        async for key in self.redis.scan_iter(match=f"{self.prefix}outbox:failed:*", count=100):
+        async for key in self.redis.scan_iter(match=self.keys.outbox_failed_pattern, count=100):
             rows += [orjson.loads(r) for r in await self.redis.lrange(key, -limit, -1)]
         return sorted(rows, key=lambda r: str(r["at"]), reverse=True)[:limit]
 
     async def hold_lease(self, sink: str, owner: str, ttl_ms: int) -> bool:
         """One sender per sink across workers, so notices keep their order and are not sent twice."""
-        return bool(await self._renew(keys=[f"{self.prefix}outbox:lease:{sink}"], args=[owner, ttl_ms]))
+        return bool(await self._renew(keys=[self.keys.outbox_lease(sink)], args=[owner, ttl_ms]))
 
     async def release_lease(self, sink: str, owner: str) -> None:
         """On a clean stop, so that the next sender need not wait for the lease to lapse."""
-        key = f"{self.prefix}outbox:lease:{sink}"
+        key = self.keys.outbox_lease(sink)
         if await self.redis.get(key) == owner.encode():
             await self.redis.delete(key)
 

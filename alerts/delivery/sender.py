@@ -53,7 +53,7 @@ def default_pipeline(outbox: Outbox, receivers: Sequence[str]) -> NotifyPipeline
             "inhibit": [],
         }
     )
-    redis, prefix = outbox.redis, outbox.prefix
+    redis, prefix = outbox.redis, outbox.keys.prefix
     return NotifyPipeline(
         routing,
         NotificationLog(redis, prefix),
@@ -95,7 +95,7 @@ class Sender:
         self._last_sent: dict[str, float] = {}
         self._refresh_due: dict[str, float] = {}  # by receiver, on self._clock
         self._stopping = asyncio.Event()
-        self.digests = DigestBook(outbox.redis, outbox.prefix)
+        self.digests = DigestBook(outbox.redis, outbox.keys.prefix)
         self.digest_check_seconds = digest_check_seconds
 
     async def run(self) -> None:

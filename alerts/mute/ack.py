@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from alerts.core.model import Alert
 from alerts.exceptions import AlertsError
+from alerts.keys import AlertKeys
 
 
 class AckError(AlertsError):
@@ -36,11 +37,11 @@ class Ack(BaseModel):
 class AckStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
-        self.key = f"{prefix}alerts:ack"
+        self.keys = AlertKeys(prefix)
+        self.key = self.keys.ack
 
     async def acknowledge(self, fingerprint: str, by: str, comment: str, now: dt.datetime) -> Ack:
-        raw = await self.redis.hget(f"{self.prefix}alerts:latest", fingerprint)
+        raw = await self.redis.hget(self.keys.latest, fingerprint)
         if raw is None:
             raise AckError(f"no alert with fingerprint {fingerprint!r}")
         alert = Alert.model_validate_json(raw)
@@ -50,8 +51,8 @@ class AckStore:
         body = ack.model_dump_json()
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key, fingerprint, body)
-        pipe.rpush(f"{self.prefix}alerts:acklog:{fingerprint}", body)  # kept for the alert's history
-        pipe.ltrim(f"{self.prefix}alerts:acklog:{fingerprint}", -100, -1)
+        pipe.rpush(self.keys.acklog(fingerprint), body)  # kept for the alert's history
+        pipe.ltrim(self.keys.acklog(fingerprint), -100, -1)
         await pipe.execute()
         return ack
 
@@ -60,7 +61,7 @@ class AckStore:
         return Ack.model_validate_json(raw) if raw else None
 
     async def log(self, fingerprint: str) -> list[Ack]:
-        rows = await self.redis.lrange(f"{self.prefix}alerts:acklog:{fingerprint}", 0, -1)
+        rows = await self.redis.lrange(self.keys.acklog(fingerprint), 0, -1)
         return [Ack.model_validate_json(r) for r in rows]
 
     async def covering(self, alert: Alert) -> Ack | None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert, RuleName, fingerprint, subject_key
+from alerts.keys import AlertKeys
 
 
 class InhibitRule(BaseModel):
@@ -31,7 +32,7 @@ DEFAULT_INHIBIT_RULES = (
 class Inhibitor:
     def __init__(self, redis: Redis, prefix: str, rules: tuple[InhibitRule, ...] | list[InhibitRule]) -> None:
         self.redis = redis
-        self.latest = f"{prefix}alerts:latest"
+        self.latest = AlertKeys(prefix).latest
         self.rules = tuple(rules)
 
     async def inhibiting(self, alert: Alert) -> Alert | None:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from alerts.core.model import Alert
 from alerts.exceptions import AlertsError
+from alerts.keys import AlertKeys
 from alerts.mute.schedule import Recurrence, in_schedule
 from alerts.routing.matchers import all_match, parse_all
 
@@ -62,7 +63,7 @@ class Silence(BaseModel):
 class SilenceStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.key = f"{prefix}silences"
+        self.key = AlertKeys(prefix).silences
 
     async def add(self, silence: Silence) -> Silence:
         await self.redis.hset(self.key, silence.id, silence.model_dump_json())

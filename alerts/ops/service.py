@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from alerts.core.model import Alert
 from alerts.delivery.outbox import Outbox
+from alerts.keys import AlertKeys
 from alerts.mute.ack import Ack, AckStore
 from alerts.mute.silence import Silence, SilenceStore
 
@@ -38,14 +39,14 @@ def _summary(alert: Alert, ack: Ack | None) -> dict[str, Any]:
 class AlertsService:
     def __init__(self, redis: Redis, prefix: str, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.redis = redis
-        self.prefix = prefix
+        self.keys = AlertKeys(prefix)
         self.clock = clock
         self.acks = AckStore(redis, prefix)
         self.silences = SilenceStore(redis, prefix)
         self.outbox = Outbox(redis, prefix)
 
     async def list_alerts(self, state: AlertState | None = None) -> list[dict[str, Any]]:
-        latest = await self.redis.hgetall(f"{self.prefix}alerts:latest")
+        latest = await self.redis.hgetall(self.keys.latest)
         acks = await self.redis.hgetall(self.acks.key)
         rows = []
         for fp, raw in latest.items():
@@ -59,11 +60,11 @@ class AlertsService:
 
     async def show(self, fingerprint: str) -> dict[str, Any] | None:
         """The alert now, every transition with its time and evidence, and who acknowledged it."""
-        raw = await self.redis.hget(f"{self.prefix}alerts:latest", fingerprint)
+        raw = await self.redis.hget(self.keys.latest, fingerprint)
         if raw is None:
             return None
         alert = Alert.model_validate_json(raw)
-        history = await self.redis.lrange(f"{self.prefix}alerts:history:{fingerprint}", 0, -1)
+        history = await self.redis.lrange(self.keys.history(fingerprint), 0, -1)
         transitions = []
         for item in history:
             step = Alert.model_validate_json(item)

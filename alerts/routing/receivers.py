@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from alerts.core.labels import LabelSource
+from alerts.keys import AlertKeys
 from alerts.notify import Sink
 from alerts.notify.alertmanager import AlertmanagerSink
 from alerts.notify.kafka import KafkaSink, Publisher
@@ -41,7 +42,7 @@ def build_sinks(
                 cfg.token.get_secret_value(),
                 cfg.channel,
                 redis,
-                f"{prefix}slack:incidents:{name}",
+                AlertKeys(prefix).slack_incidents(name),
                 base_url=cfg.base_url,
                 min_interval_seconds=cfg.min_interval_seconds,
             )
@@ -49,7 +50,7 @@ def build_sinks(
             sinks[name] = AlertmanagerSink(
                 cfg.url.get_secret_value(),
                 redis,
-                f"{prefix}alertmanager:firing:{name}",
+                AlertKeys(prefix).alertmanager_firing(name),
                 labels=labels,
                 refresh_seconds=cfg.repost_seconds,
                 max_batch=kafka_batch,

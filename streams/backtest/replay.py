@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,8 +28,8 @@ from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.rules.registry import RulesConfig
+from streams.state.keys import MARKET_KEY, DocKey
 from streams.state.memory_store import MemoryStore
-from streams.state.snapshot import MARKET_KEY
 from streams.views.watchlist import MarketView
 
 from .sources import Record
@@ -39,8 +39,9 @@ OUTCOMES = ("processed", "invalid", "duplicate")
 Progress = Callable[[int], None]
 
 
-class _DeadLetters:
-    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter."""
+class HeldDeadLetters:
+    """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter
+    (a backtest has no broker; a rebuild must not dead-letter again what the worker already did)."""
 
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
@@ -49,6 +50,32 @@ class _DeadLetters:
         self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
     ) -> None:
         self.records.extend(records)
+
+
+async def drive(
+    handler: BatchHandler,
+    envelopes: Iterable[Envelope],
+    batch_size: int,
+    after_batch: Callable[[list[Envelope]], Awaitable[None]] | None = None,
+) -> int:
+    """Hands `envelopes` to the handler in batches of `batch_size`, in order, as the worker's agents do;
+    `after_batch` runs once each batch is committed. Returns the number of envelopes handled."""
+    batch: list[Envelope] = []
+    done = 0
+    for envelope in envelopes:
+        batch.append(envelope)
+        if len(batch) >= batch_size:
+            await handler.handle(batch)
+            done += len(batch)
+            if after_batch is not None:
+                await after_batch(batch)
+            batch = []
+    if batch:
+        await handler.handle(batch)
+        done += len(batch)
+        if after_batch is not None:
+            await after_batch(batch)
+    return done
 
 
 @dataclass
@@ -65,10 +92,10 @@ class BacktestRun:
     def documents(self, kind: str, model: type[D]) -> dict[str, D]:
         """Final state documents of one kind ('tranche', 'issuer', 'deal'), by id."""
         found: dict[str, D] = {}
-        for key, (_, raw) in sorted(self.store.documents.items()):
-            prefix, _, ident = key.partition(":")
-            if prefix == kind:
-                found[ident] = model.model_validate_json(raw)
+        for name, (_, raw) in sorted(self.store.documents.items()):
+            key = DocKey.parse(name)
+            if key.kind == kind:
+                found[key.ident] = model.model_validate_json(raw)
         return found
 
     def tranches(self) -> dict[str, TrancheState]:
@@ -103,26 +130,24 @@ def _raw(value: Any) -> bytes:
 
 async def _replay(
     records: Iterable[Record], rules: RulesConfig, batch_size: int, progress: Progress | None
-) -> tuple[MemoryStore, Metrics, _DeadLetters]:
-    store, metrics, dead = MemoryStore(), Metrics(), _DeadLetters()
+) -> tuple[MemoryStore, Metrics, HeldDeadLetters]:
+    store, metrics, dead = MemoryStore(), Metrics(), HeldDeadLetters()
     handler = BatchHandler(store, rules, dead, metrics)
-    batch: list[Envelope] = []
+    # Each record is stamped as `tranchewatch publish` would stamp it now (the producer's CreateTime),
+    # so a quote stamped in the future is a future_timestamp dead letter here as in the worker.
+    envelopes = (
+        Envelope(topic, 0, offset, message_key(topic, value), _raw(value), time.monotonic(), time.time())
+        for offset, (topic, value) in enumerate(records)
+    )
     done = 0
-    for offset, (topic, value) in enumerate(records):
-        # Each record is stamped as `tranchewatch publish` would stamp it now (the producer's CreateTime),
-        # so a quote stamped in the future is a future_timestamp dead letter here as in the worker.
-        key, raw = message_key(topic, value), _raw(value)
-        batch.append(Envelope(topic, 0, offset, key, raw, time.monotonic(), time.time()))
-        if len(batch) >= batch_size:
-            await handler.handle(batch)
-            done += len(batch)
-            batch = []
-            if progress is not None:
-                progress(done)
-    if batch:
-        await handler.handle(batch)
+
+    async def report(batch: list[Envelope]) -> None:
+        nonlocal done
+        done += len(batch)
         if progress is not None:
-            progress(done + len(batch))
+            progress(done)
+
+    await drive(handler, envelopes, batch_size, report)
     return store, metrics, dead
 
 

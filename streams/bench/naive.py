@@ -26,34 +26,34 @@ class NaiveStore(RedisStore):
     ) -> dict[str, tuple[int, bytes | None]]:
         out: dict[str, tuple[int, bytes | None]] = {}
         for key in keys:
-            version, document = await self.redis.hmget(self.prefix + key, "v", "d")
+            version, document = await self.redis.hmget(self.keys.doc(key), "v", "d")
             out[key] = (int(version or 0), document.encode() if isinstance(document, str) else document)
         return out
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
         found = set()
         for event_id in event_ids:
-            if await self.redis.sismember(f"{self.prefix}seen:{topic}", event_id):
+            if await self.redis.sismember(self.keys.seen(topic), event_id):
                 found.add(event_id)
         return found
 
     async def commit(self, commit: Commit) -> bool:
         for key, document in commit.documents.items():
-            await self.redis.hset(self.prefix + key, "d", document)
-            await self.redis.hincrby(self.prefix + key, "v", 1)
+            await self.redis.hset(self.keys.doc(key), "d", document)
+            await self.redis.hincrby(self.keys.doc(key), "v", 1)
         for tranche_id, at in commit.watching.items():
             if at is None:
-                await self.redis.zrem(self.prefix + "stale:watching", tranche_id)
+                await self.redis.zrem(self.keys.watching, tranche_id)
             else:
-                await self.redis.zadd(self.prefix + "stale:watching", {tranche_id: micros(at)})
+                await self.redis.zadd(self.keys.watching, {tranche_id: micros(at)})
         if commit.clock is not None:  # one process, one event at a time: the snapshot's clock is the max
             clock = {"us": micros(commit.clock), "at": commit.clock.isoformat()}
-            await self.redis.hset(self.prefix + "clock", mapping=clock)  # type: ignore[arg-type]
+            await self.redis.hset(self.keys.clock, mapping=clock)  # type: ignore[arg-type]
         for topic, event_id in commit.seen:
-            await self.redis.sadd(f"{self.prefix}seen:{topic}", event_id)
+            await self.redis.sadd(self.keys.seen(topic), event_id)
         for notice in commit.notices:
             body = notice.model_dump_json()
-            await self.redis.rpush(f"{self.prefix}alerts:history:{notice.fingerprint}", body)
+            await self.redis.rpush(self.keys.alerts.history(notice.fingerprint), body)
         return True
 
 

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import orjson
 import redis
 
+from alerts.keys import AlertKeys
+from streams.state.keys import StateKeys
+
 AlertKey = tuple[str, str, str, str, int, str]  # fingerprint, rule, severity, status, seq, event_time
 
 
@@ -17,12 +20,12 @@ def _keys(client: redis.Redis, pattern: str) -> Iterator[bytes]:
 
 
 def seen_count(client: redis.Redis, prefix: str, topic: str) -> int:
-    return int(client.scard(f"{prefix}seen:{topic}"))
+    return int(client.scard(StateKeys(prefix).seen(topic)))
 
 
 def alert_set(client: redis.Redis, prefix: str) -> set[AlertKey]:
     """Every notice ever committed, from the per-fingerprint history the worker and the baseline both keep."""
-    keys = list(_keys(client, f"{prefix}alerts:history:*"))
+    keys = list(_keys(client, AlertKeys(prefix).history_pattern))
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.lrange(key, 0, -1)
@@ -37,7 +40,7 @@ def alert_set(client: redis.Redis, prefix: str) -> set[AlertKey]:
 def memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
     """Bytes (MEMORY USAGE) by key kind: tranche, issuer, deal, market, seen, alerts, outbox, and stale_quote's
     clock and stale (its index)."""
-    keys = list(_keys(client, f"{prefix}*"))
+    keys = list(_keys(client, StateKeys(prefix).everything))
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.memory_usage(key, samples=0)
@@ -49,7 +52,7 @@ def memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
 
 
 def delete_prefix(client: redis.Redis, prefix: str) -> int:
-    keys = list(_keys(client, f"{prefix}*"))
+    keys = list(_keys(client, StateKeys(prefix).everything))
     for at in range(0, len(keys), 1000):
         client.delete(*keys[at : at + 1000])
     return len(keys)

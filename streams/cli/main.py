@@ -19,6 +19,7 @@ from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
 from streams.kafka.codecs import KAFKA_CODECS
 from streams.model.events import Deal, Financials, Quote
+from streams.rebuild.cli import add_parser as add_rebuild_parser
 from streams.settings import Settings
 
 
@@ -152,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_backtest_parser(sub)
     add_watchlist_parser(sub)
+    add_rebuild_parser(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )

@@ -19,6 +19,7 @@ from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.publish import publish_records, read_jsonl
 from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
+from streams.state.keys import StateKeys
 from streams.worker.run import run_worker
 
 DEMO_PREFIX = "tw:demo:"
@@ -32,7 +33,7 @@ def clear_prefix(redis_url: str, prefix: str) -> int:
     """The demo starts from nothing; it deletes only keys under its own prefix."""
     client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        keys = list(client.scan_iter(match=StateKeys(prefix).everything, count=1000))
         if keys:
             client.delete(*keys)
         return len(keys)

@@ -38,7 +38,8 @@ from streams.rules import stale_quote
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
 from streams.rules.registry import RULES, RulesConfig
-from streams.state.snapshot import Snapshot, deal_key, issuer_key, tranche_key
+from streams.state.keys import deal_key, issuer_key, tranche_key
+from streams.state.snapshot import Snapshot
 
 Hook = tuple[Callable[..., None], Any]  # a rule's hook and its table
 

@@ -10,7 +10,8 @@ from alerts.core.antinoise import apply_rule
 from alerts.core.lifecycle import changes_nothing, transition
 from alerts.core.model import Alert, RuleName, Subject, Verdict, fingerprint, subject_key
 from streams.model.state import AlertBox, DealState, IssuerState, TrancheState, _Doc
-from streams.state.snapshot import MARKET_KEY, Snapshot, deal_key, issuer_key, tranche_key
+from streams.state.keys import MARKET_KEY, DocKey, deal_key, issuer_key, tranche_key
+from streams.state.snapshot import Snapshot
 
 
 def tranche_subject(tranche: TrancheState) -> Subject:
@@ -60,7 +61,7 @@ class SnapshotJudge:
 def record(
     snap: Snapshot,
     doc: _Doc,
-    doc_key: str,
+    doc_key: DocKey,
     rule: RuleName,
     subject: Subject,
     verdict: Verdict,

@@ -20,6 +20,7 @@ from streams.model.events import Event, Quote
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
+from streams.state.marker import STATE_LOST, StateLost
 from streams.state.snapshot import StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,11 @@ class BatchHandler:
                 continue
             try:
                 result = await self._try_commit(valid)
+            except StateLost as exc:  # nothing was written; held until an operator rebuilds and restarts
+                if self.cache is not None:
+                    self.cache.clear()
+                self.guard.block(STATE_LOST, str(exc))
+                continue
             except self.store.unavailable_errors as exc:
                 # Holding the batch (not acknowledging it) is what stops consumption during an outage.
                 attempt += 1

@@ -113,7 +113,7 @@ class MarketState(_Doc):
     """Market-wide figures: deals per calendar year, for issuance_record. Only deals write it.
 
     stale_quote's event-time clock and its index of watched tranches are kept beside the documents
-    (streams/state/store.py: `clock`, `stale:watching`), so that quotes never read or write this document.
+    (streams/state/keys.py: `clock`, `stale:watching`), so that quotes never read or write this document.
     """
 
     deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only

@@ -7,7 +7,8 @@ from __future__ import annotations
 from alerts.core.labels import Labels, alert_labels
 from alerts.core.model import Alert
 from streams.model.state import DealState, IssuerState, TrancheState
-from streams.state.snapshot import StateStore, deal_key, issuer_key, tranche_key
+from streams.state.keys import deal_key, issuer_key, tranche_key
+from streams.state.snapshot import StateStore
 
 _CACHE_LIMIT = 10_000
 

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from alerts.core.model import Alert
-from streams.state.snapshot import Commit, tranche_key
+from streams.state.keys import tranche_key
+from streams.state.snapshot import Commit
 
 
 class MemoryStore:

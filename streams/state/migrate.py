@@ -2,8 +2,11 @@
 
 Up to issue 7, stale_quote kept its clock (`newest_quote_at`) and its index (`stale_quotes`: the watched
 tranches, and a box per stale tranche holding its firing alert) inside the market document. They now live
-in the `clock` hash, the `stale:watching` sorted set and each stale tranche's own document (streams/state/store.py).
+in the `clock` hash, the `stale:watching` sorted set and each stale tranche's own document (streams/state/keys.py).
 Stop workers of the earlier version first: they would write the old fields again.
+
+Before issue 20 there was no state marker (streams/state/marker.py): a state written by an earlier version
+is adopted (marked live) so that its first start on this version does not take it for a lost one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from streams.model.state import AlertBox, MarketState, TrancheState
 from streams.rules.stale_quote import RULE, micros
 from streams.security import redis_options
 from streams.settings import Settings
-from streams.state.snapshot import MARKET_KEY, tranche_key
+from streams.state.keys import MARKET_KEY, StateKeys, tranche_key
+from streams.state.marker import LIVE
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,8 @@ def upgrade_state(settings: Settings) -> None:
     try:
         if move_stale_quote_state(client, settings.redis_prefix):
             log.info("moved stale_quote's clock and index out of the market document")
+        if adopt_unmarked_state(client, settings.redis_prefix):
+            log.info("state written before the state marker existed: marked live")
     finally:
         client.close()
 
@@ -54,29 +60,30 @@ class _OldMarket(BaseModel):
 def move_stale_quote_state(client: Redis, prefix: str) -> bool:
     """Moves stale_quote's state out of an old market document in one transaction (retried if another
     client writes those keys meanwhile). Idempotent: False when there is nothing to move."""
-    market_key = prefix + MARKET_KEY
+    keys = StateKeys(prefix)
+    market_key = keys.doc(MARKET_KEY)
     while True:
         with client.pipeline() as pipe:
             try:
-                pipe.watch(market_key, prefix + "clock")  # type: ignore[no-untyped-call]
+                pipe.watch(market_key, keys.clock)  # type: ignore[no-untyped-call]
                 raw = pipe.hget(market_key, "d")
                 doc = orjson.loads(raw) if raw else {}
                 if "stale_quotes" not in doc and "newest_quote_at" not in doc:
                     return False
-                _move(pipe, prefix, doc)
+                _move(pipe, keys, doc)
                 pipe.execute()
                 return True
             except WatchError:
                 continue
 
 
-def _move(pipe: Pipeline, prefix: str, doc: dict[str, object]) -> None:
+def _move(pipe: Pipeline, names: StateKeys, doc: dict[str, object]) -> None:
     old = _OldMarket.model_validate(doc)
-    keys = {t: prefix + tranche_key(t) for t in old.stale_quotes.stale}
+    keys = {t: names.doc(tranche_key(t)) for t in old.stale_quotes.stale}
     if keys:
         pipe.watch(*keys.values())  # type: ignore[no-untyped-call]
     tranches = {t: pipe.hget(key, "d") for t, key in keys.items()}
-    stored_clock = pipe.hget(prefix + "clock", "us")
+    stored_clock = pipe.hget(names.clock, "us")
     pipe.multi()
     watching = {e.tranche_id: micros(e.quoted_at) for e in old.stale_quotes.watching}
     for tranche_id, box in old.stale_quotes.stale.items():
@@ -94,9 +101,22 @@ def _move(pipe: Pipeline, prefix: str, doc: dict[str, object]) -> None:
         elif tranche.last_quote is not None:  # held by an anti-noise pending period: watched again
             watching[tranche_id] = micros(tranche.last_quote.ts)
     if watching:
-        pipe.zadd(prefix + "stale:watching", watching)
+        pipe.zadd(names.watching, watching)
     clock = old.newest_quote_at
     if clock is not None and (stored_clock is None or micros(clock) > int(stored_clock)):
-        pipe.hset(prefix + "clock", mapping={"us": micros(clock), "at": clock.isoformat()})
-    pipe.hset(prefix + MARKET_KEY, "d", MarketState.model_validate(doc).model_dump_json())
-    pipe.hincrby(prefix + MARKET_KEY, "v", 1)
+        pipe.hset(names.clock, mapping={"us": micros(clock), "at": clock.isoformat()})
+    pipe.hset(names.doc(MARKET_KEY), "d", MarketState.model_validate(doc).model_dump_json())
+    pipe.hincrby(names.doc(MARKET_KEY), "v", 1)
+
+
+def adopt_unmarked_state(client: Redis, prefix: str) -> bool:
+    """Marks live a state that has documents but no marker: one an earlier version wrote. After a loss
+    none of these keys can come back without a marker, since every commit checks for it."""
+    keys = StateKeys(prefix)
+    if client.exists(keys.marker):
+        return False
+    if not client.exists(keys.doc(MARKET_KEY), keys.clock, keys.alerts.active):
+        return False
+    client.hsetnx(keys.marker, "status", LIVE)
+    client.hsetnx(keys.marker, "by", "upgrade")
+    return True

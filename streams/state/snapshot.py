@@ -31,8 +31,8 @@ from streams.model.state import DealState, IssuerState, MarketState, QuoteMark, 
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
+from streams.state.keys import MARKET_KEY, DocKey, deal_key, issuer_key, tranche_key
 
-MARKET_KEY = "market"
 D = TypeVar("D", bound=BaseModel)
 # Set (to anything) in tests: every commit checks that the documents it does not write serialise as when
 # loaded. The state cache reuses an untouched document's object on the next batch, so a rule that changed
@@ -42,18 +42,6 @@ CHECK_UNTOUCHED_ENV = "TW_CHECK_UNTOUCHED"
 
 class UntouchedDocumentChanged(AssertionError):
     """A rule changed a document without `Snapshot.touch`: the change would be lost, and cached."""
-
-
-def tranche_key(tranche_id: str) -> str:
-    return f"tranche:{tranche_id}"
-
-
-def issuer_key(issuer_id: str) -> str:
-    return f"issuer:{issuer_id}"
-
-
-def deal_key(deal_id: str) -> str:
-    return f"deal:{deal_id}"
 
 
 @dataclass(slots=True)
@@ -102,19 +90,19 @@ class StateStore(Protocol):
 
 @dataclass
 class Snapshot:
-    versions: dict[str, int] = field(default_factory=dict)
+    versions: dict[DocKey, int] = field(default_factory=dict)
     tranches: dict[str, TrancheState] = field(default_factory=dict)
     issuers: dict[str, IssuerState] = field(default_factory=dict)
     deals: dict[str, DealState] = field(default_factory=dict)
     market: MarketState = field(default_factory=MarketState)
-    dirty: set[str] = field(default_factory=set)
+    dirty: set[DocKey] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
     prices: list[tuple[str, QuoteMark]] = field(default_factory=list)  # see Commit.prices
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
-    present: set[str] = field(default_factory=set)  # keys loaded with a document, for the cache
+    present: set[DocKey] = field(default_factory=set)  # keys loaded with a document, for the cache
     # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
-    as_loaded: dict[str, bytes] | None = None
+    as_loaded: dict[DocKey, bytes] | None = None
     clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
     loaded_clock: dt.datetime | None = None
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
@@ -139,7 +127,7 @@ class Snapshot:
     def issuer_of(self, tranche: TrancheState) -> IssuerState | None:
         return self.issuers.get(tranche.issuer_id) if tranche.issuer_id else None
 
-    def touch(self, key: str) -> None:
+    def touch(self, key: DocKey) -> None:
         self.dirty.add(key)
 
     def to_commit(self) -> Commit:
@@ -148,7 +136,8 @@ class Snapshot:
         documents: dict[str, bytes] = {}
         for key in self.dirty:
             documents[key] = _stored(self._document(key))
-        commit = Commit(dict(self.versions), documents, list(self.seen), list(self.notices))
+        expected: dict[str, int] = {key: version for key, version in self.versions.items()}
+        commit = Commit(expected, documents, list(self.seen), list(self.notices))
         commit.prices = list(self.prices)
         if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
             commit.clock = self.clock
@@ -158,9 +147,9 @@ class Snapshot:
 
     def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
         for key in self.dirty:
-            kind, _, ident = key.partition(":")
-            if kind == "tranche":
-                commit.watching[ident] = stale_quote.watched_at(self.tranches[ident]) if cfg.enabled else None
+            if key.kind == "tranche":
+                tranche = self.tranches[key.ident]
+                commit.watching[key.ident] = stale_quote.watched_at(tranche) if cfg.enabled else None
         if not cfg.enabled or self.clock is None:
             return
         cutoff = stale_quote.cutoff(self.clock, cfg)
@@ -170,7 +159,7 @@ class Snapshot:
         if filed:
             commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
 
-    def _check_untouched(self, as_loaded: dict[str, bytes]) -> None:
+    def _check_untouched(self, as_loaded: dict[DocKey, bytes]) -> None:
         for key, loaded in as_loaded.items():
             if key not in self.dirty and _stored(self._document(key)) != loaded:
                 raise UntouchedDocumentChanged(f"{key} changed without Snapshot.touch")
@@ -184,14 +173,13 @@ class Snapshot:
             elif key in self.present:
                 cache.put(key, Cached(version, self._document(key)))
 
-    def _document(self, key: str) -> BaseModel:
-        kind, _, ident = key.partition(":")
-        if kind == "tranche":
-            return self.tranches[ident]
-        if kind == "issuer":
-            return self.issuers[ident]
-        if kind == "deal":
-            return self.deals[ident]
+    def _document(self, key: DocKey) -> BaseModel:
+        if key.kind == "tranche":
+            return self.tranches[key.ident]
+        if key.kind == "issuer":
+            return self.issuers[key.ident]
+        if key.kind == "deal":
+            return self.deals[key.ident]
         return self.market
 
 
@@ -201,8 +189,8 @@ def _stored(doc: BaseModel) -> bytes:
     return doc.model_dump_json(exclude=exclude).encode()
 
 
-def _primary_keys(events: Iterable[Event]) -> set[str]:
-    keys: set[str] = set()
+def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
+    keys: set[DocKey] = set()
     for event in events:
         if isinstance(event, Quote):
             keys.add(tranche_key(event.tranche_id))
@@ -218,9 +206,9 @@ def _decode(model: type[D], raw: bytes) -> D:
     return model.model_validate_json(raw)
 
 
-def _cached_neighbours(keys: set[str], cache: StateCache | None) -> set[str]:
+def _cached_neighbours(keys: set[DocKey], cache: StateCache | None) -> set[DocKey]:
     """Issuers of the cached tranches among `keys`: loaded with them, saving the second round trip."""
-    out: set[str] = set()
+    out: set[DocKey] = set()
     if cache is None:
         return out
     for key in keys:
@@ -253,7 +241,7 @@ async def load_snapshot(
     else:
         await first
     wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
-    follow: set[str] = set()
+    follow: set[DocKey] = set()
     for tranche in snap.tranches.values():
         if tranche.issuer_id:
             follow.add(issuer_key(tranche.issuer_id))
@@ -277,13 +265,15 @@ async def load_snapshot(
     return snap
 
 
-async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: StateCache | None) -> None:
+async def _load_into(snap: Snapshot, store: StateStore, keys: set[DocKey], cache: StateCache | None) -> None:
     pending = sorted(keys - snap.versions.keys())
     if not pending:
         return
     known = cache.versions(pending) if cache is not None else {}
-    vanished: list[str] = []
-    for key, (version, raw) in (await store.load(pending, known)).items():
+    vanished: list[DocKey] = []
+    loaded = await store.load(pending, known)
+    for key in pending:  # our keys, which know their kind; the store's answer is looked up by them
+        version, raw = loaded[key]
         snap.versions[key] = version
         hit = cache.take(key, version) if cache is not None and key in known else None
         if hit is not None:
@@ -297,33 +287,35 @@ async def _load_into(snap: Snapshot, store: StateStore, keys: set[str], cache: S
             continue
         _place(snap, key, _decode_key(key, raw))
     if vanished:
-        for key, (version, raw) in (await store.load(vanished)).items():
+        again = await store.load(vanished)
+        for key in vanished:
+            version, raw = again[key]
             snap.versions[key] = version
             if raw is not None:
                 _place(snap, key, _decode_key(key, raw))
 
 
-def _decode_key(key: str, raw: bytes) -> BaseModel:
-    kind = key.partition(":")[0]
-    if kind == "tranche":
-        return _decode(TrancheState, raw)
-    if kind == "issuer":
-        return _decode(IssuerState, raw)
-    if kind == "deal":
-        return _decode(DealState, raw)
-    return _decode(MarketState, raw)
+_MODEL: dict[str, type[BaseModel]] = {
+    "tranche": TrancheState,
+    "issuer": IssuerState,
+    "deal": DealState,
+    "market": MarketState,
+}
 
 
-def _place(snap: Snapshot, key: str, doc: BaseModel) -> None:
+def _decode_key(key: DocKey, raw: bytes) -> BaseModel:
+    return _decode(_MODEL[key.kind], raw)
+
+
+def _place(snap: Snapshot, key: DocKey, doc: BaseModel) -> None:
     snap.present.add(key)
     if snap.as_loaded is not None:
         snap.as_loaded[key] = _stored(doc)
-    ident = key.partition(":")[2]
     if isinstance(doc, TrancheState):
-        snap.tranches[ident] = doc
+        snap.tranches[key.ident] = doc
     elif isinstance(doc, IssuerState):
-        snap.issuers[ident] = doc
+        snap.issuers[key.ident] = doc
     elif isinstance(doc, DealState):
-        snap.deals[ident] = doc
+        snap.deals[key.ident] = doc
     elif isinstance(doc, MarketState):
         snap.market = doc

@@ -11,66 +11,85 @@ from redis.exceptions import RedisError
 
 from streams.model.state import QuoteMark
 from streams.rules.stale_quote import micros
+from streams.state.keys import StateKeys, tranche_key
+from streams.state.marker import MarkerMode, StateLost, lost_reason
 from streams.state.snapshot import Commit
 
 # One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
 # or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
-# The documents' and notices' JSON travel as arguments of their own after ARGV[2] (documents first, in the
+# Key names come from streams/state/keys.py and alerts/keys.py: the fixed ones as KEYS, the families
+# (a document, a topic's seen ids, a fingerprint's history) as the prefixes of their names in ARGV[2..5].
+# The documents' and notices' JSON travel as arguments of their own after those (documents first, in the
 # order of p.documents, then notices): inside the payload each would be escaped as a string by the worker
 # and unescaped by cjson, work the size of every document written.
+# The state marker is checked first and counted last (streams/state/marker.py): on a Redis that lost the
+# state, nothing is written.
 _COMMIT = """
+local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local p = cjson.decode(ARGV[1])
-local prefix = ARGV[2]
-local watching = prefix .. 'stale:watching'
+local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local status = redis.call('HGET', marker, 'status')
+if p.marker == 'rebuild' then
+  if status ~= 'rebuilding' or redis.call('HGET', marker, 'token') ~= p.token then
+    return 'lost:' .. (status or 'missing')
+  end
+elseif status ~= 'live' and not (status == false and p.marker == 'create') then
+  return 'lost:' .. (status or 'missing')
+end
 local loaded = {}
 for _, c in ipairs(p.expected) do
-  local v = tonumber(redis.call('HGET', prefix .. c[1], 'v') or '0')
+  local v = tonumber(redis.call('HGET', doc .. c[1], 'v') or '0')
   if v ~= c[2] then return 'conflict:' .. c[1] end
   loaded[c[1]] = true
 end
-local clock = tonumber(redis.call('HGET', prefix .. 'clock', 'us') or '-1')
+local clock = tonumber(redis.call('HGET', clock_key, 'us') or '-1')
 if p.filed_overdue_from and clock >= tonumber(p.filed_overdue_from) then return 'conflict:clock' end
 if p.judged_before then
   for _, t in ipairs(redis.call('ZRANGEBYSCORE', watching, '-inf', '(' .. p.judged_before)) do
-    if not loaded['tranche:' .. t] then return 'conflict:stale:' .. t end
+    if not loaded[tranche .. t] then return 'conflict:stale:' .. t end
   end
 end
 for _, s in ipairs(p.seen) do
-  if redis.call('SISMEMBER', prefix .. 'seen:' .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
+  if redis.call('SISMEMBER', seen .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
 end
+local bodies = 5
 for i, key in ipairs(p.documents) do
-  redis.call('HSET', prefix .. key, 'd', ARGV[2 + i])
-  redis.call('HINCRBY', prefix .. key, 'v', 1)
+  redis.call('HSET', doc .. key, 'd', ARGV[bodies + i])
+  redis.call('HINCRBY', doc .. key, 'v', 1)
 end
 for _, w in ipairs(p.watching) do
   if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
 end
 if p.clock and tonumber(p.clock[1]) > clock then
-  redis.call('HSET', prefix .. 'clock', 'us', p.clock[1], 'at', p.clock[2])
+  redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
 end
 for _, s in ipairs(p.seen) do
-  redis.call('SADD', prefix .. 'seen:' .. s[1], s[2])
+  redis.call('SADD', seen .. s[1], s[2])
 end
-local bodies = 2 + #p.documents
+bodies = bodies + #p.documents
 for i, n in ipairs(p.notices) do
   local body = ARGV[bodies + i]
-  redis.call('XADD', prefix .. 'outbox', '*', 'fp', n[1], 'n', body)
+  redis.call('XADD', outbox, '*', 'fp', n[1], 'n', body)
   if n[2] == 'firing' then
-    redis.call('HSET', prefix .. 'alerts:active', n[1], n[3])
+    redis.call('HSET', active, n[1], n[3])
   else
-    redis.call('HDEL', prefix .. 'alerts:active', n[1])
+    redis.call('HDEL', active, n[1])
   end
-  redis.call('HSET', prefix .. 'alerts:latest', n[1], body)
-  redis.call('RPUSH', prefix .. 'alerts:history:' .. n[1], body)
-  redis.call('LTRIM', prefix .. 'alerts:history:' .. n[1], -200, -1)
+  redis.call('HSET', latest, n[1], body)
+  redis.call('RPUSH', history .. n[1], body)
+  redis.call('LTRIM', history .. n[1], -200, -1)
 end
 for _, q in ipairs(p.prices) do
-  local key = prefix .. 'prices:' .. q[1]
+  local key = p.prices_prefix .. q[1]
   redis.call('ZADD', key, q[2], q[3])
   redis.call('ZREMRANGEBYRANK', key, 0, -(p.prices_kept + 1))
 end
+if status == false then
+  redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
+end
+redis.call('HINCRBY', marker, 'commits', 1)
 return 'ok'
 """
 
@@ -92,9 +111,9 @@ return out
 
 
 # The newest quotes kept per tranche for its chart on the web page (streams/views/web_pages.py), in the
-# sorted set `prices:{tranche_id}` scored by epoch microseconds; the member names its event, so a quote
-# committed twice is kept once.
-PRICE_POINTS = 1000
+# sorted set StateKeys.prices scored by epoch microseconds; the member names its event, so a quote committed
+# twice is kept once. About 120 bytes of Redis memory a point (TRANCHEWATCH_PRICE_HISTORY_POINTS).
+PRICE_POINTS = 250
 
 
 def price_member(mark: QuoteMark) -> str:
@@ -102,15 +121,20 @@ def price_member(mark: QuoteMark) -> str:
 
 
 class RedisStore:
-    """State documents as hashes {d: JSON, v: version} under the configured key prefix; stale_quote's
-    clock as the hash `clock` {us: epoch microseconds, at: the quote's own ISO time}, its index as the
-    sorted set `stale:watching` (tranche ids scored by the epoch microseconds they are filed under)."""
+    """State documents, stale_quote's clock and index, and the seen event ids, under the configured key
+    prefix (their names and layout: streams/state/keys.py)."""
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, marker: MarkerMode | None = None, price_points: int | None = None
+    ) -> None:
+        """`price_points`: quotes kept per tranche for the web page's chart (PRICE_POINTS; 0: none)."""
         self.redis = redis
-        self.prefix = prefix
+        self.price_points = PRICE_POINTS if price_points is None else price_points
+        self.keys = StateKeys(prefix)
+        # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
+        self.marker = marker or MarkerMode("create")
         self._commit = redis.register_script(_COMMIT)
         self._load = redis.register_script(_LOAD)
 
@@ -120,7 +144,7 @@ class RedisStore:
         keys = list(keys)
         if known:
             rows = await self._load(
-                keys=[self.prefix + key for key in keys], args=[known.get(key, 0) for key in keys]
+                keys=[self.keys.doc(key) for key in keys], args=[known.get(key, 0) for key in keys]
             )
             return {
                 key: (int(row[0]), row[1] if len(row) > 1 and row[1] else None)
@@ -128,7 +152,7 @@ class RedisStore:
             }
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
-            pipe.hmget(self.prefix + key, "v", "d")
+            pipe.hmget(self.keys.doc(key), "v", "d")
         rows = await pipe.execute()
         return {key: (int(v or 0), d) for key, (v, d) in zip(keys, rows, strict=True)}
 
@@ -136,15 +160,15 @@ class RedisStore:
         ids = list(event_ids)
         if not ids:
             return set()
-        flags = await self.redis.smismember(f"{self.prefix}seen:{topic}", ids)
+        flags = await self.redis.smismember(self.keys.seen(topic), ids)
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
     async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.prefix + "clock", "at")
+        at = await self.redis.hget(self.keys.clock, "at")
         return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.prefix + "stale:watching", "-inf", f"({micros(before)}")
+        ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     async def commit(self, commit: Commit) -> bool:
@@ -154,8 +178,13 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
-            "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices],
-            "prices_kept": PRICE_POINTS,
+            # The price history (StateKeys.prices), unless it is turned off.
+            "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices]
+            if self.price_points
+            else [],
+            "prices_prefix": self.keys.prices_prefix,
+            "prices_kept": self.price_points,
+            **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
         if commit.clock is not None:
@@ -169,5 +198,14 @@ class RedisStore:
         body = orjson.dumps(payload)
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
-        result = await self._commit(args=[body, self.prefix, *bodies])
-        return (result.decode() if isinstance(result, bytes) else str(result)) == "ok"
+        k, alerts = self.keys, self.keys.alerts
+        result = await self._commit(
+            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker],
+            args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
+        )
+        text = result.decode() if isinstance(result, bytes) else str(result)
+        if text.startswith("lost:"):
+            raise StateLost(lost_reason(k.prefix, f"at a commit, marker {text[5:]}"))
+        if text == "ok" and self.marker.kind == "create":
+            self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
+        return text == "ok"

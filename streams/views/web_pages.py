@@ -29,7 +29,7 @@ from streams.views import web_format
 from streams.views.price_chart import price_chart
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
-HISTORY_POINTS = 1000  # the newest quotes drawn on a tranche's chart
+HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
 
 
 class PageSource(Protocol):

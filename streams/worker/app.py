@@ -21,7 +21,7 @@ from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
-from streams.worker.state_watch import PolicyWatch
+from streams.worker.state_watch import MarkerWatch, PolicyWatch
 from streams.worker.web_pages import register_web_pages
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,12 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
     async def watch_redis_policy() -> None:
         guard = runtime.handler.guard
         await PolicyWatch(runtime.redis, runtime.settings, guard, runtime.metrics).run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_state_marker() -> None:
+        every = runtime.settings.state_check_seconds
+        guard = runtime.handler.guard
+        await MarkerWatch(runtime.store, guard, runtime.sender, runtime.metrics, every).run()
 
     @app.task  # type: ignore[untyped-decorator]
     async def keep_gauges() -> None:

@@ -11,10 +11,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from alerts.keys import AlertKeys
 from streams.metrics import Metrics
-from streams.model.state import MarketState
 from streams.rules.issuance_record import best_earlier_year
 from streams.rules.registry import RulesConfig
+from streams.state.reader import StateReader
 
 
 def _text(value: object) -> str:
@@ -22,7 +23,7 @@ def _text(value: object) -> str:
 
 
 async def refresh_market_gauges(redis: Redis, prefix: str, metrics: Metrics, rules: RulesConfig) -> None:
-    active: dict[Any, Any] = await redis.hgetall(f"{prefix}alerts:active")
+    active: dict[Any, Any] = await redis.hgetall(AlertKeys(prefix).active)
     by_rule: dict[tuple[str, str], list[str]] = {}
     for fingerprint, value in active.items():
         rule, _, severity = _text(value).partition("|")
@@ -45,7 +46,7 @@ async def _face_value_below_par(
     fps = [fp for (rule, _), v in by_rule.items() if rule == "below_par" for fp in v]
     totals: dict[str, float] = {}
     if fps:
-        rows: list[Any] = await redis.hmget(f"{prefix}alerts:latest", fps)
+        rows: list[Any] = await redis.hmget(AlertKeys(prefix).latest, fps)
         for row in rows:
             if row is None:
                 continue
@@ -58,8 +59,7 @@ async def _face_value_below_par(
 
 
 async def _deal_counts(redis: Redis, prefix: str, metrics: Metrics, rules: RulesConfig) -> None:
-    raw = await redis.hget(f"{prefix}market", "d")
-    market = MarketState.model_validate_json(raw) if raw else MarketState()
+    market = await StateReader(redis, prefix).market()
     if not market.deal_counts:
         return
     year = max(int(y) for y in market.deal_counts)
@@ -82,14 +82,9 @@ async def refresh_lag(consumer: Any, metrics: Metrics) -> None:
 async def refresh_tranche_discounts(redis: Redis, prefix: str, metrics: Metrics) -> None:
     """Opt-in (TRANCHEWATCH_PER_TRANCHE_METRICS): one series per quoted tranche, read by a full scan of the
     tranche documents — O(tranches) per refresh and one series each in Prometheus, hence off by default."""
-    keys = [key async for key in redis.scan_iter(match=f"{prefix}tranche:*", count=1000)]
-    pipe = redis.pipeline(transaction=False)
-    for key in keys:
-        pipe.hget(key, "d")
+    documents = await StateReader(redis, prefix).raw_documents("tranche")
     metrics.tranche_discount.clear()
-    for raw in await pipe.execute():
-        if not raw:
-            continue
+    for raw in documents.values():
         doc = json.loads(raw)
         quote = doc.get("last_quote")
         if quote:

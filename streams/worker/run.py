@@ -12,11 +12,12 @@ from streams.kafka.topics import ensure_topics
 from streams.metrics import Metrics
 from streams.security import secrets_of
 from streams.settings import Settings
+from streams.state.marker import STATE_LOST
 from streams.state.migrate import upgrade_state
 from streams.worker.app import build_app, use_event_loop
 from streams.worker.redaction import install_redaction
 from streams.worker.runtime import Runtime
-from streams.worker.state_watch import check_policy_at_start
+from streams.worker.state_watch import check_policy_at_start, marker_at_start
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
     upgrade_state(settings)
     use_event_loop(settings)
     runtime = Runtime.build(settings, metrics)
+    runtime.store.marker, lost = marker_at_start(settings)
+    if lost is not None:
+        runtime.handler.guard.block(STATE_LOST, lost)  # runs, not ready, consuming nothing: says why
     app = build_app(runtime)
     log.info("tranchewatch worker starting with %s", settings.as_dict())
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)

@@ -1,19 +1,32 @@
-"""The worker's watch over its Redis: the eviction policy at start and periodically (more to come from
-streams/state). A finding that makes state unsafe stops commits through the handler's StateGuard."""
+"""The worker's watch over its Redis: the eviction policy and the state marker, at start and periodically.
+A finding that makes state unsafe stops commits through the handler's StateGuard."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from alerts.delivery.sender import Sender
+from streams.kafka.groups import committed_offsets
 from streams.metrics import Metrics
 from streams.security import redis_options
 from streams.settings import Settings
 from streams.state.guard import StateGuard
+from streams.state.keys import StateKeys
+from streams.state.marker import (
+    LIVE,
+    STATE_LOST,
+    MarkerMode,
+    decode_marker,
+    lost_reason,
+    start_mode,
+)
 from streams.state.redis_policy import PolicyReport, Verdict, judge, read_policy
+from streams.state.store import RedisStore
 
 log = logging.getLogger(__name__)
 REDIS_POLICY = "redis_policy"
@@ -72,3 +85,55 @@ class PolicyWatch:
             except RedisError as exc:  # an outage is the handler's to wait out; check again later
                 log.debug("redis policy check failed: %s", exc)
             await asyncio.sleep(self.settings.redis_policy_check_seconds)
+
+
+def marker_at_start(settings: Settings) -> tuple[MarkerMode, str | None]:
+    """Before consuming: the marker, and whether the group has read anything (then a missing marker is a
+    loss, not a first start)."""
+    client = SyncRedis.from_url(
+        settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
+    )
+    try:
+        marker = decode_marker(client.hgetall(StateKeys(settings.redis_prefix).marker))  # type: ignore[arg-type]
+    finally:
+        client.close()
+    offsets = committed_offsets(settings) if marker.get("status") != LIVE else {}
+    return start_mode(marker, bool(offsets), settings.redis_prefix)
+
+
+class MarkerWatch:
+    """Notices a lost state while no batch arrives to find it (a commit finds it first otherwise), and once
+    lost, stops the sender too: the outbox and the nflog went with the state, and a rebuild will need the
+    receivers' leases."""
+
+    def __init__(
+        self, store: RedisStore, guard: StateGuard, sender: Sender, metrics: Metrics, every: float
+    ) -> None:
+        self.store = store
+        self.guard = guard
+        self.sender = sender
+        self.metrics = metrics
+        self.every = every
+
+    async def check(self) -> bool:
+        """True once the state is known lost (for good: only a restart after a rebuild clears it)."""
+        if STATE_LOST not in self.guard.reasons and self.store.marker.kind == "expect":
+            status = await self.store.redis.hget(self.store.keys.marker, "status")
+            if status is None or (status.decode() if isinstance(status, bytes) else status) != LIVE:
+                self.guard.block(
+                    STATE_LOST, lost_reason(self.store.keys.prefix, "seen by the periodic check")
+                )
+        lost = STATE_LOST in self.guard.reasons
+        self.metrics.state_blocked.labels(STATE_LOST).set(1 if lost else 0)
+        if lost:
+            self.sender.stop()
+        return lost
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if await self.check():
+                    return
+            except RedisError as exc:
+                log.debug("state marker check failed: %s", exc)
+            await asyncio.sleep(self.every)

@@ -121,6 +121,19 @@ def test_redis_persists_with_an_append_only_file(services: dict[str, Any]) -> No
     assert redis["image"].startswith("redis:7")
     assert redis["command"][1:3] == ["--appendonly", "yes"]
     assert "redis-data:/data" in redis["volumes"]
+    # The worker refuses any other policy (streams/state/redis_policy.py).
+    assert redis["command"][-2:] == ["--maxmemory-policy", "noeviction"]
+
+
+def test_topics_keep_the_history_a_rebuild_needs(services: dict[str, Any]) -> None:
+    script = services["kafka-init"]["command"][0]
+    configs = {
+        topic: dict(re.findall(r"--config (\S+)=(\S+)", rest))
+        for topic, rest in re.findall(r"--topic (\S+) --partitions \d+(.*)", script)
+    }
+    for topic in ("abs.deals", "issuer.financials", "abs.alerts"):
+        assert configs[topic] == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
+    assert int(configs["bond.quotes"]["retention.ms"]) >= 30 * 86_400_000
 
 
 def test_worker_is_built_and_configured(services: dict[str, Any]) -> None:

@@ -103,9 +103,7 @@ async def run_until(sender: Sender, done: Callable[[], bool], timeout: float = 6
     finally:
         sender.stop()
         await asyncio.wait_for(task, 15)
-        await sender.outbox.redis.delete(
-            *[f"{sender.outbox.prefix}outbox:lease:{n}" for n in sender.receivers]
-        )
+        await sender.outbox.redis.delete(*[sender.outbox.keys.outbox_lease(n) for n in sender.receivers])
 
 
 async def _drained(sender: Sender) -> bool:

@@ -10,7 +10,6 @@ import pytest
 from redis.asyncio import Redis
 
 from streams.model.state import QuoteMark
-from streams.state import store as store_module
 from streams.state.reader import StateReader
 from streams.state.snapshot import Commit
 from streams.state.store import RedisStore
@@ -34,9 +33,7 @@ def quotes(*points: tuple[str, int, float]) -> Commit:
     return commit
 
 
-async def test_prices_are_kept_in_time_order_once_each_and_trimmed(
-    redis: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_prices_are_kept_in_time_order_once_each_and_trimmed(redis: Redis, redis_prefix: str) -> None:
     store, reader = RedisStore(redis, redis_prefix), StateReader(redis, redis_prefix)
     assert await store.commit(quotes(("q1", 0, 99.5), ("q3", 2, 97.25)))
     assert await store.commit(quotes(("q2", 1, 98.0)))  # late: stamped before the newest
@@ -48,6 +45,7 @@ async def test_prices_are_kept_in_time_order_once_each_and_trimmed(
     assert await reader.price_history("T1", limit=1) == [(T0 + dt.timedelta(days=2), 97.25)]
     assert await reader.price_history("nobody") == []
 
-    monkeypatch.setattr(store_module, "PRICE_POINTS", 2)
-    assert await store.commit(quotes(("q4", 3, 96.0)))
+    assert await RedisStore(redis, redis_prefix, price_points=2).commit(quotes(("q4", 3, 96.0)))
     assert [p for _, p in await reader.price_history("T1")] == [97.25, 96.0]
+    assert await RedisStore(redis, redis_prefix, price_points=0).commit(quotes(("q5", 4, 95.0)))
+    assert [p for _, p in await reader.price_history("T1")] == [97.25, 96.0]  # turned off: none kept

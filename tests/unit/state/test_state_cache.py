@@ -114,6 +114,7 @@ async def test_a_rule_changing_a_document_it_does_not_touch_is_caught(
     """The cache's reuse of read-only documents rests on every change going with `touch`; tests run with
     the check on (tests/conftest.py), so a rule that breaks this fails loudly."""
     from streams.model.events import Quote
+    from streams.state.keys import issuer_key
     from streams.state.snapshot import CHECK_UNTOUCHED_ENV, UntouchedDocumentChanged, load_snapshot
 
     monkeypatch.setenv(CHECK_UNTOUCHED_ENV, "1")
@@ -123,5 +124,5 @@ async def test_a_rule_changing_a_document_it_does_not_touch_is_caught(
     snap.issuers["I"].city = "changed, not touched"
     with pytest.raises(UntouchedDocumentChanged, match="issuer:I"):
         snap.to_commit()
-    snap.touch("issuer:I")
+    snap.touch(issuer_key("I"))
     assert "issuer:I" in snap.to_commit().documents

@@ -145,6 +145,15 @@ async def test_the_fetch_long_poll_follows_the_setting() -> None:
         assert wait_ms(None, fast_drain) == 1500  # faust's own
 
 
+async def test_the_isolation_level_follows_the_setting_read_committed_by_default() -> None:
+    def level(**setting: str) -> str:
+        consumer = new_app(Settings(kafka_bootstrap="127.0.0.1:1", **setting), web_enabled=False).consumer
+        return str(consumer._thread._create_worker_consumer(consumer.transport)._isolation_level)
+
+    assert level() == "read_committed"  # faust alone reads uncommitted unless processing exactly once
+    assert level(kafka_isolation_level="read_uncommitted") == "read_uncommitted"
+
+
 async def test_under_buffer_pressure_the_drain_waits_for_the_drop_then_goes_on() -> None:
     consumer = _consumer()
     delivered: list[int] = []
