@@ -57,7 +57,7 @@ class MemoryStore:
             self.seen_ids.setdefault(topic, set()).add(event_id)
         self.outbox.extend(commit.notices)
         for tranche_id, mark in commit.prices:
-            self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.price)
+            self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)
         return True
 
     def _index_holds(self, commit: Commit) -> bool:

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Event, Financials, Quote
 from streams.model.state import DealState, IssuerState, MarketState, QuoteMark, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
@@ -192,7 +192,7 @@ def _stored(doc: BaseModel) -> bytes:
 def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
     keys: set[DocKey] = set()
     for event in events:
-        if isinstance(event, Quote):
+        if isinstance(event, Quote | Distribution):
             keys.add(tranche_key(event.tranche_id))
         elif isinstance(event, Deal):
             keys.update({deal_key(event.deal_id), issuer_key(event.issuer_id), MARKET_KEY})

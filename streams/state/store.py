@@ -117,7 +117,8 @@ PRICE_POINTS = 250
 
 
 def price_member(mark: QuoteMark) -> str:
-    return f"{mark.price!r}|{mark.event_id}"
+    """The clean price per 100 of outstanding principal (what par and below_par's bands are drawn against)."""
+    return f"{mark.clean_price!r}|{mark.event_id}"
 
 
 class RedisStore:

@@ -94,7 +94,7 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     _publish_like_the_file(broker.bootstrap, worker, records)
     run = run_backtest(records, RulesConfig())
 
-    active = redis_client.hgetall(f"{redis_prefix}alerts:active")
+    active: dict[bytes, bytes] = redis_client.hgetall(f"{redis_prefix}alerts:active")  # type: ignore[assignment]
     worker_firing = {fp.decode(): value.decode() for fp, value in active.items()}
     backtest_firing = {fp: f"{a.rule}|{a.severity}" for fp, a in run.firing().items()}
     assert worker_firing == backtest_firing
@@ -102,7 +102,8 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     assert {"below_par", "distressed_tranche", "issuing_into_weakness", "stale_quote"} <= rules_firing
 
     history: list[Alert] = []
-    for fp in redis_client.hkeys(f"{redis_prefix}alerts:latest"):
+    latest: list[bytes] = redis_client.hkeys(f"{redis_prefix}alerts:latest")  # type: ignore[assignment]
+    for fp in latest:
         raw = redis_client.lrange(f"{redis_prefix}alerts:history:{fp.decode()}", 0, -1)
         history.extend(Alert.model_validate_json(item) for item in raw)
     assert _raised(history) == _raised(run.notices)
@@ -156,12 +157,13 @@ def test_backtest_gives_the_workers_alerts_for_the_v2_rules(
     _publish_like_the_file(broker.bootstrap, worker, records)
     run = run_backtest(records, RulesConfig())
 
-    active = redis_client.hgetall(f"{redis_prefix}alerts:active")
+    active: dict[bytes, bytes] = redis_client.hgetall(f"{redis_prefix}alerts:active")  # type: ignore[assignment]
     worker_firing = {fp.decode(): value.decode() for fp, value in active.items()}
     assert worker_firing == {fp: f"{a.rule}|{a.severity}" for fp, a in run.firing().items()}
     assert {v.split("|")[0] for v in worker_firing.values()} >= {"below_par", "issuer_deep_loss"}
     history: list[Alert] = []
-    for fp in redis_client.hkeys(f"{redis_prefix}alerts:latest"):
+    latest: list[bytes] = redis_client.hkeys(f"{redis_prefix}alerts:latest")  # type: ignore[assignment]
+    for fp in latest:
         raw = redis_client.lrange(f"{redis_prefix}alerts:history:{fp.decode()}", 0, -1)
         history.extend(Alert.model_validate_json(item) for item in raw)
     assert _raised(history) == _raised(run.notices)
