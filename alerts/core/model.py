@@ -21,8 +21,11 @@ RuleName = Literal[
     "issuer_loss_widening",
     "issuer_deep_loss",
     "distressed_tranche",
+    "missed_payment",
+    "support_drawn",
     "issuing_into_weakness",
     "issuance_record",
+    "issuance_value_record",
     "stale_quote",
 ]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

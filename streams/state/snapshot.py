@@ -61,6 +61,10 @@ class Commit:
     judged_before: dt.datetime | None = None
     # Each accepted quote, late ones too, as (tranche id, mark): the price history the web page draws.
     prices: list[tuple[str, QuoteMark]] = field(default_factory=list)
+    # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
+    # only where past `loaded_positions` (-1: none), which must still be current (else a conflict).
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    loaded_positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 class StateStore(Protocol):
@@ -76,6 +80,10 @@ class StateStore(Protocol):
         ...
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
+
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The offset each (topic, partition) was committed up to (streams/state/progress.py); -1: none."""
+        ...
 
     async def commit(self, commit: Commit) -> bool: ...
 
@@ -149,7 +157,7 @@ class Snapshot:
         for key in self.dirty:
             if key.kind == "tranche":
                 tranche = self.tranches[key.ident]
-                commit.watching[key.ident] = stale_quote.watched_at(tranche) if cfg.enabled else None
+                commit.watching[key.ident] = stale_quote.watched_at(tranche, cfg) if cfg.enabled else None
         if not cfg.enabled or self.clock is None:
             return
         cutoff = stale_quote.cutoff(self.clock, cfg)
@@ -261,7 +269,7 @@ async def load_snapshot(
     # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
     snap.index.below = final_cutoff
     for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche)
+        stale_quote.watch(snap.index, tranche, stale)
     return snap
 
 
