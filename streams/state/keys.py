@@ -13,7 +13,7 @@ from typing import Literal, cast, get_args
 
 from alerts.keys import AlertKeys, glob_literal
 
-Kind = Literal["tranche", "issuer", "deal", "market"]
+Kind = Literal["tranche", "issuer", "deal", "market", "entity"]
 _KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 
@@ -50,6 +50,10 @@ def issuer_key(issuer_id: str) -> DocKey:
 
 def deal_key(deal_id: str) -> DocKey:
     return DocKey("deal", deal_id)
+
+
+def entity_key(entity_id: str) -> DocKey:
+    return DocKey("entity", entity_id)
 
 
 MARKET_KEY = DocKey("market")

@@ -74,3 +74,10 @@ def test_a_document_key_knows_its_kind_and_id() -> None:
     assert pickle.loads(pickle.dumps(key)).ident == "WHBUS-2025-A"
     with pytest.raises(ValueError, match="not a state document"):
         DocKey.parse("outbox:cursor:slack")
+
+
+def test_the_entity_documents_name() -> None:
+    from streams.state.keys import entity_key
+
+    assert StateKeys("tw:").doc(entity_key("wuhan-bus")) == "tw:entity:wuhan-bus"
+    assert DocKey.parse("entity:wuhan-bus").kind == "entity"
