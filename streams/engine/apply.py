@@ -123,6 +123,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
     mark = structure.quote_mark(tranche, quote)  # per 100 outstanding too, for price_basis original
+    snap.prices.append((quote.tranche_id, mark))
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves

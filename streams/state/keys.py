@@ -114,6 +114,15 @@ class StateKeys:
     def rebuild_ends(self) -> str:
         return f"{self.prefix}rebuild:ends"
 
+    # Each tranche's newest quotes, for the web page's chart: a sorted set of `price|event_id` scored by the
+    # quote's epoch microseconds (streams/state/store.py writes it in the commit).
+    @property
+    def prices_prefix(self) -> str:
+        return f"{self.prefix}prices:"
+
+    def prices(self, tranche_id: str) -> str:
+        return self.prices_prefix + tranche_id
+
     @property
     def alerts(self) -> AlertKeys:
         return AlertKeys(self.prefix)

@@ -27,7 +27,15 @@ from pydantic import BaseModel
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
-from streams.model.state import DealState, EntityState, FamilyState, IssuerState, MarketState, TrancheState
+from streams.model.state import (
+    DealState,
+    EntityState,
+    FamilyState,
+    IssuerState,
+    MarketState,
+    QuoteMark,
+    TrancheState,
+)
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
@@ -59,6 +67,8 @@ class Commit:
     filed_overdue_from: dt.datetime | None = None
     # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
     judged_before: dt.datetime | None = None
+    # Each accepted quote, late ones too, as (tranche id, mark): the price history the web page draws.
+    prices: list[tuple[str, QuoteMark]] = field(default_factory=list)
     # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
     # only where past `loaded_positions` (-1: none), which must still be current (else a conflict).
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -111,6 +121,7 @@ class Snapshot:
     dirty: set[DocKey] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
+    prices: list[tuple[str, QuoteMark]] = field(default_factory=list)  # see Commit.prices
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
     present: set[DocKey] = field(default_factory=set)  # keys loaded with a document, for the cache
     # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
@@ -159,6 +170,7 @@ class Snapshot:
             documents[key] = _stored(self._document(key))
         expected: dict[str, int] = {key: version for key, version in self.versions.items()}
         commit = Commit(expected, documents, list(self.seen), list(self.notices))
+        commit.prices = list(self.prices)
         if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
             commit.clock = self.clock
         if self.stale_cfg is not None:
