@@ -106,7 +106,8 @@ def test_family_stress_on_the_hubei_family(
     redis_client: redis.Redis,
     redis_prefix: str,
 ) -> None:
-    worker_factory().wait_ready()
+    worker = worker_factory()
+    worker.wait_ready()
     at = "2025-01-01T00:00:00+08:00"
     produce(
         broker.bootstrap,
@@ -146,3 +147,12 @@ def test_family_stress_on_the_hubei_family(
     assert [a["severity"] for a in resolved] == ["warning", "critical", "critical"]
     families = json.loads(redis_client.hget(StateKeys(redis_prefix).doc(FAMILIES_KEY), "d") or b"{}")
     assert set(families["stressed"]) == {"wuhan-metro"}
+    # The same state summed by family over the API: the three issuers' tranches in the Hubei family.
+    status, body = worker.http("/api/v1/exposures?group_by=family")
+    assert status == 200, body
+    rows = {r["key"]: r for r in json.loads(body)["rows"]}
+    hubei = rows["hubei-gov"]
+    assert (hubei["issuers"], hubei["tranches"], hubei["face_value"]) == (3, 3, 1.5e9)
+    assert hubei["mark_to_market_loss"] == pytest.approx(500e6 * 0.10)  # wuhan-metro still at 90
+    assert hubei["firing"]["critical"] == 1
+    assert worker.http("/api/v1/exposures?group_by=colour")[0] == 400
