@@ -22,6 +22,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
         self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
 
     async def load(
@@ -74,6 +75,8 @@ class MemoryStore:
                 horizon = max(ids.values()) - commit.retention
                 self.seen_ids[topic] = {e: at for e, at in ids.items() if at >= horizon}
         self.outbox.extend(commit.notices)
+        for tranche_id, mark in commit.prices:
+            self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)
         for tp, offset in commit.positions.items():
             self.offsets[tp] = max(offset, self.offsets.get(tp, NONE))
         return True
