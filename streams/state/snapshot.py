@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Distribution, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Event, Financials, Quote, ServicerReport
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
@@ -195,6 +195,8 @@ def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
             keys.update(tranche_key(t.tranche_id) for t in event.tranches)
         elif isinstance(event, Financials):
             keys.add(issuer_key(event.issuer_id))
+        elif isinstance(event, ServicerReport):
+            keys.add(deal_key(event.deal_id))
     return keys
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
-from streams.model.events import Deal, Distribution, Event, Financials, Quote, TrancheTerms
+from streams.model.events import Deal, Distribution, Event, Financials, Quote, ServicerReport, TrancheTerms
 from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
@@ -16,6 +16,7 @@ TOPIC_OF = {
     Deal: "abs.deals",
     Financials: "issuer.financials",
     Distribution: "abs.distributions",
+    ServicerReport: "abs.servicer_reports",
 }
 
 
