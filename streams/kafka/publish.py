@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, QUOTES, SERVICER_REPORTS
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
 
 KEY_FIELD = {
     QUOTES: "tranche_id",
@@ -18,6 +18,7 @@ KEY_FIELD = {
     FINANCIALS: "issuer_id",
     DISTRIBUTIONS: "tranche_id",
     SERVICER_REPORTS: "deal_id",
+    ENTITIES: "entity_id",
 }
 
 
