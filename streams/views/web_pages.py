@@ -173,7 +173,7 @@ class WebPages:
             columns=web_format.columns(),
             chart=price_chart(history, transitions, self.rules.below_par),
             below_par=self.rules.below_par,
-            alerts=sorted(tranche.alerts.values(), key=lambda a: a.rule),
+            alerts=_most_pressing_first(tranche.alerts.values()),
             transitions=sorted(transitions, key=lambda a: a.event_time, reverse=True),
         )
         return Page(200, html)
@@ -196,7 +196,7 @@ class WebPages:
             periods=periods,
             rows=rows,
             columns=web_format.columns(),
-            alerts=sorted(issuer.alerts.values(), key=lambda a: a.rule),
+            alerts=_most_pressing_first(issuer.alerts.values()),
             deals={d: deal for d in issuer.deal_ids if d in view.deals and (deal := view.deals[d].deal)},
         )
         return Page(200, html)
@@ -206,3 +206,8 @@ class WebPages:
         for alert in alerts:
             found += await self.reader.alert_history(alert.fingerprint)
         return found
+
+
+def _most_pressing_first(alerts: Iterable[Alert]) -> list[Alert]:
+    """Firing before resolved, then the most severe, then by rule."""
+    return sorted(alerts, key=lambda a: (a.status != "firing", -SEVERITY_RANK[a.severity], a.rule))
