@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     deals_partitions: int = Field(1, ge=1)
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
+    servicer_reports_partitions: int = Field(1, ge=1)
     entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)

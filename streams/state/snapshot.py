@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, ServicerReport
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, QuoteMark, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
@@ -218,6 +218,8 @@ def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
             keys.update(tranche_key(t.tranche_id) for t in event.tranches)
         elif isinstance(event, Financials):
             keys.add(issuer_key(event.issuer_id))
+        elif isinstance(event, ServicerReport):
+            keys.add(deal_key(event.deal_id))
         elif isinstance(event, Entity):
             keys.add(entity_key(event.entity_id))
     return keys
