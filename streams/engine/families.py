@@ -28,7 +28,7 @@ def _owner(snap: Snapshot, key: DocKey) -> tuple[_Doc | None, str | None]:
         return tranche, tranche.issuer_id if tranche is not None else None
     if key.kind == "deal":
         deal = snap.deals.get(key.ident)
-        return deal, deal.deal.issuer_id if deal is not None else None
+        return deal, deal.deal.issuer_id if deal is not None and deal.deal is not None else None
     if key.kind == "issuer":
         return snap.issuers.get(key.ident), key.ident
     return None, None

@@ -62,7 +62,7 @@ def group_key(
     if group_by == "province":
         return (issuer.province if issuer else None) or UNKNOWN
     deal = view.deals.get(tranche.deal_id) if tranche.deal_id else None
-    return deal.deal.asset_type if deal is not None else UNKNOWN
+    return deal.deal.asset_type if deal is not None and deal.deal is not None else UNKNOWN
 
 
 def _money(tranche: TrancheState, clock: dt.datetime | None) -> tuple[float, float]:
