@@ -37,7 +37,8 @@ def test_entities_are_kept_and_bad_ones_dead_lettered(
     redis_client: redis.Redis,
     redis_prefix: str,
 ) -> None:
-    worker_factory().wait_ready()
+    worker = worker_factory()
+    worker.wait_ready()
     produce(
         broker.bootstrap,
         ENTITIES,
@@ -59,7 +60,10 @@ def test_entities_are_kept_and_bad_ones_dead_lettered(
     reasons = b" | ".join(dict(record.headers)["tw-reason"] for record in dead)
     assert b"is the entity itself" in reasons and b"kind" in reasons
     # Both valid records are applied (one batch or two); the older one read last changes nothing.
-    wait_for(lambda: redis_client.scard(keys.seen(ENTITIES)) == 2, what="both valid records applied")
+    wait_for(
+        lambda: worker.metric("tranchewatch_events_total", topic=ENTITIES, outcome="processed") == 2,
+        what="both valid records applied",
+    )
     raw = redis_client.hget(keys.doc(entity_key("wuhan-bus")), "d") or stored
     assert isinstance(raw, bytes)
     doc = json.loads(raw)
