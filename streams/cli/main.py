@@ -112,6 +112,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.only == "soak":
+        from streams.bench.soak import run_soak
+
+        soak = run_soak(args.quotes, args.tranches, args.soak_days, _settings().redis_url.get_secret_value())
+        print(soak.render(), flush=True)
+        return 0
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -173,9 +179,13 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput"],
+        choices=["throughput", "soak"],
         default=None,
-        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+    )
+    bench.add_argument(
+        "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"
     )
     bench.add_argument(
         "--compression",
