@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from alerts.core.model import Alert
 from alerts.exceptions import AlertsError
-from alerts.redact import install_on_root
 from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
@@ -38,8 +37,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if empty_token is not None:
         sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    secrets = (settings.slack_webhook_url, settings.alertmanager_url, settings.api_token)
-    install_on_root(s.get_secret_value() for s in secrets if s)
     try:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
