@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from alerts.core.validation import problems
 from alerts.exceptions import AlertsError
 from alerts.ops.auth import BearerToken
 from alerts.ops.service import AlertsService
@@ -138,5 +139,5 @@ def _time(value: object) -> dt.datetime:
 
 def _brief(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        return "; ".join(problems(exc))
     return str(exc)

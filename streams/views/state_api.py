@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from alerts.core.model import Alert
+from alerts.core.validation import problems
 from streams.model.state import IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.issuer_loss_widening import period_key
@@ -72,8 +73,7 @@ def _query(params: Mapping[str, str], **defaults: str) -> WatchQuery:
 
 
 def _bad_query(exc: ValidationError) -> Reply:
-    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
-    return Reply(400, ApiError(error="; ".join(parts)))
+    return Reply(400, ApiError(error="; ".join(problems(exc))))
 
 
 class StateApi:
