@@ -13,12 +13,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from alerts.exceptions import AlertsError
 from alerts.ops.service import AlertsService
-from streams.settings import Settings
+from streams.settings import load_settings
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
@@ -39,10 +38,7 @@ def parse_until(until: str | None, duration: str | None, now: dt.datetime) -> dt
 def _run(
     func: Callable[[AlertsService, argparse.Namespace], Awaitable[Any]], args: argparse.Namespace
 ) -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        sys.exit(f"tranchewatch: invalid settings:\n{exc}")
+    settings = load_settings()
 
     async def go() -> Any:
         redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_connect_timeout=5)
