@@ -11,11 +11,12 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 
 from redis.asyncio import Redis
 
 from alerts.exceptions import AlertsError
+from alerts.mute.schedule import Recurrence
 from alerts.ops.service import AlertsService
 from streams.settings import load_settings
 
@@ -114,7 +115,7 @@ def add_commands(sub: Any) -> None:
     add.add_argument("-d", "--duration", help="or a length: 30m, 2h, 7d")
     add.add_argument(
         "--recurring",
-        choices=["weekends", "cn_holidays", "non_trading_days"],
+        choices=get_args(Recurrence),
         help="mute only notices whose event time falls on these days (China time)",
     )
     add.set_defaults(func=_cmd(_silence_add))
