@@ -1,5 +1,5 @@
 """The alerts HTTP API, framework-free: `handle(method, path, ...)` returns a status and a JSON body, so it is
-tested without a server and mounted by streams/worker/api_pages.py on the worker's web port.
+tested without a server and mounted by streams/worker/web.py on the worker's web port.
 
 Paths are relative to the API root (mounted at /api/v1, beside the read-only state API):
 
@@ -33,6 +33,9 @@ from alerts.ops.service import AlertsService
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
+    """One answer of an HTTP API, this one's and the state API's: a status, a body (a pydantic model, or data
+    that serialises as JSON) and extra headers. streams/worker/web.py turns it into faust's response."""
+
     status: int
     body: Any
     headers: tuple[tuple[str, str], ...] = ()
