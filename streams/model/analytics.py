@@ -5,8 +5,8 @@ Conventions, chosen to follow the China interbank market (ChinaBond valuation) w
   `maturity_date`, unadjusted (coupons accrue and are discounted to the nominal dates; a payment postponed
   by a holiday earns nothing extra).
 - Day count ActualActual(ISMA) on that schedule, for accrual and for the yield.
-- Settlement T+0: the quote's date in China time, moved to the next China interbank business day
-  (`ql.China(ql.China.IB)`) when it is a weekend or holiday.
+- Settlement T+0: the quote's date in China time, moved to the next China trading day (alerts/core/china.py:
+  the exchange's calendar, the one the rules count in) when it is a weekend or holiday.
 - Yield: annually compounded, solved from the clean price. ChinaBond quotes the final coupon period on a
   simple-interest yield; this module compounds there too (a few basis points apart in the last year).
 Only the event's own date enters, never today's: results do not depend on QuantLib's evaluation date.
@@ -22,10 +22,8 @@ from functools import lru_cache
 
 import QuantLib as ql
 
+from alerts.core.china import CALENDAR, china_date, ql_date, trading_day_on_or_after
 from streams.model.events import TrancheTerms
-
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
-CALENDAR = ql.China(ql.China.IB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +51,11 @@ class _Bond:
     day_count: ql.DayCounter
 
 
-def _date(day: dt.date) -> ql.Date:
-    return ql.Date(day.day, day.month, day.year)
-
-
 @lru_cache(maxsize=4096)
 def _bond(coupon_pct: float, issue_date: dt.date, maturity_date: dt.date) -> _Bond:
     schedule = ql.Schedule(
-        _date(issue_date),
-        _date(maturity_date),
+        ql_date(issue_date),
+        ql_date(maturity_date),
         ql.Period(ql.Annual),
         CALENDAR,
         ql.Unadjusted,
@@ -71,20 +65,13 @@ def _bond(coupon_pct: float, issue_date: dt.date, maturity_date: dt.date) -> _Bo
     )
     day_count = ql.ActualActual(ql.ActualActual.ISMA, schedule)
     bond = ql.FixedRateBond(
-        0, 100.0, schedule, [coupon_pct / 100], day_count, ql.Unadjusted, 100.0, _date(issue_date), CALENDAR
+        0, 100.0, schedule, [coupon_pct / 100], day_count, ql.Unadjusted, 100.0, ql_date(issue_date), CALENDAR
     )
     return _Bond(bond, day_count)
 
 
 def settlement_date(quoted_at: dt.datetime) -> dt.date:
-    return _next_business_day(quoted_at.astimezone(CHINA_TIME).date())
-
-
-@lru_cache(maxsize=4096)
-def _next_business_day(day: dt.date) -> dt.date:
-    # A pure function of the date, and a quote's date repeats across a whole market's quotes.
-    moved = CALENDAR.adjust(_date(day), ql.Following)
-    return dt.date(moved.year(), moved.month(), moved.dayOfMonth())
+    return trading_day_on_or_after(china_date(quoted_at))
 
 
 def quote_analytics(terms: TrancheTerms, clean_price: float, quoted_at: dt.datetime) -> Analytics | None:
@@ -93,7 +80,7 @@ def quote_analytics(terms: TrancheTerms, clean_price: float, quoted_at: dt.datet
     if not terms.issue_date <= settlement < terms.maturity_date:
         return None
     cached = _bond(terms.coupon_pct, terms.issue_date, terms.maturity_date)
-    when = _date(settlement)
+    when = ql_date(settlement)
     accrued = cached.bond.accruedAmount(when)
     try:
         ytm: float | None = 100 * cached.bond.bondYield(

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
+from streams.state.store import read_clock
 from streams.views.watchlist import MarketView
 
 D = TypeVar("D", bound=BaseModel)
@@ -57,9 +58,7 @@ class StateReader:
         return await self._get(MARKET_KEY, MarketState) or MarketState()
 
     async def clock(self) -> dt.datetime | None:
-        """stale_quote's event-time clock (streams/state/store.py writes it)."""
-        at = await self.redis.hget(self.keys.clock, "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+        return await read_clock(self.redis, self.keys)
 
     async def view(self) -> MarketView:
         return MarketView(

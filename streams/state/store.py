@@ -104,6 +104,12 @@ return out
 """
 
 
+async def read_clock(redis: Redis, keys: StateKeys) -> dt.datetime | None:
+    """stale_quote's event-time clock: the newest quote time committed (its own ISO time), None before any."""
+    at = await redis.hget(keys.clock, "at")
+    return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+
 class RedisStore:
     """State documents, stale_quote's clock and index, and the seen event ids, under the configured key
     prefix (their names and layout: streams/state/keys.py)."""
@@ -144,8 +150,7 @@ class RedisStore:
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
     async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.keys.clock, "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+        return await read_clock(self.redis, self.keys)
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
         ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
