@@ -1,8 +1,9 @@
 """Keeps secrets out of logs, metrics and error messages: `redact` for a string, and one logging filter.
 
-The filter is installed once per process, by the worker at start (`install_redaction` with every secret of
-the settings and the routing file), through the log record factory: so it holds for every logger, faust's
-and the Kafka and Slack clients' included, and survives faust reconfiguring the handlers. Beside the
+The filter is installed once per process, through the log record factory, so it holds for every logger
+(faust's and the Kafka and Slack clients' included) and survives faust reconfiguring the handlers: by the
+worker and the rebuild at start with every secret of the settings and the routing file; a Slack client adds
+its own secret to it wherever it is built (slack-sdk logs the webhook URL at DEBUG). Beside the
 configured values it removes anything shaped like a webhook URL, a Slack token or a password in a URL.
 """
 

@@ -13,7 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
 from alerts.notify.templates import digest_message, group_message, slack_message
-from alerts.redact import redact
+from alerts.redact import install_redaction, redact
 
 
 class SlackWebhookSink:
@@ -21,8 +21,9 @@ class SlackWebhookSink:
 
     def __init__(self, url: str, *, min_interval_seconds: float = 1.0, timeout: int = 10) -> None:
         self._url = url
-        # Our own retries and pacing only. slack-sdk logs the URL at DEBUG: the process's redaction
-        # (alerts/redact.py, installed by the worker with the routing file's secrets) takes it out.
+        # Our own retries and pacing only. slack-sdk logs the URL at DEBUG: the process's one redaction
+        # filter (alerts/redact.py) takes it out, wherever this client is built.
+        install_redaction([url])
         self._client = AsyncWebhookClient(
             url, timeout=timeout, retry_handlers=[], logger=logging.getLogger("tranchewatch.slack_sdk")
         )

@@ -20,7 +20,7 @@ from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
 from alerts.notify.slack import _seconds
 from alerts.notify.templates import line, slack_message
-from alerts.redact import redact
+from alerts.redact import install_redaction, redact
 
 _RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
@@ -39,6 +39,7 @@ class SlackBotSink:
         min_interval_seconds: float = 1.0,
         timeout: int = 10,
     ) -> None:
+        install_redaction([token])  # slack-sdk's logs: the process's one redaction filter (alerts/redact.py)
         self._token = token
         self._channel = channel
         self._redis = redis
@@ -49,7 +50,7 @@ class SlackBotSink:
             base_url=base_url or "https://slack.com/api/",
             timeout=timeout,
             retry_handlers=[],
-            logger=logging.getLogger("tranchewatch.slack_sdk"),  # redacted process-wide
+            logger=logging.getLogger("tranchewatch.slack_sdk"),
         )
 
     async def send(self, alert: Alert) -> None:
