@@ -12,7 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
-from alerts.notify.templates import digest_message, group_message, slack_message
+from alerts.notify.templates import digest_message, group_message
 from alerts.redact import install_redaction, redact
 
 
@@ -29,9 +29,6 @@ class SlackWebhookSink:
         )
         # Slack allows about one message per second per webhook.
         self.min_interval_seconds = min_interval_seconds
-
-    async def send(self, alert: Alert) -> None:
-        await self._post(slack_message(alert))
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         await self._post(group_message(list(alerts), title))

@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 from redis.asyncio import Redis
 
-from alerts.exceptions import AlertsError
+from alerts.exceptions import AlertsError, NotFound
 from alerts.mute.schedule import Recurrence
 from alerts.ops.service import AlertsService
 from streams.settings import load_settings
@@ -86,7 +86,7 @@ async def _alerts_list(svc: AlertsService, a: argparse.Namespace) -> Any:
 async def _alerts_show(svc: AlertsService, a: argparse.Namespace) -> Any:
     found = await svc.show(a.fingerprint)
     if found is None:
-        raise AlertsError(f"no alert with fingerprint {a.fingerprint!r}")
+        raise NotFound(f"no alert with fingerprint {a.fingerprint!r}")
     return found
 
 

@@ -29,11 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from streams.engine import quote_checks
+from streams.engine import quote_checks, structure
 from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.engine.quote_checks import Refused
-from streams.model.events import Deal, Event, Financials, Quote
-from streams.model.state import DealState, IssuerState, PeriodFigure, QuoteMark, TrancheState
+from streams.model.events import Deal, Distribution, Event, Financials, Quote
+from streams.model.state import DealState, IssuerState, PeriodFigure, TrancheState
 from streams.rules import stale_quote
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
@@ -107,6 +107,8 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_quote(judge, event, plan)
     elif isinstance(event, Deal):
         _apply_deal(judge, event, plan, rules)
+    elif isinstance(event, Distribution):
+        _apply_distribution(judge, event, plan, rules)
     else:
         _apply_financials(judge, event, plan)
     return None
@@ -116,7 +118,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     snap = judge.snap
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
-    mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
+    mark = structure.quote_mark(tranche, quote)  # per 100 outstanding too, for price_basis original
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves
@@ -158,6 +160,7 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
         issuer.deal_ids.append(deal.deal_id)
     for terms in deal.tranches:
         tranche = snap.tranche(terms.tranche_id)
+        changed = tranche.terms != terms
         tranche.terms = terms
         tranche.deal_id = deal.deal_id
         tranche.issuer_id = deal.issuer_id
@@ -168,8 +171,10 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
             issuer.tranche_ids.append(terms.tranche_id)
         dropped = quote_checks.forget_after_maturity(tranche, rules)
         if dropped is not None:  # re-filed under the quote that counts now
-            stale_quote.unwatch(snap.index, tranche.tranche_id, dropped.ts)
-            stale_quote.watch(snap.index, tranche)
+            stale_quote.unwatch(snap.index, tranche.tranche_id)
+            stale_quote.watch(snap.index, tranche, rules.stale_quote)
+        if changed:
+            structure.renormalise(tranche, rules)  # the schedule's factor is known from now on
         snap.touch(tranche_key(terms.tranche_id))
     snap.touch(issuer_key(issuer.issuer_id))
 
@@ -195,6 +200,19 @@ def _apply_financials(judge: SnapshotJudge, report: Financials, plan: _Plan) -> 
         if tranche_id in snap.tranches:
             tranche = snap.tranches[tranche_id]
             evaluate_tranche(judge, tranche, report.reported_at, plan.judge_tranche_on_report)
+
+
+def _apply_distribution(judge: SnapshotJudge, event: Distribution, plan: _Plan, rules: RulesConfig) -> None:
+    """Keeps the report on its tranche (known terms or not, as quotes are); a stated factor re-prices the
+    tranche's original-face quotes. The payment rules on these reports are not judged here."""
+    snap = judge.snap
+    tranche = snap.tranche(event.tranche_id)
+    if not structure.store_report(tranche, structure.report_of(event)):
+        return
+    snap.touch(tranche_key(tranche.tranche_id))
+    if event.factor_after is None or not structure.renormalise(tranche, rules) or tranche.terms is None:
+        return
+    evaluate_tranche(judge, tranche, max(judged_at(tranche), event.reported_at), plan.judge_tranche)
 
 
 def judged_at(tranche: TrancheState) -> dt.datetime:

@@ -10,9 +10,9 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, QUOTES
 
-KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id"}
+KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id", DISTRIBUTIONS: "tranche_id"}
 
 
 class PublishError(ValueError):

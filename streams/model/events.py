@@ -1,13 +1,14 @@
-"""The three input events of the wire contract. Unknown fields are ignored; missing or absurd ones reject."""
+"""The input events of the wire contract. Unknown fields are ignored; missing or absurd ones reject."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from alerts.core.china import CHINA_TIME
+from streams.model.schedule import coupon_dates
 
 # QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
 # trading days from the clock: stamps stay a year inside at both ends.
@@ -36,6 +37,7 @@ TermsDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 Money = Annotated[float, Field(allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class _Event(BaseModel):
@@ -53,10 +55,21 @@ class Quote(_Event):
     bid: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
     ask: Annotated[float, Field(gt=0, lt=1000, allow_inf_nan=False)] | None = None
     source: Annotated[str, Field(max_length=200)] | None = None
+    # v2: `original` is per 100 of original face; the worker divides it by the factor at settlement.
+    price_basis: Literal["remaining", "original"] = "remaining"
 
     @property
     def event_time(self) -> dt.datetime:
         return self.ts
+
+
+class Amortisation(BaseModel):
+    """A scheduled repayment on a coupon date, in % of original face."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    date: TermsDate
+    pct_of_original: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 
 
 class TrancheTerms(BaseModel):
@@ -68,12 +81,41 @@ class TrancheTerms(BaseModel):
     issue_date: TermsDate
     maturity_date: TermsDate
     seniority: Annotated[str, Field(max_length=50)] = "senior"
+    # v2, all optional; the defaults are v1's annual interbank bullet. Tuples keep the terms hashable, so that
+    # the analytics can be cached per terms.
+    coupon_frequency: Literal[1, 2, 4, 12] = 1
+    market: Literal["CIBM", "SSE", "SZSE"] = "CIBM"
+    amortisation: Annotated[tuple[Amortisation, ...], Field(max_length=1200)] = ()
+    put_dates: Annotated[tuple[TermsDate, ...], Field(max_length=1200)] = ()
 
     @model_validator(mode="after")
     def _maturity_after_issue(self) -> TrancheTerms:
         if self.maturity_date <= self.issue_date:
             raise ValueError(f"maturity_date {self.maturity_date} is not after issue_date {self.issue_date}")
+        if self.amortisation or self.put_dates:
+            self._on_coupon_dates()
         return self
+
+    def _on_coupon_dates(self) -> None:
+        dates = set(self.coupon_dates)
+        amortised = [a.date for a in self.amortisation]
+        for name, days in (("amortisation", amortised), ("put_dates", list(self.put_dates))):
+            if len(set(days)) != len(days):
+                raise ValueError(f"{name}: a date appears twice")
+            off = sorted(d for d in days if d not in dates)
+            if off:
+                raise ValueError(
+                    f"{name}: {off[0]} is not a coupon date (every {12 // self.coupon_frequency} months "
+                    f"back from maturity {self.maturity_date})"
+                )
+        total = sum(a.pct_of_original for a in self.amortisation)
+        if total > 100 + 1e-9:
+            raise ValueError(f"amortisation: the repayments sum to {total:g}% of original face, above 100")
+
+    @property
+    def coupon_dates(self) -> tuple[dt.date, ...]:
+        """Payment dates after issue, rolled back from maturity by 12/f months, unadjusted; maturity last."""
+        return coupon_dates(self.issue_date, self.maturity_date, self.coupon_frequency)
 
 
 class Deal(_Event):
@@ -130,9 +172,30 @@ class Financials(_Event):
         return (self.period_end - self.period_start).days + 1
 
 
-Event = Quote | Deal | Financials
-MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials]] = {
+class Distribution(_Event):
+    """v2: the trustee's payment report for one payment date of a tranche, keyed by `tranche_id` on
+    `abs.distributions`."""
+
+    tranche_id: Identifier
+    payment_date: TermsDate
+    reported_at: EventTime
+    interest_due: Amount
+    interest_paid: Amount
+    principal_due: Amount
+    principal_paid: Amount
+    support_drawn: Amount = 0.0
+    factor_after: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.reported_at
+
+
+Event = Quote | Deal | Financials | Distribution
+MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials] | type[Distribution]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,
     "issuer.financials": Financials,
+    "abs.distributions": Distribution,
 }

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from alerts.core.antinoise import NoiseState
 from alerts.core.model import Alert, Severity
-from streams.model.analytics import quote_analytics
+from streams.model.analytics import Analytics, Factor, factor_at, quote_analytics
 from streams.model.events import Deal, TrancheTerms
 
 
@@ -26,7 +26,33 @@ class _Doc(BaseModel):
 class QuoteMark(BaseModel):
     event_id: str
     ts: dt.datetime
-    price: float
+    price: float  # as quoted
+    # v2: for a price quoted per 100 of original face, the price per 100 of outstanding principal (the price
+    # divided by the factor at settlement, as known when last normalised); None: `price` is that already.
+    clean: float | None = None
+
+    @property
+    def clean_price(self) -> float:
+        """Per 100 of outstanding principal: what below_par and price_drop judge."""
+        return self.price if self.clean is None else self.clean
+
+
+MAX_REPORTS = 40  # payment dates kept per tranche: ten years of quarterly reports
+
+
+class PaymentReport(BaseModel):
+    """One payment date's distribution report (abs.distributions), as the payment rules will need it."""
+
+    event_id: str
+    payment_date: dt.date
+    reported_at: dt.datetime
+    interest_due: float
+    interest_paid: float
+    principal_due: float
+    principal_paid: float
+    support_drawn: float = 0.0
+    factor_after: float | None = None
+    currency: str = "CNY"
 
 
 class Latch(BaseModel):
@@ -55,21 +81,38 @@ class TrancheState(_Doc):
     recent: list[QuoteMark] = Field(default_factory=list)
     # The newest quote stamped before `last_quote`, however old: price_drop compares with it too (v2).
     previous_quote: QuoteMark | None = None
+    # Trading days between its newest quotes, newest last, for stale_quote's relative threshold (kept only
+    # while it is on; at most relative_quotes - 1).
+    quote_gaps: list[int] = Field(default_factory=list)
     announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
     latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
+    # v2: distribution reports by payment date (ISO), the newest MAX_REPORTS payment dates; kept before the
+    # deal's terms arrive, as quotes are.
+    reports: dict[str, PaymentReport] = Field(default_factory=dict)
+
+    def reported_factors(self) -> list[tuple[dt.date, float]]:
+        return [(r.payment_date, r.factor_after) for r in self.reports.values() if r.factor_after is not None]
+
+    def factor_at(self, settlement: dt.date) -> Factor:
+        return factor_at(self.terms, self.reported_factors(), settlement)
+
+    def quote_analytics(self, quote: QuoteMark | None = None) -> Analytics | None:
+        """The contract's analytics at `quote` (default: the newest); None before terms or outside the life."""
+        quote, terms = quote or self.last_quote, self.terms
+        if quote is None or terms is None:
+            return None
+        return quote_analytics(terms, quote.clean_price, quote.ts, self.reported_factors())
 
     # mypy does not follow a decorator over @property; pydantic documents this pairing.
     @computed_field(  # type: ignore[prop-decorator]
-        description="accrued interest, dirty price and yield at the newest quote (QuantLib)"
+        description="factor, outstanding principal, clean and dirty price, accrued interest, yields to "
+        "maturity and put, WAL, discount and mark-to-market loss at the newest quote (contract: Analytics)"
     )
     @property
     def analytics(self) -> dict[str, float]:
-        """Derived from `last_quote` and `terms` when read (an alert's evidence, the state API), never stored:
-        a yield solve per quote was a quarter of the rules' time, and a derived figure cannot go stale."""
-        quote, terms = self.last_quote, self.terms
-        if quote is None or terms is None:
-            return {}
-        found = quote_analytics(terms, quote.price, quote.ts)
+        """Derived from `last_quote`, `terms` and `reports` when read (an alert's evidence, the state API), never
+        stored: a yield solve per quote was a quarter of the rules' time, and a derived figure cannot go stale."""
+        found = self.quote_analytics()
         return found.as_evidence() if found is not None else {}
 
 
@@ -110,7 +153,8 @@ class AlertBox(_Doc):
 
 
 class MarketState(_Doc):
-    """Market-wide figures: deals per calendar year, for issuance_record. Only deals write it.
+    """Market-wide figures: deals and their face value per calendar year, for issuance_record and
+    issuance_value_record. Only deals write it.
 
     stale_quote's event-time clock and its index of watched tranches are kept beside the documents
     (streams/state/keys.py: `clock`, `stale:watching`), so that quotes never read or write this document.
@@ -118,4 +162,7 @@ class MarketState(_Doc):
 
     deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only
     deal_counts: dict[str, int] = Field(default_factory=dict)  # every year seen; ids of old years are dropped
-    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance_record alerts by year
+    # Sum of the counted deals' tranche face values by year. A year counted before values were kept has
+    # none (its value is unknown, not zero): it neither fires nor counts as an earlier year.
+    deal_values: dict[str, float] = Field(default_factory=dict)
+    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance record alerts by year (both rules)

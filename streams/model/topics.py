@@ -9,6 +9,7 @@ from typing import Final
 QUOTES: Final = "bond.quotes"
 DEALS: Final = "abs.deals"
 FINANCIALS: Final = "issuer.financials"
+DISTRIBUTIONS: Final = "abs.distributions"  # v2: the trustee's payment reports, keyed by tranche_id
 ALERTS: Final = "abs.alerts"
 DEADLETTER: Final = "tranchewatch.deadletter"
-INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS)
+INPUT_TOPICS: Final = (QUOTES, DEALS, FINANCIALS, DISTRIBUTIONS)

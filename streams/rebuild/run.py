@@ -56,6 +56,12 @@ from streams.worker.runtime import load_routing_config
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
+# The marker `rebuilding` with its token, whole, and only where there is none.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'rebuilding', 'token', ARGV[1], 'since', ARGV[2], 'by', 'rebuild')
+return 1
+"""
 
 
 class RebuildRefused(Exception):
@@ -167,12 +173,8 @@ class Rebuild:
                 "starts from an empty state; delete the prefix's state keys first"
             )
         token = uuid.uuid4().hex
-        if not await self.redis.hsetnx(self.keys.marker, "status", REBUILDING):
+        if not await self.redis.eval(_CLAIM, 1, self.keys.marker, token, str(int(time.time()))):
             raise RebuildRefused("another rebuild or a worker wrote the marker just now; run again")
-        await self.redis.hset(
-            self.keys.marker,
-            mapping={"token": token, "since": str(int(time.time())), "by": "rebuild"},
-        )
         return token, False
 
     async def _leases_taken(self, owner: str) -> None:

@@ -11,6 +11,7 @@ from streams.model.events import TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import BelowParConfig
+from streams.rules.price_basis import price_evidence
 from streams.rules.spec import Judge, Rule
 
 RULE: Final = "below_par"
@@ -24,7 +25,7 @@ def observe(tranche: TrancheState, mark: QuoteMark, cfg: BelowParConfig) -> None
     """Moves the latch with the tranche's newest quote; late quotes never reach here."""
     moved = latch.moved(
         tranche.latches.get(RULE),
-        discount_to_par(mark.price),
+        discount_to_par(mark.clean_price),
         mark,
         warning=cfg.warning_discount,
         critical=cfg.critical_discount,
@@ -46,12 +47,13 @@ def evaluate(tranche: TrancheState, cfg: BelowParConfig) -> Verdict:
 def _describe(
     tranche: TrancheState, quote: QuoteMark, terms: TrancheTerms, cfg: BelowParConfig, firing: bool
 ) -> Details:
-    discount = discount_to_par(quote.price)
-    loss = terms.face_value * discount / 100
+    discount = discount_to_par(quote.clean_price)
+    block = price_evidence(tranche, terms, quote)
+    loss = block["outstanding_principal"] * discount / 100
     evidence: dict[str, Any] = {
-        "price": quote.price,
+        **tranche.analytics,  # first: the rule's own figures below win (price_drop's loss is on the drop)
+        **block,
         "discount": discount,
-        "face_value": terms.face_value,
         "mark_to_market_loss": loss,
         "currency": tranche.currency,
         "quote_event_id": quote.event_id,
@@ -61,14 +63,15 @@ def _describe(
             "critical": cfg.critical_discount,
             "resolve_below": cfg.resolve_discount,
         },
-        **tranche.analytics,
     }
-    where = f"{tranche.tranche_id} at {price(quote.price)}"
+    where = f"{tranche.tranche_id} at {price(quote.clean_price)}"
+    if quote.clean is not None:
+        where += f" ({price(quote.price)} per 100 original face, factor {block['factor']:.4g})"
     if not firing:
         return f"{where} is back within {cfg.resolve_discount:.2f} of par", evidence
     summary = (
         f"{where} is {discount:.2f} below par ({money(loss, tranche.currency)} mark-to-market on "
-        f"{money(terms.face_value, tranche.currency)} face)"
+        f"{money(block['outstanding_principal'], tranche.currency)} outstanding)"
     )
     return summary, evidence
 

@@ -25,6 +25,7 @@ from streams.model.events import TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import latch
 from streams.rules.config import PriceDropConfig
+from streams.rules.price_basis import price_evidence
 from streams.rules.spec import Judge, Rule
 
 RULE: Final = "price_drop"
@@ -42,14 +43,14 @@ def remember(
         # The usual quote, newer than every kept one: the window loses a head of old quotes and the quotes it
         # tops are a tail (prices strictly fall), so neither a scan of the whole window nor a sort is needed.
         kept = recent[bisect.bisect_left(recent, start, key=_ts) :]
-        while kept and kept[-1].price <= mark.price:
+        while kept and kept[-1].clean_price <= mark.clean_price:
             kept.pop()
         kept.append(mark)
         return kept[: cfg.max_points]
     kept = [q for q in recent if q.ts >= start]
-    if mark.ts < start or any(q.ts >= mark.ts and q.price >= mark.price for q in kept):
+    if mark.ts < start or any(q.ts >= mark.ts and q.clean_price >= mark.clean_price for q in kept):
         return kept
-    kept = [q for q in kept if not (q.ts <= mark.ts and q.price <= mark.price)]
+    kept = [q for q in kept if not (q.ts <= mark.ts and q.clean_price <= mark.clean_price)]
     kept.append(mark)
     kept.sort(key=lambda q: q.ts)
     # Only a slide of more than max_points strictly falling quotes within the window gets here; keeping the
@@ -76,7 +77,7 @@ def window_high(tranche: TrancheState, cfg: PriceDropConfig) -> QuoteMark | None
     """The highest of the window's quotes and, with `compare_previous_quote`, the newest earlier quote."""
     high = tranche.recent[0] if tranche.recent else None
     previous = tranche.previous_quote if cfg.compare_previous_quote else None
-    if previous is not None and (high is None or previous.price > high.price):
+    if previous is not None and (high is None or previous.clean_price > high.clean_price):
         return previous
     return high
 
@@ -85,7 +86,7 @@ def drop_from_high(tranche: TrancheState, cfg: PriceDropConfig) -> float:
     high, quote = window_high(tranche, cfg), tranche.last_quote
     if high is None or quote is None:
         return 0.0
-    return max(round(high.price - quote.price, 10), 0.0)
+    return max(round(high.clean_price - quote.clean_price, 10), 0.0)
 
 
 def observe(tranche: TrancheState, mark: QuoteMark, cfg: PriceDropConfig) -> None:
@@ -124,15 +125,17 @@ def _describe(
     firing: bool,
 ) -> Details:
     drop = drop_from_high(tranche, cfg)
-    loss = terms.face_value * drop / 100
+    block = price_evidence(tranche, terms, quote)  # prices per 100 outstanding (v2 price_basis)
+    loss = block["outstanding_principal"] * drop / 100
     window_start = quote.ts - dt.timedelta(days=cfg.lookback_days)
     # The high is the window's, or (v2) the newest earlier quote from before the window.
     in_window = high.ts >= window_start
     evidence: dict[str, Any] = {
-        "price": quote.price,
+        **tranche.analytics,  # first: the rule's own figures below win (price_drop's loss is on the drop)
+        **block,
         "quote_event_id": quote.event_id,
         "quote_ts": quote.ts.isoformat(),
-        "high": high.price,
+        "high": high.clean_price,
         "high_event_id": high.event_id,
         "high_ts": high.ts.isoformat(),
         "high_basis": "lookback_high" if in_window else "previous_quote",
@@ -140,7 +143,6 @@ def _describe(
         "drop": drop,
         "window_start": window_start.isoformat(),
         "lookback_days": cfg.lookback_days,
-        "face_value": terms.face_value,
         "mark_to_market_loss": loss,
         "currency": tranche.currency,
         "thresholds": {
@@ -148,19 +150,21 @@ def _describe(
             "critical": cfg.critical_drop,
             "resolve_below": cfg.resolve_drop,
         },
-        **tranche.analytics,
     }
-    where = f"{tranche.tranche_id} at {price(quote.price)}"
+    where = f"{tranche.tranche_id} at {price(quote.clean_price)}"
     if in_window:
-        reference = f"its {cfg.lookback_days}-day high of {price(high.price)}"
+        reference = f"its {cfg.lookback_days}-day high of {price(high.clean_price)}"
     else:
         days = (quote.ts - high.ts) // dt.timedelta(days=1)
-        reference = f"its previous quote of {price(high.price)} on {high.ts.date()}, {days} days earlier"
+        reference = (
+            f"its previous quote of {price(high.clean_price)} on {high.ts.date()}, {days} days earlier"
+        )
     if not firing:
         return f"{where} is within {cfg.resolve_drop:.2f} of {reference}", evidence
     summary = (
         f"{where} is {drop:.2f} below {reference} "
-        f"({money(loss, tranche.currency)} on {money(terms.face_value, tranche.currency)} face)"
+        f"({money(loss, tranche.currency)} on {money(block['outstanding_principal'], tranche.currency)} "
+        "outstanding)"
     )
     return summary, evidence
 

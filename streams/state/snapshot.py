@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Event, Financials, Quote
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
@@ -145,7 +145,7 @@ class Snapshot:
         for key in self.dirty:
             if key.kind == "tranche":
                 tranche = self.tranches[key.ident]
-                commit.watching[key.ident] = stale_quote.watched_at(tranche) if cfg.enabled else None
+                commit.watching[key.ident] = stale_quote.watched_at(tranche, cfg) if cfg.enabled else None
         if not cfg.enabled or self.clock is None:
             return
         cutoff = stale_quote.cutoff(self.clock, cfg)
@@ -188,7 +188,7 @@ def _stored(doc: BaseModel) -> bytes:
 def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
     keys: set[DocKey] = set()
     for event in events:
-        if isinstance(event, Quote):
+        if isinstance(event, Quote | Distribution):
             keys.add(tranche_key(event.tranche_id))
         elif isinstance(event, Deal):
             keys.update({deal_key(event.deal_id), issuer_key(event.issuer_id), MARKET_KEY})
@@ -257,7 +257,7 @@ async def load_snapshot(
     # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
     snap.index.below = final_cutoff
     for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche)
+        stale_quote.watch(snap.index, tranche, stale)
     return snap
 
 

@@ -32,6 +32,13 @@ def _interpolate(value: Any) -> Any:
     return value
 
 
+def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    # The vendored schema names draft-07 as https://json-schema.org/draft-07/schema, a URL jsonschema does not
+    # know (it deprecates guessing the draft): say which one it is.
+    assert schema.get("$schema", "").rstrip("#").endswith("json-schema.org/draft-07/schema")
+    return jsonschema.Draft7Validator(schema)
+
+
 def _schema() -> dict[str, Any]:
     vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
     return dict(json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8")))
@@ -50,7 +57,7 @@ def services(compose: dict[str, Any]) -> dict[str, Any]:
 def test_compose_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
     schema = _schema()
     assert schema.get("title") == "Compose Specification"
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    validator = _validator(schema)
     for document in (compose, _interpolate(compose)):
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
@@ -59,7 +66,7 @@ def test_compose_file_matches_the_compose_specification(compose: dict[str, Any])
 def test_schema_check_rejects_a_broken_file(compose: dict[str, Any]) -> None:
     schema = _schema()
     broken = {**compose, "services": {**compose["services"], "redis": {"image": "redis:7", "heathcheck": {}}}}
-    assert list(jsonschema.validators.validator_for(schema)(schema).iter_errors(broken))
+    assert list(_validator(schema).iter_errors(broken))
 
 
 def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:
@@ -110,6 +117,7 @@ def test_topics_are_created_with_their_partition_counts(services: dict[str, Any]
         "bond.quotes": "8",
         "abs.deals": "2",
         "issuer.financials": "2",
+        "abs.distributions": "2",
         "abs.alerts": "2",
         "tranchewatch.deadletter": "1",
     }
@@ -131,7 +139,7 @@ def test_topics_keep_the_history_a_rebuild_needs(services: dict[str, Any]) -> No
         topic: dict(re.findall(r"--config (\S+)=(\S+)", rest))
         for topic, rest in re.findall(r"--topic (\S+) --partitions \d+(.*)", script)
     }
-    for topic in ("abs.deals", "issuer.financials", "abs.alerts"):
+    for topic in ("abs.deals", "issuer.financials", "abs.distributions", "abs.alerts"):
         assert configs[topic] == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
     assert int(configs["bond.quotes"]["retention.ms"]) >= 30 * 86_400_000
 

@@ -114,7 +114,7 @@ def test_bus_company_story(
     assert below["price"] == 95.0 and below["discount"] == pytest.approx(5.0)
     assert below["mark_to_market_loss"] == pytest.approx(30e6)
     assert 3.0 < below["ytm_pct"] < 3.4 and below["dirty_price"] > 95.0
-    assert "Rmb30.0mn mark-to-market on Rmb600mn face" in alerts["below_par"]["summary"]
+    assert "Rmb30.0mn mark-to-market on Rmb600mn outstanding" in alerts["below_par"]["summary"]
     loss = alerts["issuer_loss_widening"]
     assert "Rmb1.66bn" in loss["summary"] and "Rmb13.0mn" in loss["summary"]
     distressed = alerts["distressed_tranche"]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
-from streams.kafka.topics import DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, INPUT_TOPICS, QUOTES
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
@@ -55,7 +55,12 @@ MONEY = st.one_of(
 def tranche(draw: st.DrawFn) -> dict[str, Any]:
     return {"tranche_id": draw(IDS), "face_value": draw(MONEY), "coupon_pct": draw(st.floats(0, 100)),
             "issue_date": draw(DATES), "maturity_date": draw(DATES),
-            "seniority": draw(st.sampled_from(["senior", "mezz", ""]))}  # fmt: skip
+            "seniority": draw(st.sampled_from(["senior", "mezz", ""])),
+            "coupon_frequency": draw(st.sampled_from([1, 2, 4, 12, 3, 0, "4"])),
+            "market": draw(st.sampled_from(["CIBM", "SSE", "SZSE", "HKEX"])),
+            "amortisation": draw(st.lists(st.fixed_dictionaries({"date": DATES, "pct_of_original": MONEY}),
+                                          max_size=3)),
+            "put_dates": draw(st.lists(DATES, max_size=2))}  # fmt: skip
 
 
 @st.composite
@@ -69,7 +74,8 @@ def deal(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def quote(draw: st.DrawFn) -> dict[str, Any]:
     return {"event_id": draw(IDS), "tranche_id": draw(IDS), "ts": draw(TIMES), "price": draw(PRICES),
-            "bid": draw(st.none() | PRICES), "ask": draw(st.none() | PRICES)}  # fmt: skip
+            "bid": draw(st.none() | PRICES), "ask": draw(st.none() | PRICES),
+            "price_basis": draw(st.sampled_from(["remaining", "original", "dirty"]))}  # fmt: skip
 
 
 @st.composite
@@ -78,7 +84,15 @@ def financials(draw: st.DrawFn) -> dict[str, Any]:
             "net_income": draw(MONEY), "revenue": draw(st.none() | MONEY), "reported_at": draw(TIMES)}  # fmt: skip
 
 
-SHAPED = {QUOTES: quote(), DEALS: deal(), FINANCIALS: financials()}
+@st.composite
+def distribution(draw: st.DrawFn) -> dict[str, Any]:
+    return {"event_id": draw(IDS), "tranche_id": draw(IDS), "payment_date": draw(DATES), "reported_at": draw(TIMES),
+            "interest_due": draw(MONEY), "interest_paid": draw(MONEY), "principal_due": draw(MONEY),
+            "principal_paid": draw(MONEY), "support_drawn": draw(MONEY),
+            "factor_after": draw(st.none() | st.floats(-0.5, 1.5))}  # fmt: skip
+
+
+SHAPED = {QUOTES: quote(), DEALS: deal(), FINANCIALS: financials(), DISTRIBUTIONS: distribution()}
 
 
 @st.composite

@@ -37,10 +37,17 @@ def test_story_below_par_evidence_checks_by_hand() -> None:
     found = alert(replay(STORY), "below_par", "WHBUS-2025-A")
     assert found is not None
     assert (
-        found.summary == "WHBUS-2025-A at 95.00 is 5.00 below par (Rmb30.0mn mark-to-market on Rmb600mn face)"
+        found.summary
+        == "WHBUS-2025-A at 95.00 is 5.00 below par (Rmb30.0mn mark-to-market on Rmb600mn outstanding)"
     )
     ev = found.evidence
     assert (ev["price"], ev["discount"], ev["face_value"]) == (95.0, 5.0, 600e6)
+    assert (ev["price_basis"], ev["clean_price"], ev["factor"], ev["outstanding_principal"]) == (
+        "remaining",
+        95.0,
+        1.0,
+        600e6,
+    )
     assert ev["mark_to_market_loss"] == pytest.approx(600e6 * 5 / 100)
     assert (ev["quote_event_id"], ev["quote_ts"]) == ("q-1", "2025-09-01T09:30:00+08:00")
     assert ev["thresholds"] == {"warning": 2.0, "critical": 5.0, "resolve_below": 1.5}
@@ -87,7 +94,7 @@ def _interleavings(topics: list[list[Event]]) -> list[list[Event]]:
     """Every merge of the topics that keeps each topic's own order."""
     if not any(topics):
         return [[]]
-    merged = []
+    merged: list[list[Event]] = []
     for i, seq in enumerate(topics):
         if seq:
             rest = [*topics[:i], seq[1:], *topics[i + 1 :]]
@@ -134,7 +141,7 @@ def test_late_quote_does_not_unfire_newer_state() -> None:
 
 def test_interleavings_helper_is_exhaustive() -> None:
     assert len(_interleavings([[1, 2], [3]])) == 3  # type: ignore[list-item]
-    assert list(itertools.chain.from_iterable(_interleavings([[1], [2]]))) == [1, 2, 2, 1]  # type: ignore[list-item]
+    assert list(itertools.chain.from_iterable(_interleavings([[1], [2]]))) == [1, 2, 2, 1]  # type: ignore[list-item,comparison-overlap]
 
 
 # --- the interleaving invariant, as property tests -------------------------------------------------------

@@ -7,11 +7,16 @@ from collections.abc import Iterable
 
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
-from streams.model.events import Deal, Event, Financials, Quote, TrancheTerms
+from streams.model.events import Deal, Distribution, Event, Financials, Quote, TrancheTerms
 from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
-TOPIC_OF = {Quote: "bond.quotes", Deal: "abs.deals", Financials: "issuer.financials"}
+TOPIC_OF = {
+    Quote: "bond.quotes",
+    Deal: "abs.deals",
+    Financials: "issuer.financials",
+    Distribution: "abs.distributions",
+}
 
 
 def at(when: str) -> dt.datetime:

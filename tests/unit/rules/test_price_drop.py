@@ -63,7 +63,9 @@ def test_evidence_names_the_high_and_its_quote() -> None:
     ev = alert.evidence
     assert (ev["high"], ev["high_event_id"], ev["price"], ev["quote_event_id"]) == (100.0, "q-1", 96.5, "q-2")
     assert ev["drop"] == 3.5 and ev["mark_to_market_loss"] == pytest.approx(21e6)
-    assert alert.summary == "A at 96.50 is 3.50 below its 7-day high of 100.00 (Rmb21.0mn on Rmb600mn face)"
+    assert alert.summary == (
+        "A at 96.50 is 3.50 below its 7-day high of 100.00 (Rmb21.0mn on Rmb600mn outstanding)"
+    )
 
 
 def test_late_quote_joins_the_window_and_can_only_escalate() -> None:
@@ -165,7 +167,7 @@ def test_evidence_says_when_the_high_is_the_previous_quote() -> None:
     assert alert.evidence["high_basis"] == "previous_quote" and alert.evidence["days_since_high"] == 9.0
     assert alert.summary == (
         "A at 96.50 is 3.50 below its previous quote of 100.00 on 2025-09-01, 9 days earlier "
-        "(Rmb21.0mn on Rmb600mn face)"
+        "(Rmb21.0mn on Rmb600mn outstanding)"
     )
 
 
