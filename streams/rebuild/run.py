@@ -25,11 +25,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
-from alerts.core.model import Alert
 from alerts.delivery.nflog import NotificationLog
 from alerts.delivery.outbox import Outbox
 from alerts.delivery.sender import LEASE_MS
@@ -40,7 +38,7 @@ from streams.kafka.history import Position, TopicHistory
 from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
-from streams.rebuild.ledger import ledger_topics, mark_sent, sent_on_ledgers
+from streams.rebuild.ledger import count_unsent, ledger_topics, mark_sent, sent_on_ledgers
 from streams.rebuild.receivers import restore_alertmanager
 from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
@@ -134,7 +132,7 @@ class Rebuild:
                 seqs = await self._ledger()
                 report.ledger_notices = len(seqs)
                 await self._replay(token, report)
-                await self._count_notices(seqs, report)
+                report.notices, report.to_send = await count_unsent(self.redis, self.keys.alerts.outbox, seqs)
                 store = RedisStore(self.redis, self.prefix)
                 report.alertmanager = await restore_alertmanager(
                     self.redis, self.prefix, self.routing, StateLabels(store)
@@ -225,7 +223,12 @@ class Rebuild:
             cache = (
                 StateCache(self.settings.state_cache_entries) if self.settings.state_cache_entries else None
             )
-            store = RedisStore(self.redis, self.prefix, MarkerMode("rebuild", token))
+            store = RedisStore(
+                self.redis,
+                self.prefix,
+                MarkerMode("rebuild", token),
+                price_points=self.settings.price_history_points,
+            )
             dead = HeldDeadLetters()
             handler = BatchHandler(
                 store, self.rules, dead, Metrics(), retry_max_seconds=self.settings.redis_retry_max_seconds,
@@ -279,21 +282,6 @@ class Rebuild:
         pipe.hset(self.keys.rebuild_positions, mapping={_key(p): o for p, o in positions.items()})
         pipe.hset(self.keys.rebuild_ends, mapping={_key(p): o for p, o in ends.items()})
         await pipe.execute()
-
-    async def _count_notices(self, seqs: dict[str, int], report: RebuildReport) -> None:
-        cursor = "-"
-        while True:
-            rows: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
-                self.keys.alerts.outbox, min=cursor, count=1000
-            )
-            for _entry_id, fields in rows:
-                alert = Alert.model_validate_json(fields[b"n"])
-                report.notices += 1
-                report.to_send += alert.seq > seqs.get(alert.fingerprint, 0)
-            if len(rows) < 1000:
-                return
-            last = rows[-1][0]
-            cursor = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
     async def _finish(self, owner: str) -> None:
         pipe = self.redis.pipeline(transaction=True)

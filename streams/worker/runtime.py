@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -110,7 +111,7 @@ class Runtime:
             health_check_interval=10,
             **redis_options(settings),
         )
-        store = RedisStore(redis, settings.redis_prefix)
+        store = RedisStore(redis, settings.redis_prefix, price_points=settings.price_history_points)
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             client_id=f"{settings.app_id}-producer",
@@ -118,7 +119,14 @@ class Runtime:
         )
         cache = StateCache(settings.state_cache_entries) if settings.state_cache_entries else None
         handler = BatchHandler(
-            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds, cache=cache
+            store,
+            rules,
+            publisher,
+            metrics,
+            retry_max_seconds=settings.redis_retry_max_seconds,
+            cache=cache,
+            deadletter_read_back=settings.deadletter_read_back,
+            dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)
