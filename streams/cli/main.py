@@ -103,7 +103,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.only == "soak":
         from streams.bench.soak import run_soak
 
-        soak = run_soak(args.quotes, args.tranches, args.soak_days, _settings().redis_url.get_secret_value())
+        soak = run_soak(
+            args.quotes, args.tranches, args.soak_days, load_settings().redis_url.get_secret_value()
+        )
         print(soak.render(), flush=True)
         return 0
     from streams.bench.report import render
