@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import (
     BaseSettings,
@@ -15,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from alerts.core.validation import problems
 
 CONFIG_FILE_ENV = "TRANCHEWATCH_CONFIG"
 
@@ -32,6 +35,8 @@ class Settings(BaseSettings):
     # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
     alertmanager_url: SecretStr | None = None
     alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
+    # Quotes kept per tranche for the web page's price chart (about 120 bytes of Redis each); 0: none.
+    price_history_points: int = Field(250, ge=0, le=100_000)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"
@@ -40,6 +45,8 @@ class Settings(BaseSettings):
     deals_partitions: int = Field(1, ge=1)
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
+    servicer_reports_partitions: int = Field(1, ge=1)
+    entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)
     replication_factor: int = Field(1, ge=1)
@@ -108,6 +115,12 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = Field(60.0, gt=0)
     # Notices per publish to abs.alerts; a restart reads back twice this many records per partition.
     notify_batch_size: int = Field(500, ge=1, le=10_000)
+    # Records per partition of the dead-letter topic read back before re-publishing a redelivered message's
+    # dead letter (streams/ingest/deadletter.py): must exceed what the topic takes in a second.
+    deadletter_read_back: int = Field(10_000, ge=1)
+    # Event ids are remembered this long (event time, before their topic's newest) to drop duplicates; a
+    # redelivery from Kafka is known by its offset however old (streams/engine/pipeline.py).
+    dedup_retention_days: float = Field(7.0, gt=0)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 
@@ -184,3 +197,12 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 data[name] = value.get_secret_value() if plaintext_secrets else "**********"
         return data
+
+
+def load_settings(command: str = "tranchewatch") -> Settings:
+    """The settings from the environment, or exit naming each problem: every command starts this way.
+    The values are not echoed, since one may be a secret."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        sys.exit(f"{command}: invalid settings:\n" + "\n".join(f"  {p}" for p in problems(exc)))

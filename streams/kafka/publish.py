@@ -10,9 +10,16 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
 
-KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id", DISTRIBUTIONS: "tranche_id"}
+KEY_FIELD = {
+    QUOTES: "tranche_id",
+    DEALS: "deal_id",
+    FINANCIALS: "issuer_id",
+    DISTRIBUTIONS: "tranche_id",
+    SERVICER_REPORTS: "deal_id",
+    ENTITIES: "entity_id",
+}
 
 
 class PublishError(ValueError):

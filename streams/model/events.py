@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from alerts.core.china import CHINA_TIME
 from streams.model.schedule import coupon_dates
 
 # QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
@@ -17,7 +18,7 @@ FIRST_YEAR, LAST_YEAR = 1902, 2198
 def _plausible_time(value: dt.datetime) -> dt.datetime:
     """A stamp the rules and the analytics can handle, in UTC and in China time alike."""
     try:
-        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(_CHINA).year}
+        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(CHINA_TIME).year}
     except OverflowError:
         years = {0}
     if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
@@ -31,7 +32,6 @@ def _plausible_date(value: dt.date) -> dt.date:
     return value
 
 
-_CHINA = dt.timezone(dt.timedelta(hours=8))
 EventTime = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
 TermsDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
@@ -192,10 +192,75 @@ class Distribution(_Event):
         return self.reported_at
 
 
-Event = Quote | Deal | Financials | Distribution
-MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials] | type[Distribution]] = {
+EntityKind = Literal["government", "lgfv", "soe", "private", "other"]
+
+
+class Entity(_Event):
+    """v2: one company or government and its owner, keyed by `entity_id` on `abs.entities`. An issuer's
+    `issuer_id` is its entity id; the newest `updated_at` wins (streams/model/family.py follows the owners)."""
+
+    entity_id: Identifier
+    name: Annotated[str, Field(max_length=500)] | None = None
+    kind: EntityKind
+    parent_id: Identifier | None = None
+    region: Annotated[str, Field(max_length=200)] | None = None
+    updated_at: EventTime
+
+    @model_validator(mode="after")
+    def _not_its_own_parent(self) -> Entity:
+        if self.parent_id == self.entity_id:
+            raise ValueError(f"parent_id {self.parent_id!r} is the entity itself")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.updated_at
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    breached: bool
+
+
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class ServicerReport(_Event):
+    """v2: collateral performance of a deal for one collection period, keyed by `deal_id` on
+    `abs.servicer_reports`: collections against debt service, the reserve, delinquencies, triggers."""
+
+    deal_id: Identifier
+    period_start: TermsDate
+    period_end: TermsDate
+    reported_at: EventTime
+    collections: Amount
+    debt_service_due: Amount
+    reserve_balance: Amount | None = None
+    reserve_required: Amount | None = None
+    delinquency_pct: Percent | None = None
+    default_pct: Percent | None = None
+    triggers: Annotated[list[Trigger], Field(max_length=100)] = Field(default_factory=list)
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
+
+    @model_validator(mode="after")
+    def _period_ordered(self) -> ServicerReport:
+        if self.period_end < self.period_start:
+            raise ValueError(f"period_end {self.period_end} is before period_start {self.period_start}")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.reported_at
+
+
+Event = Quote | Deal | Financials | Distribution | ServicerReport | Entity
+MODEL_OF_TOPIC: dict[str, type[Event]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,
     "issuer.financials": Financials,
     "abs.distributions": Distribution,
+    "abs.servicer_reports": ServicerReport,
+    "abs.entities": Entity,
 }

@@ -13,7 +13,7 @@ from typing import Literal, cast, get_args
 
 from alerts.keys import AlertKeys, glob_literal
 
-Kind = Literal["tranche", "issuer", "deal", "market"]
+Kind = Literal["tranche", "issuer", "deal", "market", "entity"]
 _KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 
@@ -52,6 +52,10 @@ def deal_key(deal_id: str) -> DocKey:
     return DocKey("deal", deal_id)
 
 
+def entity_key(entity_id: str) -> DocKey:
+    return DocKey("entity", entity_id)
+
+
 MARKET_KEY = DocKey("market")
 
 
@@ -80,13 +84,29 @@ class StateKeys:
     def watching(self) -> str:
         return f"{self.prefix}stale:watching"
 
-    # The event ids already applied, one set per topic.
+    # Up to issue 17: every event id ever applied, one set per topic, kept forever (streams/state/migrate.py
+    # moves them into `ids`).
     @property
     def seen_prefix(self) -> str:
         return f"{self.prefix}seen:"
 
     def seen(self, topic: str) -> str:
         return self.seen_prefix + topic
+
+    # The event ids applied, one sorted set per topic scored by event time (epoch microseconds); the commit
+    # forgets those older than the retention before the topic's newest (streams/state/store.py).
+    @property
+    def ids_prefix(self) -> str:
+        return f"{self.prefix}ids:"
+
+    def ids(self, topic: str) -> str:
+        return self.ids_prefix + topic
+
+    # The progress the commits record (streams/state/progress.py): field `topic:partition`, value the
+    # highest offset of a committed batch.
+    @property
+    def offsets(self) -> str:
+        return f"{self.prefix}offsets"
 
     # The state marker (streams/state/marker.py): proof that Redis still holds the state the consumer
     # group's offsets stand for. A rebuild's progress: the offsets replayed, and the ends it replays to.
@@ -101,6 +121,15 @@ class StateKeys:
     @property
     def rebuild_ends(self) -> str:
         return f"{self.prefix}rebuild:ends"
+
+    # Each tranche's newest quotes, for the web page's chart: a sorted set of `price|event_id` scored by the
+    # quote's epoch microseconds (streams/state/store.py writes it in the commit).
+    @property
+    def prices_prefix(self) -> str:
+        return f"{self.prefix}prices:"
+
+    def prices(self, tranche_id: str) -> str:
+        return self.prices_prefix + tranche_id
 
     @property
     def alerts(self) -> AlertKeys:

@@ -9,13 +9,15 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from streams.model.state import QuoteMark
 from streams.rules.stale_quote import micros
 from streams.state.keys import StateKeys, tranche_key
 from streams.state.marker import MarkerMode, StateLost, lost_reason
+from streams.state.progress import NONE, TopicPartition, field_of, parse_field
 from streams.state.snapshot import Commit
 
-# One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
-# or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
+# One Lua script so that the documents, the seen event ids, the outbox, the alert index and the Kafka progress
+# (streams/state/progress.py) change together or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
 # Key names come from streams/state/keys.py and alerts/keys.py: the fixed ones as KEYS, the families
@@ -27,6 +29,7 @@ from streams.state.snapshot import Commit
 # state, nothing is written.
 _COMMIT = """
 local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local offsets = KEYS[7]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
@@ -51,7 +54,12 @@ if p.judged_before then
   end
 end
 for _, s in ipairs(p.seen) do
-  if redis.call('SISMEMBER', seen .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
+  if redis.call('ZSCORE', seen .. s[1], s[2]) then return 'seen:' .. s[2] end
+end
+for _, o in ipairs(p.offsets) do
+  if tonumber(redis.call('HGET', offsets, o[1]) or '-1') ~= tonumber(o[2]) then
+    return 'conflict:offsets:' .. o[1]
+  end
 end
 local bodies = 5
 for i, key in ipairs(p.documents) do
@@ -64,8 +72,20 @@ end
 if p.clock and tonumber(p.clock[1]) > clock then
   redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
 end
+local topics = {}
 for _, s in ipairs(p.seen) do
-  redis.call('SADD', seen .. s[1], s[2])
+  redis.call('ZADD', seen .. s[1], s[3], s[2])
+  topics[s[1]] = true
+end
+if p.retention then
+  for t, _ in pairs(topics) do
+    local newest = redis.call('ZRANGE', seen .. t, -1, -1, 'WITHSCORES')[2]
+    local horizon = tonumber(newest) - tonumber(p.retention)
+    redis.call('ZREMRANGEBYSCORE', seen .. t, '-inf', '(' .. string.format('%.0f', horizon))
+  end
+end
+for _, o in ipairs(p.offsets) do
+  redis.call('HSET', offsets, o[1], o[3])
 end
 bodies = bodies + #p.documents
 for i, n in ipairs(p.notices) do
@@ -79,6 +99,11 @@ for i, n in ipairs(p.notices) do
   redis.call('HSET', latest, n[1], body)
   redis.call('RPUSH', history .. n[1], body)
   redis.call('LTRIM', history .. n[1], -200, -1)
+end
+for _, q in ipairs(p.prices) do
+  local key = p.prices_prefix .. q[1]
+  redis.call('ZADD', key, q[2], q[3])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(p.prices_kept + 1))
 end
 if status == false then
   redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
@@ -104,14 +129,35 @@ return out
 """
 
 
+async def read_clock(redis: Redis, keys: StateKeys) -> dt.datetime | None:
+    """stale_quote's event-time clock: the newest quote time committed (its own ISO time), None before any."""
+    at = await redis.hget(keys.clock, "at")
+    return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+
+# The newest quotes kept per tranche for its chart on the web page (streams/views/web_pages.py), in the
+# sorted set StateKeys.prices scored by epoch microseconds; the member names its event, so a quote committed
+# twice is kept once. About 120 bytes of Redis memory a point (TRANCHEWATCH_PRICE_HISTORY_POINTS).
+PRICE_POINTS = 250
+
+
+def price_member(mark: QuoteMark) -> str:
+    """The clean price per 100 of outstanding principal (what par and below_par's bands are drawn against)."""
+    return f"{mark.clean_price!r}|{mark.event_id}"
+
+
 class RedisStore:
     """State documents, stale_quote's clock and index, and the seen event ids, under the configured key
     prefix (their names and layout: streams/state/keys.py)."""
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, marker: MarkerMode | None = None, price_points: int | None = None
+    ) -> None:
+        """`price_points`: quotes kept per tranche for the web page's chart (PRICE_POINTS; 0: none)."""
         self.redis = redis
+        self.price_points = PRICE_POINTS if price_points is None else price_points
         self.keys = StateKeys(prefix)
         # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
         self.marker = marker or MarkerMode("create")
@@ -140,12 +186,24 @@ class RedisStore:
         ids = list(event_ids)
         if not ids:
             return set()
-        flags = await self.redis.smismember(self.keys.seen(topic), ids)
-        return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
+        scores = await self.redis.zmscore(self.keys.ids(topic), ids)
+        return {event_id for event_id, score in zip(ids, scores, strict=True) if score is not None}
+
+    async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
+        newest = await self.redis.zrange(self.keys.ids(topic), -1, -1, withscores=True)
+        if not newest:
+            return None
+        return from_micros(int(newest[0][1])) - retention
+
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        parts = list(parts)
+        if not parts:
+            return {}
+        found = await self.redis.hmget(self.keys.offsets, [field_of(tp) for tp in parts])
+        return {tp: int(v) if v is not None else NONE for tp, v in zip(parts, found, strict=True)}
 
     async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.keys.clock, "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+        return await read_clock(self.redis, self.keys)
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
         ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
@@ -155,12 +213,26 @@ class RedisStore:
         payload: dict[str, object] = {
             "expected": [[k, v] for k, v in commit.expected.items()],
             "documents": list(commit.documents),
-            "seen": [[t, e] for t, e in commit.seen],
+            # [topic, id, event time]: the score its topic's ids are kept and forgotten by.
+            "seen": [[t, e, _stamp(commit.seen_at.get((t, e)))] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            # The price history (StateKeys.prices), unless it is turned off.
+            "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices]
+            if self.price_points
+            else [],
+            "prices_prefix": self.keys.prices_prefix,
+            "prices_kept": self.price_points,
+            # Each raised position with the one loaded: [field, loaded, new], as strings (see progress.py).
+            "offsets": [
+                [field_of(tp), str(commit.loaded_positions.get(tp, NONE)), str(offset)]
+                for tp, offset in commit.positions.items()
+            ],
             **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
+        if commit.retention is not None:
+            payload["retention"] = str(int(commit.retention / dt.timedelta(microseconds=1)))
         if commit.clock is not None:
             payload["clock"] = [str(micros(commit.clock)), commit.clock.isoformat()]
         for name, stamp in (
@@ -174,8 +246,8 @@ class RedisStore:
         bodies.extend(n.model_dump_json() for n in commit.notices)
         k, alerts = self.keys, self.keys.alerts
         result = await self._commit(
-            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker],
-            args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
+            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets],
+            args=[body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies],
         )
         text = result.decode() if isinstance(result, bytes) else str(result)
         if text.startswith("lost:"):
@@ -183,3 +255,20 @@ class RedisStore:
         if text == "ok" and self.marker.kind == "create":
             self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
         return text == "ok"
+
+
+async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
+    """Every (topic, partition) -> offset the commits recorded: the progress as Redis holds it."""
+    raw = await redis.hgetall(StateKeys(prefix).offsets)
+    return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _stamp(at: dt.datetime | None) -> str:
+    return str(micros(at)) if at is not None else "0"
+
+
+def from_micros(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=us)

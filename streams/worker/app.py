@@ -14,14 +14,14 @@ from prometheus_client import generate_latest
 
 from streams.settings import Settings
 from streams.worker.agents import register_agents
-from streams.worker.api_pages import register_api
 from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
-from streams.worker.state_pages import register_state_pages
 from streams.worker.state_watch import MarkerWatch, PolicyWatch
+from streams.worker.web import register_api, register_state_pages
+from streams.worker.web_pages import register_web_pages
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -93,6 +93,7 @@ def build_app(runtime: Runtime) -> faust.App:
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)
     register_state_pages(app, runtime)
+    register_web_pages(app, runtime)
     register_api(app, runtime)
     return app
 

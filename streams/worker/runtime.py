@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from alerts.mute.ack import AckStore
 from alerts.mute.inhibit import Inhibitor
 from alerts.mute.silence import SilenceStore
 from alerts.ops.service import AlertsService
+from alerts.redact import install_redaction, secret_values
 from alerts.routing.receivers import build_sinks
 from alerts.routing.routes import RoutingConfig, load_routing
 from streams.engine.pipeline import BatchHandler
@@ -43,6 +45,12 @@ def load_routing_config(settings: Settings) -> RoutingConfig:
         am = settings.alertmanager_url.get_secret_value()
         routing = routing.with_alertmanager(am, settings.alertmanager_repost_seconds)
     return routing
+
+
+def redact_secrets(settings: Settings) -> None:
+    """Installs the process's log redaction (alerts/redact.py) with every secret of the settings and of the
+    routing file: run first by every command that starts clients (the worker, the rebuild)."""
+    install_redaction([*secret_values(settings), *secret_values(load_routing_config(settings))])
 
 
 def build_sender(
@@ -103,7 +111,7 @@ class Runtime:
             health_check_interval=10,
             **redis_options(settings),
         )
-        store = RedisStore(redis, settings.redis_prefix)
+        store = RedisStore(redis, settings.redis_prefix, price_points=settings.price_history_points)
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             client_id=f"{settings.app_id}-producer",
@@ -111,7 +119,14 @@ class Runtime:
         )
         cache = StateCache(settings.state_cache_entries) if settings.state_cache_entries else None
         handler = BatchHandler(
-            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds, cache=cache
+            store,
+            rules,
+            publisher,
+            metrics,
+            retry_max_seconds=settings.redis_retry_max_seconds,
+            cache=cache,
+            deadletter_read_back=settings.deadletter_read_back,
+            dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)

@@ -7,7 +7,17 @@ from collections.abc import Iterable
 
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
-from streams.model.events import Deal, Distribution, Event, Financials, Quote, TrancheTerms
+from streams.model.events import (
+    Deal,
+    Distribution,
+    Entity,
+    EntityKind,
+    Event,
+    Financials,
+    Quote,
+    ServicerReport,
+    TrancheTerms,
+)
 from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
@@ -16,6 +26,8 @@ TOPIC_OF = {
     Deal: "abs.deals",
     Financials: "issuer.financials",
     Distribution: "abs.distributions",
+    ServicerReport: "abs.servicer_reports",
+    Entity: "abs.entities",
 }
 
 
@@ -78,6 +90,16 @@ def financials(
         net_income=net_income,
         reported_at=at(reported),
     )
+
+
+def entity(
+    event_id: str,
+    entity_id: str,
+    parent_id: str | None,
+    when: str = "2025-01-01",
+    kind: EntityKind = "lgfv",
+) -> Entity:
+    return Entity(event_id=event_id, entity_id=entity_id, kind=kind, parent_id=parent_id, updated_at=at(when))
 
 
 def replay(
