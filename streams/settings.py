@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # Records per partition of the dead-letter topic read back before re-publishing a redelivered message's
     # dead letter (streams/ingest/deadletter.py): must exceed what the topic takes in a second.
     deadletter_read_back: int = Field(10_000, ge=1)
+    # Event ids are remembered this long (event time, before their topic's newest) to drop duplicates; a
+    # redelivery from Kafka is known by its offset however old (streams/engine/pipeline.py).
+    dedup_retention_days: float = Field(7.0, gt=0)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 
