@@ -15,7 +15,7 @@ from streams.backtest import cli as backtest_cli
 from streams.cli import alerts as alerts_cli
 from streams.cli import watchlist as watchlist_cli
 from streams.kafka.codecs import KAFKA_CODECS
-from streams.model.events import Deal, Distribution, Entity, Financials, Quote, ServicerReport
+from streams.model.events import Deal, Distribution, Entity, Financials, Quote, Rating, ServicerReport
 from streams.rebuild import cli as rebuild_cli
 from streams.settings import load_settings
 
@@ -85,6 +85,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         "issuer.financials": Financials.model_json_schema(),
         "abs.distributions": Distribution.model_json_schema(),
         "abs.servicer_reports": ServicerReport.model_json_schema(),
+        "abs.ratings": Rating.model_json_schema(),
         "abs.entities": Entity.model_json_schema(),
         "abs.alerts": Alert.model_json_schema(),
     }
