@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast test-unit reliability audit lint format typecheck bench check clean
 
-$(STAMP): pyproject.toml
+# deploy/requirements.lock (the image's exact pins) constrains the install, so the tests and CI run the
+# versions the image ships; the dev tools, which the lock does not list, resolve freely around them.
+$(STAMP): pyproject.toml deploy/requirements.lock
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c deploy/requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)

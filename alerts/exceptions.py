@@ -7,6 +7,14 @@ class AlertsError(Exception):
     pass
 
 
+class NotFound(AlertsError):
+    """What was asked for does not exist: no alert with that fingerprint, no silence with that id (HTTP 404)."""
+
+
+class Conflict(AlertsError):
+    """The request does not fit the current state: only a firing alert can be acknowledged (HTTP 409)."""
+
+
 class DeliveryError(AlertsError):
     """A sink could not deliver a notice."""
 

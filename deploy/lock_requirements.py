@@ -12,7 +12,9 @@ Why not `pip freeze`: the .venv also holds the dev tools. Why not pip-compile: i
 afresh against the index, so the image could get versions no test ran against. To move a pin,
 upgrade it in the .venv (`.venv/bin/pip install -U NAME`), run the tests, re-run this script.
 deploy/Dockerfile installs the lock with `pip install --no-deps -r`, so a missing pin fails
-the build instead of pulling an unpinned version.
+the build instead of pulling an unpinned version; `make` installs the .venv with the lock as
+constraints (`pip install -c`), so the tests and CI run what the image ships. After moving a pin
+here, `make` reinstalls the .venv against the new lock.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,9 +62,14 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(8192, ge=1)  # events a stream may hold ahead of its agent
     lean_monitor: bool = True  # keep only the arrival stamp of faust's per-event Monitor bookkeeping
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
-    fast_drain: bool = (
-        True  # race faust's flow suspension once per fetched batch (streams/worker/faust_tuning/consumer.py)
-    )
+    # faust's drain loop delivering each fetched batch in one coroutine, raced once against flow suspension
+    # (streams/worker/faust_tuning/consumer.py)
+    batch_drain: bool = True
+    # faust's conductor handing raw-bytes events to their stream without a lock, flow-control or producer
+    # await per message unless one would wait (streams/worker/faust_tuning/conductor.py)
+    lean_conductor: bool = True
+    # Deprecated: TRANCHEWATCH_FAST_DRAIN set both of the above; still does, unless they are set themselves.
+    fast_drain: bool | None = None
     # faust's opt-in `cython_optimizations` (0.15.3): the stream iterator takes an event already in the
     # buffer without awaiting the channel. Opt-in upstream because it is new; a switch to turn it off.
     cython_fast_paths: bool = True
@@ -114,6 +120,19 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip() and info.field_name != "api_token":
             raise PydanticUseDefault()
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fast_drain_sets_both(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("fast_drain") is not None:
+            warnings.warn(
+                "TRANCHEWATCH_FAST_DRAIN is deprecated: set TRANCHEWATCH_BATCH_DRAIN and "
+                "TRANCHEWATCH_LEAN_CONDUCTOR (it sets both, unless they are set themselves)",
+                FutureWarning,  # shown by default: it is meant for whoever runs the service
+                stacklevel=2,
+            )
+            data = {"batch_drain": data["fast_drain"], "lean_conductor": data["fast_drain"], **data}
+        return data
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> Settings:

@@ -23,6 +23,7 @@ RuleName = Literal[
     "distressed_tranche",
     "issuing_into_weakness",
     "issuance_record",
+    "issuance_value_record",
     "stale_quote",
 ]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}

@@ -13,12 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
-from alerts.exceptions import AlertsError
+from alerts.exceptions import Conflict, NotFound
 from alerts.keys import AlertKeys
-
-
-class AckError(AlertsError):
-    pass
 
 
 class Ack(BaseModel):
@@ -43,10 +39,10 @@ class AckStore:
     async def acknowledge(self, fingerprint: str, by: str, comment: str, now: dt.datetime) -> Ack:
         raw = await self.redis.hget(self.keys.latest, fingerprint)
         if raw is None:
-            raise AckError(f"no alert with fingerprint {fingerprint!r}")
+            raise NotFound(f"no alert with fingerprint {fingerprint!r}")
         alert = Alert.model_validate_json(raw)
         if alert.status != "firing":
-            raise AckError(f"alert {fingerprint} is {alert.status}; only a firing alert can be acknowledged")
+            raise Conflict(f"alert {fingerprint} is {alert.status}; only a firing alert can be acknowledged")
         ack = Ack(fingerprint=fingerprint, incident_starts_at=alert.starts_at, by=by, comment=comment, at=now)
         body = ack.model_dump_json()
         pipe = self.redis.pipeline(transaction=True)

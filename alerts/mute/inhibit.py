@@ -35,12 +35,9 @@ class Inhibitor:
         self.latest = AlertKeys(prefix).latest
         self.rules = tuple(rules)
 
-    async def inhibiting(self, alert: Alert) -> Alert | None:
-        """The firing source alert that mutes this notice, if any. Resolutions are never inhibited."""
-        return (await self.inhibiting_each([alert]))[0]
-
     async def inhibiting_each(self, alerts: Sequence[Alert]) -> list[Alert | None]:
-        """inhibiting() for a batch, with one Redis round trip: a storm of notices used to cost one each."""
+        """For each notice, the firing source alert that mutes it, if any (resolutions are never inhibited);
+        one Redis round trip for the batch: a storm of notices used to cost one each."""
         wanted = [
             (i, fingerprint(rule.source_rule, subject_key(alert.subject)))
             for i, alert in enumerate(alerts)

@@ -14,14 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
-from alerts.exceptions import AlertsError
+from alerts.exceptions import NotFound
 from alerts.keys import AlertKeys
 from alerts.mute.schedule import Recurrence, in_schedule
 from alerts.routing.matchers import all_match, parse_all
-
-
-class SilenceError(AlertsError):
-    pass
 
 
 class Silence(BaseModel):
@@ -81,7 +77,7 @@ class SilenceStore:
         """Ends a silence now; kept (expired) so the list shows who muted what."""
         silence = await self.get(silence_id)
         if silence is None:
-            raise SilenceError(f"no silence {silence_id!r}")
+            raise NotFound(f"no silence {silence_id!r}")
         if silence.state(now) == "expired":
             return silence
         ended = silence.model_copy(

@@ -1,4 +1,4 @@
-"""One module per sink. A sink delivers one notice, or a group as one message, or raises Retryable /
+"""One module per sink. A sink delivers a group of notices (often one) as one message, or raises Retryable /
 Permanent. `name` is the kind of sink (slack, kafka, log, alertmanager), the bounded label of the metrics."""
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from alerts.core.model import Alert
 class Sink(Protocol):
     name: str
     min_interval_seconds: float
-
-    async def send(self, alert: Alert) -> None: ...
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None: ...
 
@@ -41,9 +39,3 @@ class RefreshingSink(Sink, Protocol):
     async def refresh(self) -> int:
         """Re-sends what is still firing; returns how many alerts it re-sent."""
         ...
-
-
-async def send_each(sink: Sink, alerts: Sequence[Alert]) -> None:
-    """For sinks with no notion of a grouped message: one record per notice."""
-    for alert in alerts:
-        await sink.send(alert)

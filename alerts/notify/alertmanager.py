@@ -118,9 +118,6 @@ class AlertmanagerSink:
     def resync(self) -> None:
         """Nothing to check: posting an alert again is harmless in Alertmanager."""
 
-    async def send(self, alert: Alert) -> None:
-        await self.notify([alert], "")
-
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         now, lifetime = self._clock(), self._lifetime()
         raw = await self._redis.hmget(self._key, [a.fingerprint for a in alerts]) if alerts else []

@@ -64,9 +64,6 @@ class KafkaSink:
         """Someone else may have published since this sink last did: check the topic before the next send."""
         self._in_doubt = True
 
-    async def send(self, alert: Alert) -> None:
-        await self.notify([alert], "")
-
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         if len(alerts) > self.max_batch:
             raise ValueError(f"{len(alerts)} notices exceed the batch limit {self.max_batch}")

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 
 from alerts.core.model import Alert
-from alerts.notify import send_each
 from alerts.notify.templates import headline
 
 log = logging.getLogger("tranchewatch.alerts")
@@ -16,16 +15,14 @@ class LogSink:
     name = "log"
     min_interval_seconds = 0.0
 
-    async def send(self, alert: Alert) -> None:
-        log.warning(
-            "ALERT %s (fingerprint %s, event time %s)",
-            headline(alert),
-            alert.fingerprint,
-            alert.event_time.isoformat(),
-        )
-
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
-        await send_each(self, alerts)
+        for alert in alerts:  # a line each: a log has no grouped message
+            log.warning(
+                "ALERT %s (fingerprint %s, event time %s)",
+                headline(alert),
+                alert.fingerprint,
+                alert.event_time.isoformat(),
+            )
 
     async def digest(self, title: str, alerts: Sequence[Alert]) -> None:
         log.warning("DIGEST %s", title)

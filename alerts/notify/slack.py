@@ -11,7 +11,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
-from alerts.notify.templates import digest_message, group_message, slack_message
+from alerts.notify.templates import digest_message, group_message
 from alerts.redact import redact, redacting_logger
 
 
@@ -26,9 +26,6 @@ class SlackWebhookSink:
         )
         # Slack allows about one message per second per webhook.
         self.min_interval_seconds = min_interval_seconds
-
-    async def send(self, alert: Alert) -> None:
-        await self._post(slack_message(alert))
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         await self._post(group_message(list(alerts), title))

@@ -51,7 +51,7 @@ class SlackBotSink:
             logger=redacting_logger("tranchewatch.slack_sdk", [token]),
         )
 
-    async def send(self, alert: Alert) -> None:
+    async def _post_or_update(self, alert: Alert) -> None:
         incident = f"{alert.fingerprint}|{alert.starts_at.isoformat()}"
         raw = await self._redis.hget(self._key, incident)
         message = slack_message(alert)
@@ -68,7 +68,7 @@ class SlackBotSink:
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         # Routes to bot receivers cannot group (alerts/routing/routes.py), so this is one notice.
         for alert in alerts:
-            await self.send(alert)
+            await self._post_or_update(alert)
 
     async def _call(self, method: str, **kwargs: object) -> str:
         try:

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from alerts.exceptions import AlertsError
+from alerts.exceptions import Conflict, NotFound
 from alerts.ops.auth import BearerToken
 from alerts.ops.service import AlertsService
 
@@ -64,8 +64,10 @@ class AlertsApi:
             return await self._route(method, parts, body, query)
         except (json.JSONDecodeError, ValidationError, ValueError) as exc:
             return _error(400, _brief(exc))
-        except AlertsError as exc:
-            return _error(409 if "only a firing" in str(exc) else 404, str(exc))
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except Conflict as exc:
+            return _error(409, str(exc))
 
     def _check(self, headers: Mapping[str, str], mutating: bool) -> ApiResponse | None:
         if self._token is None:

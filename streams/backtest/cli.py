@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from streams.rules.registry import RulesConfig
 
 from . import sources
@@ -64,7 +62,7 @@ def add_parser(sub: Any) -> None:
 
 def _records(args: argparse.Namespace) -> list[sources.Record]:
     if args.events is None and not args.csv:
-        raise sources.SourceError("give an events file, --csv, or both")
+        raise ValueError("give an events file, --csv, or both")
     streams: list[list[sources.Record]] = []
     if args.events is not None:
         streams.append(list(sources.read_jsonl(args.events)))
@@ -86,7 +84,7 @@ def _clock(text: str) -> dt.time:
     try:
         return dt.time.fromisoformat(text)
     except ValueError as exc:
-        raise sources.SourceError(f"--close-time {text!r}: expected HH:MM") from exc
+        raise ValueError(f"--close-time {text!r}: expected HH:MM") from exc
 
 
 def _progress(label: str, every: int) -> Progress | None:
@@ -107,7 +105,7 @@ def _load_rules(paths: list[Path]) -> list[tuple[str, RulesConfig]]:
     if not paths:
         return [("contract defaults", RulesConfig())]
     if len(paths) > 2:
-        raise sources.SourceError("--rules at most twice: a baseline and a candidate")
+        raise ValueError("--rules at most twice: a baseline and a candidate")
     return [(path.name, RulesConfig.load(path)) for path in paths]
 
 
@@ -117,7 +115,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     try:
         rule_sets = _load_rules(args.rules)
         records = _records(args)
-    except (sources.SourceError, OSError, ValidationError, ValueError) as exc:
+    # A records file's PublishError and pydantic's ValidationError are ValueErrors too.
+    except (OSError, ValueError) as exc:
         sys.exit(f"tranchewatch backtest: {exc}")
     runs = [
         run_backtest(

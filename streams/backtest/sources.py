@@ -22,10 +22,6 @@ QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")
 TIME_FIELD = {QUOTES: "ts", DEALS: "announced_at", FINANCIALS: "reported_at", DISTRIBUTIONS: "reported_at"}
 
 
-# One error type for a records file, whichever command reads it: says where, and is a ValueError.
-SourceError = PublishError
-
-
 def read_jsonl(path: Path) -> Iterator[Record]:
     """Streams the file (the publish command's reader), so a long history is not held twice."""
     return iter_jsonl(path)
@@ -38,12 +34,12 @@ def parse_tz(text: str) -> dt.tzinfo:
             hours, _, minutes = text[1:].partition(":")
             offset = dt.timedelta(hours=int(hours), minutes=int(minutes or 0))
         except ValueError as exc:
-            raise SourceError(f"--tz {text!r}: expected an offset like +08:00") from exc
+            raise PublishError(f"--tz {text!r}: expected an offset like +08:00") from exc
         return dt.timezone(-offset if text[0] == "-" else offset)
     try:
         return zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise SourceError(f"--tz {text!r}: not an offset nor a known time zone") from exc
+        raise PublishError(f"--tz {text!r}: not an offset nor a known time zone") from exc
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -52,9 +48,9 @@ def parse_mapping(text: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, column = part.partition("=")
         if not sep or not column.strip():
-            raise SourceError(f"--map {part!r}: expected field=Column")
+            raise PublishError(f"--map {part!r}: expected field=Column")
         if name.strip() not in QUOTE_FIELDS:
-            raise SourceError(f"--map {name.strip()!r}: not a quote field ({', '.join(QUOTE_FIELDS)})")
+            raise PublishError(f"--map {name.strip()!r}: not a quote field ({', '.join(QUOTE_FIELDS)})")
         mapping[name.strip()] = column.strip()
     return mapping
 
@@ -74,7 +70,7 @@ class CsvQuotes:
         needed = {"ts", "price"} | (set() if self.tranche_id else {"tranche_id"})
         absent = sorted(needed - self.mapping.keys())
         if absent:
-            raise SourceError(
+            raise PublishError(
                 f"--map lacks {', '.join(absent)} (or give --tranche-id for a one-security file)"
             )
 
@@ -108,7 +104,7 @@ def read_quotes_csv(path: Path, spec: CsvQuotes) -> Iterator[Record]:
         reader = csv.DictReader(fh)
         absent = [c for c in spec.mapping.values() if c not in (reader.fieldnames or [])]
         if absent:
-            raise SourceError(f"{path}: no column {', '.join(absent)} (columns: {reader.fieldnames})")
+            raise PublishError(f"{path}: no column {', '.join(absent)} (columns: {reader.fieldnames})")
         for row in reader:
             value = {name: (row[column] or "").strip() for name, column in spec.mapping.items()}
             if not value["price"]:
@@ -117,7 +113,7 @@ def read_quotes_csv(path: Path, spec: CsvQuotes) -> Iterator[Record]:
             try:
                 ts = _timestamp(value["ts"], spec)
             except ValueError as exc:
-                raise SourceError(f"{path}:{reader.line_num}: {exc}") from exc
+                raise PublishError(f"{path}:{reader.line_num}: {exc}") from exc
             quote: dict[str, Any] = {
                 # Stable ids: the same row read twice is a duplicate, as the contract wants.
                 "event_id": value.get("event_id") or f"{path.name}:{tranche_id}:{ts}",

@@ -130,7 +130,8 @@ def _profile(tranche: int) -> int:
     return 1 if slot in (3, 11) else 2 if slot == 7 else 4 if slot == 15 else 3
 
 
-def generate(quotes: int, tranches: int, seed: int = 7) -> Dataset:
+def generate(quotes: int, tranches: int, seed: int = 7, round_step: dt.timedelta = ROUND_STEP) -> Dataset:
+    """`round_step`: time between quote rounds (90 minutes: a liquid market; days: thin paper)."""
     if tranches < TRANCHES_PER_DEAL or quotes < tranches:
         raise ValueError("need at least 4 tranches and one quote per tranche")
     rng = random.Random(seed)
@@ -147,7 +148,7 @@ def generate(quotes: int, tranches: int, seed: int = 7) -> Dataset:
     order = list(range(tranches))
     for r in range(rounds):
         rng.shuffle(order)
-        when = QUOTES_START + r * ROUND_STEP
+        when = QUOTES_START + r * round_step
         for slot, tranche in enumerate(order):
             if len(data.quotes) == quotes:
                 break

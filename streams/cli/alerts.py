@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from alerts.exceptions import AlertsError
+from alerts.exceptions import AlertsError, NotFound
 from alerts.ops.service import AlertsService
 from streams.settings import Settings
 
@@ -89,7 +89,7 @@ async def _alerts_list(svc: AlertsService, a: argparse.Namespace) -> Any:
 async def _alerts_show(svc: AlertsService, a: argparse.Namespace) -> Any:
     found = await svc.show(a.fingerprint)
     if found is None:
-        raise AlertsError(f"no alert with fingerprint {a.fingerprint!r}")
+        raise NotFound(f"no alert with fingerprint {a.fingerprint!r}")
     return found
 
 

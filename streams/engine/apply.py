@@ -171,8 +171,8 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
             issuer.tranche_ids.append(terms.tranche_id)
         dropped = quote_checks.forget_after_maturity(tranche, rules)
         if dropped is not None:  # re-filed under the quote that counts now
-            stale_quote.unwatch(snap.index, tranche.tranche_id, dropped.ts)
-            stale_quote.watch(snap.index, tranche)
+            stale_quote.unwatch(snap.index, tranche.tranche_id)
+            stale_quote.watch(snap.index, tranche, rules.stale_quote)
         if changed:
             structure.renormalise(tranche, rules)  # the schedule's factor is known from now on
         snap.touch(tranche_key(terms.tranche_id))

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
-from streams.model.analytics import settlement_date
+from streams.model.analytics import CHINA_TIME, settlement_date
 from streams.model.events import Quote, TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import below_par, price_drop
@@ -54,7 +55,16 @@ def _span(delta: dt.timedelta) -> str:
 
 
 def settles_after_maturity(terms: TrancheTerms, stamp: dt.datetime) -> bool:
+    # Most quotes are years from maturity: one comparison settles them. Settlement is the next interbank
+    # business day, never more than 15 days on (the longest closure, Spring Festival, is 9 days).
+    if stamp < _near_maturity(terms.maturity_date):
+        return False
     return settlement_date(stamp) >= terms.maturity_date
+
+
+@lru_cache(maxsize=4096)
+def _near_maturity(maturity: dt.date) -> dt.datetime:
+    return dt.datetime.combine(maturity - dt.timedelta(days=15), dt.time(0), CHINA_TIME)
 
 
 def after_maturity(tranche: TrancheState, quote: Quote, rules: RulesConfig) -> Refused | None:

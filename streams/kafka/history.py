@@ -93,9 +93,7 @@ class TopicHistory:
                 return
             tp = min(heads, key=lambda t: _order(buffers[t][0]))
             record = buffers[tp].popleft()
-            yield Envelope(
-                record.topic, record.partition, record.offset, record.key, record.value, time.monotonic()
-            )
+            yield _envelope(record)
 
     def _fill(
         self,

@@ -26,7 +26,7 @@ class KafkaPublisher:
         self._client: dict[str, Any] = {
             "bootstrap_servers": bootstrap.split(","),
             "client_id": client_id,
-            **client_options,  # security settings (streams/kafka_security.py)
+            **client_options,  # security settings (streams/security.py)
         }
         self._options: dict[str, Any] = {
             "acks": "all",

@@ -81,6 +81,9 @@ class TrancheState(_Doc):
     recent: list[QuoteMark] = Field(default_factory=list)
     # The newest quote stamped before `last_quote`, however old: price_drop compares with it too (v2).
     previous_quote: QuoteMark | None = None
+    # Trading days between its newest quotes, newest last, for stale_quote's relative threshold (kept only
+    # while it is on; at most relative_quotes - 1).
+    quote_gaps: list[int] = Field(default_factory=list)
     announced_at: dt.datetime | None = None  # of its deal: tranche rules are judged no earlier than this
     latches: dict[str, Latch] = Field(default_factory=dict)  # by rule name, for rules with hysteresis
     # v2: distribution reports by payment date (ISO), the newest MAX_REPORTS payment dates; kept before the
@@ -150,7 +153,8 @@ class AlertBox(_Doc):
 
 
 class MarketState(_Doc):
-    """Market-wide figures: deals per calendar year, for issuance_record. Only deals write it.
+    """Market-wide figures: deals and their face value per calendar year, for issuance_record and
+    issuance_value_record. Only deals write it.
 
     stale_quote's event-time clock and its index of watched tranches are kept beside the documents
     (streams/state/keys.py: `clock`, `stale:watching`), so that quotes never read or write this document.
@@ -158,4 +162,7 @@ class MarketState(_Doc):
 
     deals_by_year: dict[str, list[str]] = Field(default_factory=dict)  # distinct deal ids, recent years only
     deal_counts: dict[str, int] = Field(default_factory=dict)  # every year seen; ids of old years are dropped
-    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance_record alerts by year
+    # Sum of the counted deals' tranche face values by year. A year counted before values were kept has
+    # none (its value is unknown, not zero): it neither fires nor counts as an earlier year.
+    deal_values: dict[str, float] = Field(default_factory=dict)
+    records: dict[str, AlertBox] = Field(default_factory=dict)  # issuance record alerts by year (both rules)

@@ -117,10 +117,35 @@ class IssuanceRecordConfig(RuleConfig):
     keep_ids_years: int = Field(2, ge=1, le=50)
 
 
+class IssuanceValueRecordConfig(RuleConfig):
+    # Sum of the deals' tranche face values per calendar year before the stream began, by year.
+    baseline: dict[Year, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # As issuance_record's: the market keeps one set of deal ids, for the smaller of the two windows.
+    keep_ids_years: int = Field(2, ge=1, le=50)
+
+
 class StaleQuoteConfig(RuleConfig):
     # More than this many China (Shanghai Stock Exchange) trading days without a quote, counted on the
     # stream's event-time clock (the newest quote time of any tranche).
     trading_days: int = Field(5, ge=1, le=250)
+    # Relative threshold (off by default): a tranche is stale only after max(trading_days, k x the median
+    # trading-day gap of its last `relative_quotes` quotes), at most relative_max_trading_days, once it has
+    # `relative_min_quotes` quotes: thinly traded paper quoted weekly does not raise an alert every week. A cap
+    # under trading_days leaves trading_days.
+    relative: bool = False
+    relative_multiple: float = Field(3.0, gt=0)  # k
+    relative_quotes: int = Field(20, ge=3, le=100)
+    relative_min_quotes: int = Field(5, ge=3, le=100)
+    relative_max_trading_days: int = Field(60, ge=1, le=250)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "stale_quote",
+            ("relative_min_quotes", "relative_quotes"),
+            (self.relative_min_quotes, self.relative_quotes),
+        )
+        return self
 
 
 class FutureTimestampConfig(RuleConfig):

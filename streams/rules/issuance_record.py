@@ -29,8 +29,9 @@ def deal_year(deal: Deal) -> int:
     return deal.announced_at.astimezone(CHINA_TIME).year
 
 
-def count_deal(market: MarketState, deal: Deal, cfg: IssuanceRecordConfig) -> bool:
-    """Counts the deal in its year unless already counted or too late; True if the count changed."""
+def count_deal(market: MarketState, deal: Deal, keep_ids_years: int) -> bool:
+    """Counts the deal and its face value in its year unless already counted or too late; True if the
+    figures changed. Shared by issuance_record and issuance_value_record: whichever is judged first counts."""
     year = str(deal_year(deal))
     if year in market.deal_counts and year not in market.deals_by_year:
         return False  # a year whose ids were dropped is closed
@@ -39,12 +40,18 @@ def count_deal(market: MarketState, deal: Deal, cfg: IssuanceRecordConfig) -> bo
     ids = market.deals_by_year.setdefault(year, [])
     ids.append(deal.deal_id)
     market.deal_counts[year] = len(ids)
-    _forget_old_ids(market, cfg)
+    if year in market.deal_values or len(ids) == 1:  # else counted before values were kept: unknown
+        market.deal_values[year] = market.deal_values.get(year, 0.0) + deal_face_value(deal)
+    _forget_old_ids(market, keep_ids_years)
     return True
 
 
-def _forget_old_ids(market: MarketState, cfg: IssuanceRecordConfig) -> None:
-    kept = sorted(market.deals_by_year, key=int)[-cfg.keep_ids_years :]
+def deal_face_value(deal: Deal) -> float:
+    return sum(t.face_value for t in deal.tranches)
+
+
+def _forget_old_ids(market: MarketState, keep_ids_years: int) -> None:
+    kept = sorted(market.deals_by_year, key=int)[-keep_ids_years:]
     for year in [y for y in market.deals_by_year if y not in kept]:
         del market.deals_by_year[year]
         market.records.pop(year, None)
@@ -97,7 +104,7 @@ def year_over(market: MarketState, year: int, newer_year: int) -> Verdict:
 
 def _on_deal(judge: Judge, deal: Deal, cfg: IssuanceRecordConfig) -> None:
     market = judge.snap.market
-    if count_deal(market, deal, cfg):
+    if count_deal(market, deal, cfg.keep_ids_years):
         judge.market_changed()
     year = deal_year(deal)
     for earlier in sorted(int(y) for y in market.records if int(y) < year):

@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
+import statistics
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -78,7 +81,13 @@ def trading_days_since(last: dt.datetime, clock: dt.datetime) -> int:
 
 
 def is_stale(last: dt.datetime, clock: dt.datetime, cfg: StaleQuoteConfig) -> bool:
+    """With the fixed threshold; `tranche_is_stale` also knows a tranche's relative one."""
     return last < cutoff(clock, cfg)
+
+
+def tranche_is_stale(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> bool:
+    due = due_key(tranche, cfg)
+    return due is not None and due < cutoff(clock, cfg)
 
 
 Entry = tuple[dt.datetime, str]  # (newest quote time, tranche id): the index's order
@@ -95,13 +104,35 @@ def is_firing(tranche: TrancheState) -> bool:
     return alert is not None and alert.status == "firing"
 
 
-def watched_at(tranche: TrancheState) -> dt.datetime | None:
-    """Where the tranche is filed in the index: under its newest quote, unless it is stale already (its
-    firing alert lives on its own document). Derived from the document alone, so the commit writes the
-    index from the documents it writes and the two can never disagree."""
-    if tranche.last_quote is None or is_firing(tranche):
+def watched_at(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | None:
+    """Where the tranche is filed in the index: under its due key (its newest quote, or later for a
+    relative threshold), unless it is stale already (its firing alert lives on its own document). Derived
+    from the document alone, so the commit writes the index from the documents it writes and the two can
+    never disagree."""
+    if is_firing(tranche):
         return None
-    return tranche.last_quote.ts
+    return due_key(tranche, cfg)
+
+
+def due_key(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | None:
+    """The instant compared with the cutoff of `trading_days`: stale when it is before the cutoff.
+
+    With the fixed threshold, the newest quote's time. With a relative threshold of `trading_days` + k
+    (k > 0), the quote's date moved to the first trading day after it, then k - 1 trading days on (the
+    quote's time of day kept): a date is before the N-th trading day preceding the clock's last trading day
+    exactly when that moved date is before the `trading_days`-th, so one index and one cutoff serve every
+    threshold."""
+    quote = tranche.last_quote
+    if quote is None or not cfg.relative:
+        return quote.ts if quote is not None else None
+    extra = threshold(tranche, cfg) - cfg.trading_days
+    if extra <= 0:
+        return quote.ts
+    local = quote.ts.astimezone(CHINA_TIME)
+    first_open = CALENDAR.adjust(_ql(local.date() + dt.timedelta(days=1)), ql.Following)
+    day = CALENDAR.advance(first_open, extra - 1, ql.Days)
+    moved = dt.date(day.year(), day.month(), day.dayOfMonth())
+    return dt.datetime.combine(moved, local.timetz())
 
 
 @dataclass(slots=True, eq=False)
@@ -116,26 +147,30 @@ class Index:
 
     below: dt.datetime | None = None
     entries: list[Entry] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)
+    filed: dict[str, dt.datetime] = field(default_factory=dict)  # tranche id -> where it is filed
+
+    @property
+    def ids(self) -> KeysView[str]:
+        return self.filed.keys()
 
 
-def unwatch(index: Index, tranche_id: str, quoted_at: dt.datetime | None) -> None:
-    """Removes the tranche's entry filed under its previous newest quote, if it is being watched."""
-    if quoted_at is None or tranche_id not in index.ids:
+def unwatch(index: Index, tranche_id: str) -> None:
+    """Removes the tranche's entry, if it is being watched."""
+    at_key = index.filed.pop(tranche_id, None)
+    if at_key is None:
         return
-    index.ids.discard(tranche_id)
     entries = index.entries
-    at = bisect.bisect_left(entries, (quoted_at, tranche_id))
-    if at < len(entries) and entries[at] == (quoted_at, tranche_id):
+    at = bisect.bisect_left(entries, (at_key, tranche_id))
+    if at < len(entries) and entries[at] == (at_key, tranche_id):
         del entries[at]
 
 
-def watch(index: Index, tranche: TrancheState) -> None:
-    at = watched_at(tranche)
+def watch(index: Index, tranche: TrancheState, cfg: StaleQuoteConfig) -> None:
+    at = watched_at(tranche, cfg)
     if at is None or (index.below is not None and at >= index.below):
         return
     bisect.insort(index.entries, (at, tranche.tranche_id))
-    index.ids.add(tranche.tranche_id)
+    index.filed[tranche.tranche_id] = at
 
 
 def overdue(index: Index, before: dt.datetime) -> list[str]:
@@ -147,7 +182,8 @@ def overdue(index: Index, before: dt.datetime) -> list[str]:
     end = bisect.bisect_left(entries, (before,))
     taken = [tranche_id for _, tranche_id in entries[:end]]
     del entries[:end]
-    index.ids.difference_update(taken)
+    for tranche_id in taken:
+        del index.filed[tranche_id]
     return taken
 
 
@@ -160,23 +196,66 @@ def overdue_from(quoted_at: dt.datetime, cfg: StaleQuoteConfig) -> dt.datetime:
     return dt.datetime(day.year(), day.month(), day.dayOfMonth(), tzinfo=CHINA_TIME)
 
 
+# --- relative threshold (off by default): thin paper is stale only after k of its own usual gaps --------------
+
+
+def median_gap(tranche: TrancheState, cfg: StaleQuoteConfig) -> float | None:
+    """Median trading days between the tranche's last `relative_quotes` quotes; None when off or when
+    fewer than `relative_min_quotes` quotes were seen."""
+    gaps = tranche.quote_gaps
+    if not cfg.relative or len(gaps) + 1 < cfg.relative_min_quotes:
+        return None
+    return float(statistics.median(gaps))
+
+
+def threshold(tranche: TrancheState, cfg: StaleQuoteConfig) -> int:
+    """Trading days without a quote after which the tranche is stale: max(trading_days, k x its median
+    gap), capped at relative_max_trading_days; `trading_days` alone unless `relative` is on."""
+    median = median_gap(tranche, cfg)
+    if median is None:
+        return cfg.trading_days
+    relative = math.floor(cfg.relative_multiple * median + 1e-9)
+    return max(cfg.trading_days, min(cfg.relative_max_trading_days, relative))
+
+
+def note_gap(tranche: TrancheState, cfg: StaleQuoteConfig) -> None:
+    """After a newest quote: the trading days since the one before it, the newest `relative_quotes` - 1
+    kept (bounded state). Late quotes add nothing: gaps follow the tranche's own newest quotes."""
+    quote, before = tranche.last_quote, tranche.previous_quote
+    if not cfg.relative or quote is None or before is None:
+        return
+    gaps = [*tranche.quote_gaps, trading_days_since(before.ts, quote.ts)]
+    tranche.quote_gaps = gaps[-(cfg.relative_quotes - 1) :]
+
+
 def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> Fire:
     quote = tranche.last_quote
     assert quote is not None
     days = trading_days_since(quote.ts, clock)
+    limit = threshold(tranche, cfg)
     evidence: dict[str, Any] = {
         "last_quote_at": quote.ts.isoformat(),
         "last_price": quote.price,
         "market_clock": clock.isoformat(),
         "trading_days_without_quote": days,
-        "threshold_trading_days": cfg.trading_days,
+        "threshold_trading_days": limit,
         "calendar": CALENDAR_NAME,
     }
     if quote.clean is not None:  # quoted per 100 of original face: the price judged, per 100 outstanding
         evidence["last_clean_price"] = quote.clean
+    median = median_gap(tranche, cfg)
+    if median is not None:
+        evidence["relative"] = {
+            "median_gap_trading_days": median,
+            "gaps_counted": len(tranche.quote_gaps),
+            "multiple": cfg.relative_multiple,
+            "floor_trading_days": cfg.trading_days,
+            "cap_trading_days": cfg.relative_max_trading_days,
+        }
+    usual = f"; usually quoted every {median:g} trading days" if median is not None else ""
     summary = (
         f"{tranche.tranche_id} has not been quoted for {days} China trading days "
-        f"(last {_as_quoted(quote)} on {china_date(quote.ts)}, market clock {china_date(clock)})"
+        f"(last {_as_quoted(quote)} on {china_date(quote.ts)}, market clock {china_date(clock)}{usual})"
     )
     return Fire("info", summary, evidence)
 
@@ -207,14 +286,20 @@ def _on_quote(judge: Judge, tranche: TrancheState, previous: QuoteMark | None, c
     index, clock = snap.index, snap.clock
     assert clock is not None and tranche.last_quote is not None
     before = cutoff(clock, cfg)
-    unwatch(index, tranche.tranche_id, previous.ts if previous else None)
-    if is_firing(tranche) and tranche.last_quote.ts >= before:
+    unwatch(index, tranche.tranche_id)
+    due = due_key(tranche, cfg)
+    if is_firing(tranche) and due is not None and due >= before:
         judge.tranche(tranche, RULE, resolved(tranche), tranche.last_quote.ts)
-    watch(index, tranche)  # unless it is (still) stale
+    watch(index, tranche, cfg)  # unless it is (still) stale
     for tranche_id in overdue(index, before):
         left = snap.tranches[tranche_id]
         judge.tranche(left, RULE, fired(left, clock, cfg), clock)
-        watch(index, left)  # still watched if an anti-noise pending period held the alert
+        watch(index, left, cfg)  # still watched if an anti-noise pending period held the alert
 
 
-SPEC = Rule(RULE, StaleQuoteConfig, on_quote=_on_quote)
+def _observe_quote(tranche: TrancheState, mark: QuoteMark, late: bool, cfg: StaleQuoteConfig) -> None:
+    if cfg.relative and not late and cfg.enabled:
+        note_gap(tranche, cfg)
+
+
+SPEC = Rule(RULE, StaleQuoteConfig, observe_quote=_observe_quote, on_quote=_on_quote)

@@ -29,8 +29,6 @@ class StateCache:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._entries: dict[str, Cached] = {}
-        self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -47,9 +45,7 @@ class StateCache:
     def take(self, key: str, version: int) -> Cached | None:
         entry = self._entries.pop(key, None)
         if entry is None or entry.version != version:
-            self.misses += 1
             return None
-        self.hits += 1
         return entry
 
     def put(self, key: str, entry: Cached) -> None:

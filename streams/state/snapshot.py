@@ -145,7 +145,7 @@ class Snapshot:
         for key in self.dirty:
             if key.kind == "tranche":
                 tranche = self.tranches[key.ident]
-                commit.watching[key.ident] = stale_quote.watched_at(tranche) if cfg.enabled else None
+                commit.watching[key.ident] = stale_quote.watched_at(tranche, cfg) if cfg.enabled else None
         if not cfg.enabled or self.clock is None:
             return
         cutoff = stale_quote.cutoff(self.clock, cfg)
@@ -257,7 +257,7 @@ async def load_snapshot(
     # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
     snap.index.below = final_cutoff
     for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche)
+        stale_quote.watch(snap.index, tranche, stale)
     return snap
 
 

@@ -139,7 +139,7 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
             row.mark_to_market_loss = row.outstanding_principal * row.discount / 100
         if clock is not None:
             row.quote_age_trading_days = stale_quote.trading_days_since(quote.ts, clock)
-            row.stale = stale_quote.is_stale(quote.ts, clock, cfg)
+            row.stale = stale_quote.tranche_is_stale(tranche, clock, cfg)
     now, before, trend = _issuer_figures(issuer)
     row.issuer_annualised_net_income, row.issuer_previous_annualised, row.issuer_loss_trend = (
         now,

@@ -71,7 +71,8 @@ def new_app(s: Settings, fetch_health: FetchHealth | None = None, **overrides: A
     app = faust.App(s.app_id, **{**faust_settings(s), **overrides})
     use_tuned_consumer(
         app,
-        fast_drain=s.fast_drain,
+        batch_drain=s.batch_drain,
+        lean_conductor=s.lean_conductor,
         fetch_max_wait_ms=s.fetch_max_wait_ms,
         fetch_health=fetch_health,
         isolation_level=s.kafka_isolation_level,

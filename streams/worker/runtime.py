@@ -14,7 +14,6 @@ from alerts.delivery.sender import Sender
 from alerts.mute.ack import AckStore
 from alerts.mute.inhibit import Inhibitor
 from alerts.mute.silence import SilenceStore
-from alerts.notify import Sink
 from alerts.ops.service import AlertsService
 from alerts.routing.receivers import build_sinks
 from alerts.routing.routes import RoutingConfig, load_routing
@@ -88,7 +87,6 @@ class Runtime:
     outbox: Outbox
     sender: Sender
     metrics: Metrics
-    extra_sinks: list[Sink] = field(default_factory=list)
     # Named reasons not to be ready (/readyz, the ready gauge); each part of the worker adds its own.
     readiness: Readiness = field(default_factory=Readiness)
 

@@ -32,6 +32,13 @@ def _interpolate(value: Any) -> Any:
     return value
 
 
+def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    # The vendored schema names draft-07 as https://json-schema.org/draft-07/schema, a URL jsonschema does not
+    # know (it deprecates guessing the draft): say which one it is.
+    assert schema.get("$schema", "").rstrip("#").endswith("json-schema.org/draft-07/schema")
+    return jsonschema.Draft7Validator(schema)
+
+
 def _schema() -> dict[str, Any]:
     vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
     return dict(json.loads((vendor / "compose-spec.json").read_text(encoding="utf-8")))
@@ -50,7 +57,7 @@ def services(compose: dict[str, Any]) -> dict[str, Any]:
 def test_compose_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
     schema = _schema()
     assert schema.get("title") == "Compose Specification"
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    validator = _validator(schema)
     for document in (compose, _interpolate(compose)):
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
@@ -59,7 +66,7 @@ def test_compose_file_matches_the_compose_specification(compose: dict[str, Any])
 def test_schema_check_rejects_a_broken_file(compose: dict[str, Any]) -> None:
     schema = _schema()
     broken = {**compose, "services": {**compose["services"], "redis": {"image": "redis:7", "heathcheck": {}}}}
-    assert list(jsonschema.validators.validator_for(schema)(schema).iter_errors(broken))
+    assert list(_validator(schema).iter_errors(broken))
 
 
 def test_every_service_has_a_health_check(services: dict[str, Any]) -> None:

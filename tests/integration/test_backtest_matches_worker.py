@@ -94,7 +94,7 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     _publish_like_the_file(broker.bootstrap, worker, records)
     run = run_backtest(records, RulesConfig())
 
-    active = redis_client.hgetall(f"{redis_prefix}alerts:active")
+    active: dict[bytes, bytes] = redis_client.hgetall(f"{redis_prefix}alerts:active")  # type: ignore[assignment]
     worker_firing = {fp.decode(): value.decode() for fp, value in active.items()}
     backtest_firing = {fp: f"{a.rule}|{a.severity}" for fp, a in run.firing().items()}
     assert worker_firing == backtest_firing
@@ -102,7 +102,8 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     assert {"below_par", "distressed_tranche", "issuing_into_weakness", "stale_quote"} <= rules_firing
 
     history: list[Alert] = []
-    for fp in redis_client.hkeys(f"{redis_prefix}alerts:latest"):
+    latest: list[bytes] = redis_client.hkeys(f"{redis_prefix}alerts:latest")  # type: ignore[assignment]
+    for fp in latest:
         raw = redis_client.lrange(f"{redis_prefix}alerts:history:{fp.decode()}", 0, -1)
         history.extend(Alert.model_validate_json(item) for item in raw)
     assert _raised(history) == _raised(run.notices)
@@ -130,6 +131,7 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
 
 
 V2_SCENARIO = Path(__file__).with_name("data") / "v2_rules.jsonl"
+V2_RULES = V2_SCENARIO.with_suffix(".toml")  # the defaults, with stale_quote's relative threshold on
 
 
 def _deadletter_kinds(metrics: str) -> dict[str, int]:
@@ -148,20 +150,26 @@ def test_backtest_gives_the_workers_alerts_for_the_v2_rules(
     redis_prefix: str,
 ) -> None:
     """Contract v2's rule changes on the real stack: price_drop's previous quote, the like-for-like loss
-    baseline, issuer_deep_loss, and the future_timestamp and after_maturity dead letters, including quotes
-    read before their deal that settle after the maturity (tests/integration/data/v2_rules.jsonl)."""
+    baseline, issuer_deep_loss, issuance_value_record, stale_quote's relative threshold, and the
+    future_timestamp and after_maturity dead letters, including quotes read before their deal that settle
+    after the maturity (tests/integration/data/v2_rules.jsonl)."""
     records = list(read_jsonl(V2_SCENARIO))
-    worker = worker_factory()
+    worker = worker_factory(TRANCHEWATCH_RULES_FILE=str(V2_RULES))
     worker.wait_ready()
     _publish_like_the_file(broker.bootstrap, worker, records)
-    run = run_backtest(records, RulesConfig())
+    run = run_backtest(records, RulesConfig.load(V2_RULES))
 
-    active = redis_client.hgetall(f"{redis_prefix}alerts:active")
+    active: dict[bytes, bytes] = redis_client.hgetall(f"{redis_prefix}alerts:active")  # type: ignore[assignment]
     worker_firing = {fp.decode(): value.decode() for fp, value in active.items()}
     assert worker_firing == {fp: f"{a.rule}|{a.severity}" for fp, a in run.firing().items()}
-    assert {v.split("|")[0] for v in worker_firing.values()} >= {"below_par", "issuer_deep_loss"}
+    assert {v.split("|")[0] for v in worker_firing.values()} >= {
+        "below_par",
+        "issuer_deep_loss",
+        "issuance_value_record",
+    }
     history: list[Alert] = []
-    for fp in redis_client.hkeys(f"{redis_prefix}alerts:latest"):
+    latest: list[bytes] = redis_client.hkeys(f"{redis_prefix}alerts:latest")  # type: ignore[assignment]
+    for fp in latest:
         raw = redis_client.lrange(f"{redis_prefix}alerts:history:{fp.decode()}", 0, -1)
         history.extend(Alert.model_validate_json(item) for item in raw)
     assert _raised(history) == _raised(run.notices)
@@ -169,6 +177,9 @@ def test_backtest_gives_the_workers_alerts_for_the_v2_rules(
     assert ("price_drop", "TRK-2024-A") in raised  # 100.20 then 96.40 seventeen days later
     assert ("issuer_loss_widening", "trunk-co") not in raised  # H1 against H1: no 59x
     assert ("below_par", "LAKE-2025-S") not in raised  # its 91.00 settles after maturity
+    # TRK-2024-B, quoted every two weeks from April, is not stale on 17 July under the relative threshold
+    stale_b = [a for a in run.notices if a.rule == "stale_quote" and a.subject.tranche_id == "TRK-2024-B"]
+    assert [a.status for a in stale_b] == ["firing", "resolved"]
 
     assert _deadletter_kinds(worker.metrics()) == {"future_timestamp": 1, "after_maturity": 1}
     assert run.counts["bond.quotes"]["invalid"] == 2
@@ -182,3 +193,4 @@ def test_backtest_gives_the_workers_alerts_for_the_v2_rules(
         assert raw_doc is not None, tranche_id
         actual = TrancheState.model_validate_json(raw_doc)
         assert (actual.last_quote, actual.previous_quote) == (expected.last_quote, expected.previous_quote)
+        assert actual.quote_gaps == expected.quote_gaps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -108,7 +108,7 @@ class _Recording:
         self.sent: list[list[str]] = []
         self._on_notify = on_notify
 
-    async def notify(self, alerts: list[Alert], title: str) -> None:
+    async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         self.sent.append([a.fingerprint for a in alerts])
         await self._on_notify()  # type: ignore[operator]
 

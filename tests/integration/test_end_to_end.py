@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis
@@ -46,7 +47,7 @@ def quote(event_id: str, price: float, ts: str = "2025-09-01T09:30:00+08:00") ->
     return {"event_id": event_id, "tranche_id": "WHBUS-2025-A", "ts": ts, "price": price, "source": "SSE"}
 
 
-def below_par_messages(bootstrap: str) -> list[dict[str, object]]:
+def below_par_messages(bootstrap: str) -> list[dict[str, Any]]:
     return [a for a in read_json(bootstrap, ALERTS) if a["rule"] == "below_par"]
 
 

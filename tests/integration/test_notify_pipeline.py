@@ -175,7 +175,7 @@ async def test_permanent_failures_are_recorded_and_surfaced_not_retried(
     await run_until(sender, lambda: len(slack.received) == 1)
     assert slack.attempts == 3 and "C firing" in texts(slack)[0]
     failures = await AlertsService(redis, redis_prefix).failures()
-    assert {f["reason"].split(": ")[-1] for f in failures} == {"no_service", "invalid_payload"}  # type: ignore[union-attr]
+    assert {str(f["reason"]).split(": ")[-1] for f in failures} == {"no_service", "invalid_payload"}
     assert {f["receiver"] for f in failures} == {"desk"}
     assert (
         metrics.registry.get_sample_value(

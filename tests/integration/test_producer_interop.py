@@ -212,7 +212,7 @@ class Worker:
                 expected[topic] += 1
             send(records)
             wait_for(
-                lambda expected=expected: all(self.handled(t) >= n for t, n in expected.items()),
+                lambda expected=expected: all(self.handled(t) >= n for t, n in expected.items()),  # type: ignore[misc]
                 what=f"{tag}: {sorted(expected)} handled",
             )
 
@@ -305,7 +305,10 @@ def test_a_quote_inside_an_open_transaction_is_read_only_once_committed(worker: 
     producer.begin_transaction()
     late = renamed(quote("q-4", "2025-09-03T09:30:00+08:00", 80.0), tag)
     producer.produce(
-        QUOTES, key=late["tranche_id"].encode(), value=json.dumps(late).encode(), headers=HEADERS[:1]
+        QUOTES,
+        key=late["tranche_id"].encode(),
+        value=json.dumps(late).encode(),
+        headers=HEADERS[:1],  # type: ignore[arg-type]  # confluent-kafka's stub: a list is invariant
     )
     assert producer.flush(30) == 0
     # The worker goes on reading (a deal handled after the open transaction's quote was written) ...

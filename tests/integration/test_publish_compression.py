@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiokafka.codec
 import pytest
@@ -44,7 +45,7 @@ def test_publish_writes_each_codec(
     broker: EmbeddedBroker, tmp_path: Path, codec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ensure_topics(Settings(kafka_bootstrap=broker.bootstrap), [QUOTES])
-    quotes = [
+    quotes: list[dict[str, Any]] = [
         {"event_id": f"q-{i}", "tranche_id": f"T-{i % 3}", "ts": "2025-09-01T09:30:00+08:00", "price": 99.0}
         for i in range(20)
     ]

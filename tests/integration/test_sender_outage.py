@@ -69,7 +69,7 @@ async def test_a_failed_record_after_a_send_is_retried_not_the_send(redis: Redis
             raise RedisConnectionError("Connection closed by server.")
         await record(name, alerts)
 
-    sender.pipeline.nflog.record = flaky_record  # type: ignore[method-assign]
+    sender.pipeline.nflog.record = flaky_record  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(sender.run())
     for _ in range(300):
         if len(sink.sent) >= 3 and await Outbox(redis, redis_prefix).backlog("kafka") == (0, 0.0):

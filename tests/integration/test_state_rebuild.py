@@ -185,10 +185,11 @@ def test_flush_stops_the_worker_and_rebuild_restores_without_notifying_twice(
     assert documents(own, redis_prefix) == documents(redis_client, redis_prefix)
     total = transitions(redis_client, redis_prefix)
     assert transitions(own, redis_prefix) == total > sent_before
-    active = {k.decode(): v.decode() for k, v in redis_client.hgetall(redis_prefix + "alerts:active").items()}
+    rows: dict[bytes, bytes] = redis_client.hgetall(redis_prefix + "alerts:active")  # type: ignore[assignment]
+    active = {k.decode(): v.decode() for k, v in rows.items()}
     assert active
     if alertmanager is not None:  # its re-posts of what fires go on, from the rebuilt state
-        restored = own.hkeys(redis_prefix + "alertmanager:firing:alertmanager")
+        restored: list[bytes] = own.hkeys(redis_prefix + "alertmanager:firing:alertmanager")  # type: ignore[assignment]
         assert {k.decode() for k in restored} == set(active)
 
     restarted = worker_factory(**mine)

@@ -60,8 +60,9 @@ class Progress:
         return sum(self.stored(t) for t in INPUT_TOPICS)
 
     def backlog(self, sink: str) -> int:
-        cursor = self.client.get(f"{self.prefix}outbox:cursor:{sink}") or b"0-0"
-        return len(self.client.xrange(f"{self.prefix}outbox", min=b"(" + cursor, count=100_000))
+        cursor: Any = self.client.get(f"{self.prefix}outbox:cursor:{sink}") or b"0-0"
+        entries: Any = self.client.xrange(f"{self.prefix}outbox", min=b"(" + cursor, count=100_000)
+        return len(entries)
 
     def outbox_drained(self, sinks: Iterable[str]) -> bool:
         last = self.client.xrevrange(f"{self.prefix}outbox", count=1)

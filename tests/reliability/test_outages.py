@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,7 @@ def committed_offsets(bootstrap: str, group: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Callable[..., OwnRedis]:
+def own_redis(tmp_path: Path) -> Iterator[Callable[..., OwnRedis]]:
     started: list[OwnRedis] = []
 
     def start(**kwargs: object) -> OwnRedis:
@@ -68,7 +68,7 @@ def own_redis(tmp_path: Path) -> Callable[..., OwnRedis]:
         started.append(server)
         return server
 
-    yield start  # type: ignore[misc]
+    yield start
     for server in started:
         server.stop()
 

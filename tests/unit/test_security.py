@@ -36,13 +36,13 @@ def captured() -> Iterator[io.StringIO]:
 
 def secure_settings() -> Settings:
     return Settings(
-        slack_webhook_url=SLACK,  # type: ignore[arg-type]
-        redis_url=REDIS,  # type: ignore[arg-type]
-        redis_password="another-redis-secret",  # type: ignore[arg-type]
+        slack_webhook_url=SLACK,
+        redis_url=REDIS,
+        redis_password="another-redis-secret",
         kafka_security_protocol="SASL_PLAINTEXT",
         kafka_sasl_mechanism="SCRAM-SHA-512",
         kafka_sasl_username="tw",
-        kafka_sasl_password=SASL,  # type: ignore[arg-type]
+        kafka_sasl_password=SASL,
     )
 
 
@@ -106,6 +106,6 @@ def test_sasl_without_its_password_fails_at_start() -> None:
 
 def test_redis_auth_and_tls_options() -> None:
     assert redis_options(Settings()) == {}
-    assert redis_options(Settings(redis_password="pw")) == {"password": "pw"}  # type: ignore[arg-type]
-    tls = Settings(redis_url="rediss://cache:6380/0", redis_ssl_ca_file="/etc/ca.pem")  # type: ignore[arg-type]
+    assert redis_options(Settings(redis_password="pw")) == {"password": "pw"}
+    tls = Settings(redis_url="rediss://cache:6380/0", redis_ssl_ca_file="/etc/ca.pem")
     assert redis_options(tls) == {"ssl_ca_certs": "/etc/ca.pem", "ssl_certfile": None, "ssl_keyfile": None}

@@ -132,3 +132,15 @@ def test_the_worker_refuses_an_empty_api_token(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SystemExit) as stopped:
         main(["worker"])
     assert "TRANCHEWATCH_API_TOKEN is set but empty" in str(stopped.value.code)
+
+
+def test_fast_drain_is_a_deprecated_alias_setting_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.warns(FutureWarning, match="TRANCHEWATCH_FAST_DRAIN is deprecated"):
+        old = Settings(fast_drain=False)
+    assert (old.batch_drain, old.lean_conductor) == (False, False)
+    assert (Settings().batch_drain, Settings().lean_conductor) == (True, True)
+    monkeypatch.setenv("TRANCHEWATCH_FAST_DRAIN", "false")
+    monkeypatch.setenv("TRANCHEWATCH_LEAN_CONDUCTOR", "true")  # a new setting beats the alias
+    with pytest.warns(FutureWarning):
+        mixed = Settings()
+    assert (mixed.batch_drain, mixed.lean_conductor) == (False, True)

@@ -5,7 +5,7 @@ awaits `wait_first(callback(message), suspend_flow.wait())` for every message: a
 `asyncio.wait` per message, about half of faust's per-message cost (BENCHMARKS.md). Here the messages of one
 `getmany` batch are delivered by one coroutine, raced once against `suspend_flow.wait()`. It is the change to
 propose upstream; until then the transport is swapped in through the App's `transport` attribute, faust's
-`Transport.Consumer` class attribute choosing the consumer (`TRANCHEWATCH_FAST_DRAIN`, default on).
+`Transport.Consumer` class attribute choosing the consumer (`TRANCHEWATCH_BATCH_DRAIN`, default on).
 
 What is kept, and why it is safe:
 - Read offsets, gap tracking, the read-offset check that drops re-fetched messages, `broker_commit_every`,
@@ -243,25 +243,42 @@ class TunedTransport(aiokafka.Transport):
     isolation_level: str = "read_committed"
 
 
-class FastDrainTransport(TunedTransport):
+class BatchDrainTransport(TunedTransport):
     Consumer: ClassVar[type[ConsumerT]] = FastDrainConsumer
-    # The conductor's per-message path, trimmed the same way (streams/worker/faust_tuning/conductor.py); read by faust's
+
+
+class LeanConductorTransport(TunedTransport):
+    # The conductor's per-message path, trimmed (streams/worker/faust_tuning/conductor.py); read by faust's
     # `Transport.create_conductor` when `app.topics` is first built.
     Conductor: ClassVar[type[ConductorT]] = LeanConductor
+
+
+class TunedBothTransport(BatchDrainTransport, LeanConductorTransport):
+    pass
+
+
+_TRANSPORTS: dict[tuple[bool, bool], type[TunedTransport]] = {
+    (False, False): TunedTransport,
+    (True, False): BatchDrainTransport,
+    (False, True): LeanConductorTransport,
+    (True, True): TunedBothTransport,
+}
 
 
 def use_tuned_consumer(
     app: Any,
     *,
-    fast_drain: bool,
+    batch_drain: bool,
+    lean_conductor: bool,
     fetch_max_wait_ms: int | None,
     fetch_health: FetchHealth | None = None,
     isolation_level: str = "read_committed",
 ) -> None:
     """Makes `app` consume through tranchewatch's consumer; call right after the App is built, before its
-    agents. `fetch_max_wait_ms` None keeps faust's 1,500 ms; `fetch_health` (default: one of its own) is
-    told about records that cannot be fetched or decoded; `isolation_level` is aiokafka's."""
-    transport = (FastDrainTransport if fast_drain else TunedTransport)(app.conf.broker_consumer, app)
+    agents. The two switches are independent (TRANCHEWATCH_BATCH_DRAIN, TRANCHEWATCH_LEAN_CONDUCTOR);
+    `fetch_max_wait_ms` None keeps faust's 1,500 ms; `fetch_health` (default: one of its own) is told about
+    records that cannot be fetched or decoded; `isolation_level` is aiokafka's."""
+    transport = _TRANSPORTS[batch_drain, lean_conductor](app.conf.broker_consumer, app)
     transport.fetch_max_wait_ms = fetch_max_wait_ms
     transport.fetch_health = fetch_health or FetchHealth()
     transport.isolation_level = isolation_level

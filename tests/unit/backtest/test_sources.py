@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from streams.backtest import sources
-from streams.backtest.sources import CsvQuotes, SourceError, by_event_time, parse_mapping, parse_tz
+from streams.backtest.sources import CsvQuotes, by_event_time, parse_mapping, parse_tz
+from streams.kafka.publish import PublishError
 
 CSV = """Code,Date,Close,Volume
 WHBUS-2025-A,2025/09/01,"95.10",100
@@ -48,16 +49,16 @@ def test_csv_for_one_security_and_other_zones(tmp_path: Path) -> None:
 def test_csv_errors_say_where(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("Code,Date,Close\nA,yesterday,99\n", encoding="utf-8")
-    with pytest.raises(SourceError, match=r"bad.csv:2: date 'yesterday'"):
+    with pytest.raises(PublishError, match=r"bad.csv:2: date 'yesterday'"):
         list(sources.read_quotes_csv(path, _spec()))
-    with pytest.raises(SourceError, match="no column Close"):
+    with pytest.raises(PublishError, match="no column Close"):
         path.write_text("Code,Date,Price\n", encoding="utf-8")
         list(sources.read_quotes_csv(path, _spec()))
-    with pytest.raises(SourceError, match="lacks price"):
+    with pytest.raises(PublishError, match="lacks price"):
         CsvQuotes(parse_mapping("tranche_id=Code,ts=Date"), dt.UTC)
-    with pytest.raises(SourceError, match="not a quote field"):
+    with pytest.raises(PublishError, match="not a quote field"):
         parse_mapping("colour=Red")
-    with pytest.raises(SourceError):
+    with pytest.raises(PublishError):
         parse_tz("Mars/Olympus")
 
 
@@ -67,7 +68,9 @@ def test_parse_tz_offsets() -> None:
 
 
 def test_sort_by_event_time_is_stable_and_keeps_invalid_records_in_place() -> None:
-    q = lambda i, ts: ("bond.quotes", {"event_id": i, "ts": ts})  # noqa: E731
+    def q(i: str, ts: str) -> tuple[str, object]:
+        return ("bond.quotes", {"event_id": i, "ts": ts})
+
     records = [
         q("late", "2025-09-02T09:30:00+08:00"),
         ("bond.quotes", "{not json"),
@@ -82,5 +85,5 @@ def test_sort_by_event_time_is_stable_and_keeps_invalid_records_in_place() -> No
 def test_jsonl_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "e.jsonl"
     path.write_text('{"topic": "bond.quotes", "value": {}}\n\n[1]\n', encoding="utf-8")
-    with pytest.raises(SourceError, match=r"e.jsonl:3"):
+    with pytest.raises(PublishError, match=r"e.jsonl:3"):
         list(sources.read_jsonl(path))

@@ -95,7 +95,7 @@ async def test_an_event_that_hits_a_bug_is_dead_lettered_and_the_rest_commit(
 ) -> None:
     import streams.engine.pipeline as pipeline
 
-    real_apply = pipeline.apply_event
+    real_apply = pipeline.apply_event  # type: ignore[attr-defined]
 
     def flaky_apply(snap, topic, event, rules):  # type: ignore[no-untyped-def]
         if event.event_id == "q-boom":

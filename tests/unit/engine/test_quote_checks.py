@@ -11,8 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from streams.engine.pipeline import BatchHandler
+from streams.engine.quote_checks import settles_after_maturity
 from streams.ingest.deadletter import Envelope
 from streams.metrics import Metrics
+from streams.model.analytics import settlement_date
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from tests.unit.engine.test_pipeline import RecordingPublisher
@@ -178,3 +180,13 @@ def test_the_check_can_be_switched_off() -> None:
     rules = RulesConfig.model_validate({"after_maturity": {"enabled": False}})
     snap = replay([SHORT, quote("q-2", "A", "2025-07-10", 90.0)], rules)
     assert snap.tranches["A"].last_quote is not None
+
+
+def test_the_quick_guard_agrees_with_the_settlement_date() -> None:
+    """Every China date around a maturity after the Spring Festival closure, at the day's two ends."""
+    short = terms("A", maturity_date="2025-02-05")  # 28 Jan to 4 Feb 2025 closed
+    for offset in range(-40, 3):
+        day = dt.date(2025, 2, 5) + dt.timedelta(days=offset)
+        for hour in (0, 23):
+            stamp = dt.datetime.combine(day, dt.time(hour, 59), CHINA)
+            assert settles_after_maturity(short, stamp) == (settlement_date(stamp) >= short.maturity_date)

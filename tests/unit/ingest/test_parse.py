@@ -78,7 +78,7 @@ def test_deal_rules() -> None:
     assert isinstance(no_tranches, Rejected) and "tranches" in no_tranches.reason
     twice = parse("abs.deals", raw({**DEAL, "tranches": DEAL["tranches"] * 2}))  # type: ignore[operator]
     assert isinstance(twice, Rejected) and "twice" in twice.reason
-    negative = {**DEAL, "tranches": [{**DEAL["tranches"][0], "face_value": -1}]}  # type: ignore[index]
+    negative = {**DEAL, "tranches": [{**DEAL["tranches"][0], "face_value": -1}]}  # type: ignore[dict-item]
     assert isinstance(parse("abs.deals", raw(negative)), Rejected)
 
 

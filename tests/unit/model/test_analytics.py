@@ -33,7 +33,7 @@ def _price_equation(
 
     def dirty_at(y: float) -> float:
         pv = sum(coupon_pct * (1 + y) ** -(fraction + k) for k in range(remaining))
-        return pv + 100 * (1 + y) ** -(fraction + remaining - 1)
+        return float(pv + 100 * (1 + y) ** -(fraction + remaining - 1))
 
     return accrued, dirty_at
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from alerts.core.model import Fire
+from alerts.core.model import Fire, Keep
 from streams.rules import issuer_loss_widening
 from streams.rules.config import IssuerLossWideningConfig
 from streams.rules.registry import RulesConfig
@@ -113,6 +113,7 @@ def test_a_half_year_is_compared_with_the_half_year_a_year_earlier() -> None:
     snap = replay(SUBSIDISED)
     assert severity(snap, "issuer_loss_widening", "wuhan-bus") is None
     verdict = issuer_loss_widening.evaluate(snap.issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert not isinstance(verdict, Keep)  # a Fire or a Resolve: both carry evidence
     assert verdict.evidence["baseline"] == "year_earlier"
     assert verdict.evidence["previous"]["event_id"] == "f-h1-24"
     assert "a year earlier (2024-01-01 to 2024-06-30), 1.0x" in verdict.summary
@@ -148,6 +149,7 @@ def test_year_earlier_tolerance_is_seven_days(start: str, end: str, basis: str) 
         financials("f-h1-25", "2025-01-01", "2025-06-30", -380e6, "2025-08-30"),
     ]
     verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert not isinstance(verdict, Keep)  # a Fire or a Resolve: both carry evidence
     assert verdict.evidence["baseline"] == basis
 
 
@@ -176,6 +178,7 @@ def test_leap_day_period_finds_its_year_earlier() -> None:
         financials("f-2", "2024-01-01", "2024-02-29", -10e6, "2024-04-01"),
     ]
     verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert not isinstance(verdict, Keep)  # a Fire or a Resolve: both carry evidence
     assert verdict.evidence["baseline"] == "year_earlier"
 
 
@@ -185,5 +188,6 @@ def test_a_period_starting_in_year_one_has_no_year_earlier() -> None:
         financials("f-2", "2025-01-01", "2025-06-30", -821e6, "2025-08-30"),
     ]
     verdict = issuer_loss_widening.evaluate(replay(reports).issuers["wuhan-bus"], IssuerLossWideningConfig())
+    assert not isinstance(verdict, Keep)  # a Fire or a Resolve: both carry evidence
     assert verdict.evidence["baseline"] == "period_before"
     assert issuer_loss_widening.year_before(dt.date(1, 6, 30)) is None

@@ -43,5 +43,6 @@ def test_titles_are_names_in_words() -> None:
         "Distressed tranche",
         "Issuing into weakness",
         "Issuance record",
+        "Issuance value record",
         "Stale quote",
     ]

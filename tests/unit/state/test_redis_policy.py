@@ -48,7 +48,10 @@ def test_evicting_policy_is_refused_unless_allowed() -> None:
 
 
 def test_disabled_config_falls_back_to_info_and_says_so() -> None:
-    info = {"memory": {"maxmemory_policy": "volatile-lru"}, "persistence": {"aof_enabled": 0}}
+    info: dict[str, dict[str, Any]] = {
+        "memory": {"maxmemory_policy": "volatile-lru"},
+        "persistence": {"aof_enabled": 0},
+    }
     report = read(FakeRedis(None, info))
     assert report.policy == "volatile-lru" and report.source == "info" and report.aof is False
     assert any("CONFIG GET refused" in note for note in report.unchecked)

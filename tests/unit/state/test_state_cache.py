@@ -38,8 +38,17 @@ async def run(cache: StateCache | None) -> tuple[list[Alert], MemoryStore]:
     return notices, store
 
 
+class CountingCache(StateCache):
+    hits = 0
+
+    def take(self, key: str, version: int) -> Cached | None:
+        entry = super().take(key, version)
+        self.hits += entry is not None
+        return entry
+
+
 async def test_cached_and_uncached_runs_decide_the_same_and_write_the_same() -> None:
-    cache = StateCache(100)
+    cache = CountingCache(100)
     cached, cached_store = await run(cache)
     plain, plain_store = await run(None)
     assert keys(cached) == keys(plain) and len(plain) >= 3

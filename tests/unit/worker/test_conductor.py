@@ -17,8 +17,13 @@ from streams.worker.faust_tuning.conductor import LeanConductor
 TP0 = TP("bond.quotes", 0)
 
 
-def _app(fast_drain: bool = True, buffer: int = 8192) -> Any:
-    s = Settings(fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1", stream_buffer_maxsize=buffer)
+def _app(lean_conductor: bool = True, buffer: int = 8192, batch_drain: bool = True) -> Any:
+    s = Settings(
+        lean_conductor=lean_conductor,
+        batch_drain=batch_drain,
+        kafka_bootstrap="127.0.0.1:1",
+        stream_buffer_maxsize=buffer,
+    )
     app = new_app(s, web_enabled=False)
     app.flow_control.resume()  # faust starts it suspended until partitions are assigned
     return app
@@ -28,9 +33,10 @@ def _message(offset: int) -> ConsumerMessage:
     return ConsumerMessage(TP0.topic, 0, offset, 0.0, 0, [], b"k", b'{"x": 1}', None)
 
 
-def test_the_setting_chooses_the_conductor() -> None:
-    assert isinstance(_app(True).topics, LeanConductor)
-    assert not isinstance(_app(False).topics, LeanConductor)
+def test_the_setting_chooses_the_conductor_whatever_the_drain() -> None:
+    for batch_drain in (True, False):
+        assert isinstance(_app(True, batch_drain=batch_drain).topics, LeanConductor)
+        assert not isinstance(_app(False, batch_drain=batch_drain).topics, LeanConductor)
 
 
 async def test_a_raw_channel_receives_what_fausts_handler_puts() -> None:

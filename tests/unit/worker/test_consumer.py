@@ -24,9 +24,9 @@ class Fetcher(Service):
     pass
 
 
-def _consumer(fast_drain: bool = True) -> Any:
-    app = new_app(Settings(fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1"), web_enabled=False)
-    return app.consumer
+def _consumer(batch_drain: bool = True, lean_conductor: bool = True) -> Any:
+    settings = Settings(batch_drain=batch_drain, lean_conductor=lean_conductor, kafka_bootstrap="127.0.0.1:1")
+    return new_app(settings, web_enabled=False).consumer
 
 
 def _messages(offsets: range) -> list[tuple[TP, Any]]:
@@ -50,8 +50,9 @@ def _fetch_once(consumer: Any, batch: list[tuple[TP, Any]]) -> None:
 
 
 def test_the_setting_chooses_the_consumer() -> None:
-    assert isinstance(_consumer(True), FastDrainConsumer)
-    assert not isinstance(_consumer(False), FastDrainConsumer)
+    for lean_conductor in (True, False):
+        assert isinstance(_consumer(True, lean_conductor), FastDrainConsumer)
+        assert not isinstance(_consumer(False, lean_conductor), FastDrainConsumer)
 
 
 async def test_a_batch_is_delivered_in_order_and_read_offsets_follow() -> None:
@@ -124,7 +125,7 @@ async def test_commit_every_commits_outside_the_race_and_goes_on() -> None:
 
 async def test_raw_bytes_schema_decodes_like_fausts_raw_codec() -> None:
     app = faust.App("test-raw-schema", broker="kafka://127.0.0.1:1", store="memory://")
-    message = SimpleNamespace(key=b"WHBUS-2025-A", value=b'{"price": 95.0}', headers={}, offset=3)
+    message: Any = SimpleNamespace(key=b"WHBUS-2025-A", value=b'{"price": 95.0}', headers={}, offset=3)
     ours = await RawBytesSchema().compile(app)(message)
     theirs = await faust.Schema(
         key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
@@ -134,20 +135,22 @@ async def test_raw_bytes_schema_decodes_like_fausts_raw_codec() -> None:
 
 
 async def test_the_fetch_long_poll_follows_the_setting() -> None:
-    def wait_ms(setting: int | None, fast_drain: bool) -> int:
-        settings = Settings(fetch_max_wait_ms=setting, fast_drain=fast_drain, kafka_bootstrap="127.0.0.1:1")
-        consumer = new_app(settings, web_enabled=False).consumer
+    def wait_ms(setting: int | None, batch_drain: bool) -> int:
+        settings = Settings(fetch_max_wait_ms=setting, batch_drain=batch_drain, kafka_bootstrap="127.0.0.1:1")
+        consumer: Any = new_app(settings, web_enabled=False).consumer
         client = consumer._thread._create_worker_consumer(consumer.transport)
         return int(client._fetch_max_wait_ms)
 
-    for fast_drain in (True, False):
-        assert wait_ms(20, fast_drain) == 20
-        assert wait_ms(None, fast_drain) == 1500  # faust's own
+    for batch_drain in (True, False):
+        assert wait_ms(20, batch_drain) == 20
+        assert wait_ms(None, batch_drain) == 1500  # faust's own
 
 
 async def test_the_isolation_level_follows_the_setting_read_committed_by_default() -> None:
-    def level(**setting: str) -> str:
-        consumer = new_app(Settings(kafka_bootstrap="127.0.0.1:1", **setting), web_enabled=False).consumer
+    def level(**setting: Any) -> str:
+        consumer: Any = new_app(
+            Settings(kafka_bootstrap="127.0.0.1:1", **setting), web_enabled=False
+        ).consumer
         return str(consumer._thread._create_worker_consumer(consumer.transport)._isolation_level)
 
     assert level() == "read_committed"  # faust alone reads uncommitted unless processing exactly once
@@ -175,18 +178,18 @@ async def test_under_buffer_pressure_the_drain_waits_for_the_drop_then_goes_on()
 
 def _acking_stream(name: str) -> tuple[Any, list[Any], list[Any], list[Any]]:
     """A stream, three events (the second message still held by another stream) and what acks record."""
-    app = faust.App(name, broker="kafka://127.0.0.1:1", store="memory://")
+    app: Any = faust.App(name, broker="kafka://127.0.0.1:1", store="memory://")
     seen: list[Any] = []
     acked: list[int] = []
     app.sensors.on_stream_event_out = lambda tp, offset, stream, event, state=None: seen.append(
         ("out", offset)
     )
     app.sensors.on_message_out = lambda tp, offset, message: seen.append(("message_out", offset))
-    app._consumer = SimpleNamespace(ack=lambda message: acked.append(message.offset) or True)
+    app._consumer = SimpleNamespace(ack=lambda message: acked.append(message.offset) or True)  # type: ignore[func-returns-value]
     stream = app.stream([], enable_acks=False)
     events = []
     for offset, refs in ((0, 1), (1, 2), (2, 1)):
-        message = ConsumerMessage("t", 0, offset, 0.0, None, None, b"", b"", None)
+        message = ConsumerMessage("t", 0, offset, 0.0, None, None, b"", b"", None)  # type: ignore[arg-type]
         message.incref(refs)
         events.append(faust.Event(app, None, b"", {}, message))
     return stream, events, seen, acked

@@ -16,7 +16,7 @@ class Tranche:
     """A document's alert and anti-noise state, and the notices it produced."""
 
     def __init__(self, **cfg: float) -> None:
-        self.policy = AntiNoisePolicy(rules={"below_par": AntiNoiseRule(**cfg)})  # type: ignore[arg-type]
+        self.policy = AntiNoisePolicy(rules={"below_par": AntiNoiseRule(**cfg)})
         self.alerts: dict[str, Alert] = {}
         self.noise: dict[str, NoiseState] = {}
         self.notices: list[Alert] = []
@@ -76,7 +76,8 @@ def test_keep_firing_for_holds_the_alert_until_the_clear_lasts() -> None:
 
 def test_flapping_is_notified_once_then_held_until_it_settles() -> None:
     t = Tranche(flap_threshold=3, flap_window_minutes=60)
-    for minute, verdict in enumerate([FIRE, RESOLVE, FIRE, RESOLVE, FIRE, RESOLVE, FIRE]):
+    verdicts: list[Verdict] = [FIRE, RESOLVE, FIRE, RESOLVE, FIRE, RESOLVE, FIRE]
+    for minute, verdict in enumerate(verdicts):
         t.judge(verdict, minute * 5)
     assert t.statuses == ["firing", "resolved", "firing", "resolved"]
     assert t.notices[-1].summary.startswith("FLAPPING: changed 4 times")

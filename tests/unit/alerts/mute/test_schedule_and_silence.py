@@ -42,7 +42,7 @@ def alert(event_time: dt.datetime, rule: str = "stale_quote") -> Alert:
         fingerprint="fp",
         rule=rule,
         severity="info",
-        status="firing",  # type: ignore[arg-type]
+        status="firing",
         subject=Subject(tranche_id="T"),
         starts_at=event_time,
         event_time=event_time,
