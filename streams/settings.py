@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = Field(60.0, gt=0)
     # Notices per publish to abs.alerts; a restart reads back twice this many records per partition.
     notify_batch_size: int = Field(500, ge=1, le=10_000)
+    # Records per partition of the dead-letter topic read back before re-publishing a redelivered message's
+    # dead letter (streams/ingest/deadletter.py): must exceed what the topic takes in a second.
+    deadletter_read_back: int = Field(10_000, ge=1)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 

@@ -21,6 +21,8 @@ RuleName = Literal[
     "issuer_loss_widening",
     "issuer_deep_loss",
     "distressed_tranche",
+    "missed_payment",
+    "support_drawn",
     "issuing_into_weakness",
     "issuance_record",
     "issuance_value_record",

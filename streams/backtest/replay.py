@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from alerts.core.model import Alert
 from streams.engine.pipeline import BatchHandler
-from streams.ingest.deadletter import Envelope
+from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.kafka.publish import message_key
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
@@ -39,17 +39,9 @@ OUTCOMES = ("processed", "invalid", "duplicate")
 Progress = Callable[[int], None]
 
 
-class HeldDeadLetters:
+class HeldDeadLetters(KeptDeadLetters):
     """Stands in for the Kafka producer: keeps what the worker would have sent to tranchewatch.deadletter
     (a backtest has no broker; a rebuild must not dead-letter again what the worker already did)."""
-
-    def __init__(self) -> None:
-        self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
-
-    async def publish_many(
-        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
-    ) -> None:
-        self.records.extend(records)
 
 
 async def drive(

@@ -204,13 +204,17 @@ def _apply_financials(judge: SnapshotJudge, report: Financials, plan: _Plan) -> 
 
 def _apply_distribution(judge: SnapshotJudge, event: Distribution, plan: _Plan, rules: RulesConfig) -> None:
     """Keeps the report on its tranche (known terms or not, as quotes are); a stated factor re-prices the
-    tranche's original-face quotes. The payment rules on these reports are not judged here."""
+    tranche's original-face quotes. With the terms known the tranche is judged again, which is when the
+    payment rules (missed_payment, support_drawn) read its newest report; before them, they are judged when
+    the deal arrives, as quotes read early are."""
     snap = judge.snap
     tranche = snap.tranche(event.tranche_id)
     if not structure.store_report(tranche, structure.report_of(event)):
         return
     snap.touch(tranche_key(tranche.tranche_id))
-    if event.factor_after is None or not structure.renormalise(tranche, rules) or tranche.terms is None:
+    if event.factor_after is not None:
+        structure.renormalise(tranche, rules)
+    if tranche.terms is None:
         return
     evaluate_tranche(judge, tranche, max(judged_at(tranche), event.reported_at), plan.judge_tranche)
 

@@ -9,11 +9,12 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from alerts.core.model import Alert
 from streams.engine import quote_checks
 from streams.engine.apply import apply_event
-from streams.ingest.deadletter import DeadLetterPublisher, Envelope, send_dead_letters
+from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event, Quote
@@ -21,11 +22,10 @@ from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
 from streams.state.marker import STATE_LOST, StateLost
-from streams.state.snapshot import StateStore, load_snapshot
+from streams.state.progress import NONE, TopicPartition, batch_positions, moved
+from streams.state.snapshot import Commit, StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
-# The notices committed, duplicates by topic, and the events refused as dead letters.
-Outcome = tuple[list[Alert], dict[str, int], list[tuple[Envelope, Rejected]]]
 
 
 class BatchHandler:
@@ -38,6 +38,7 @@ class BatchHandler:
         *,
         retry_max_seconds: float = 5.0,
         cache: StateCache | None = None,
+        deadletter_read_back: int = DEFAULT_READ_BACK,
         guard: StateGuard | None = None,
     ) -> None:
         self.store = store
@@ -47,6 +48,7 @@ class BatchHandler:
         self.retry_max_seconds = retry_max_seconds
         self.redis_healthy = True
         self.cache = cache
+        self.deadletter_read_back = deadletter_read_back
         self.guard = guard or StateGuard()
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
@@ -64,45 +66,54 @@ class BatchHandler:
                 rejected.append((env, result))
             else:
                 valid.append((env, result))
+        positions = batch_positions((env.topic, env.partition, env.offset) for env in batch)
         try:
-            notices, duplicates, refused = await self._commit_with_retry(valid)
+            done = await self._commit_with_retry(valid, positions)
         except Exception as exc:  # a bug met by some event: find it, dead-letter it, keep the rest
             log.exception("batch of %d failed (%s); isolating the events that cause it", len(valid), exc)
-            notices, duplicates, refused = await self._isolate(valid)
+            done = await self._isolate(valid, positions)
         # Events the rules refused or failed on are dead letters, not processed events.
-        rejected.extend(refused)
-        refused_envs = {id(env) for env, _ in refused}
+        rejected.extend(done.refused)
+        refused_envs = {id(env) for env, _ in done.refused}
         valid = [(env, event) for env, event in valid if id(env) not in refused_envs]
-        await self._dead_letter(rejected)
-        self._count(batch, valid, rejected, duplicates, notices)
-        return notices
+        await self._dead_letter(rejected, done.loaded)
+        self._count(batch, valid, rejected, done.duplicates, done.notices)
+        return done.notices
 
-    async def _isolate(self, valid: list[tuple[Envelope, Event]]) -> Outcome:
-        notices: list[Alert] = []
-        duplicates: dict[str, int] = defaultdict(int)
-        failed: list[tuple[Envelope, Rejected]] = []
+    async def _isolate(
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> Committed:
+        done = Committed()
         for env, event in valid:
+            # Each commit loads the batch's progress (for its dead letters) but raises only its own event's.
+            own = dict.fromkeys(positions, NONE) | {(env.topic, env.partition): env.offset}
             try:
-                more, dups, refused = await self._commit_with_retry([(env, event)])
+                done.add(await self._commit_with_retry([(env, event)], own))
             except Exception as exc:
                 log.exception("%s could not be processed", env.where)
                 reason = f"processing failed: {type(exc).__name__}: {exc}"
-                failed.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
-                continue
-            failed.extend(refused)
-            notices.extend(more)
-            for topic, count in dups.items():
-                duplicates[topic] += count
-        return notices, dict(duplicates), failed
+                done.refused.append((env, Rejected(env.topic, env.value or b"", reason, "processing_error")))
+        # The whole batch's progress, past the events that failed (their dead letters follow).
+        done.add(await self._commit_with_retry([], positions))
+        return done
 
-    async def _dead_letter(self, rejected: list[tuple[Envelope, Rejected]]) -> None:
+    async def _dead_letter(
+        self, rejected: list[tuple[Envelope, Rejected]], loaded: dict[TopicPartition, int]
+    ) -> None:
+        # A record at or below its partition's committed progress came before: its dead letter may be out.
+        in_doubt = {
+            env.ledger_key
+            for env, _ in rejected
+            if env.offset <= loaded.get((env.topic, env.partition), NONE)
+        }
         attempt = 0
         while True:
             try:
-                await send_dead_letters(self.deadletters, rejected)
+                await send_dead_letters(self.deadletters, rejected, in_doubt, self.deadletter_read_back)
                 return
             except Exception as exc:  # the broker's client raises many types; none may lose a dead letter
                 attempt += 1
+                in_doubt = {env.ledger_key for env, _ in rejected}  # part of the publish may have landed
                 log.error("dead-letter publish failed (%s); retrying (attempt %d)", exc, attempt)
                 await asyncio.sleep(min(self.retry_max_seconds, 0.1 * 2**attempt))
 
@@ -131,7 +142,9 @@ class BatchHandler:
         for alert in notices:
             self.metrics.alerts.labels(alert.rule, alert.severity, alert.status).inc()
 
-    async def _commit_with_retry(self, valid: list[tuple[Envelope, Event]]) -> Outcome:
+    async def _commit_with_retry(
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> Committed:
         attempt = 0
         while True:
             if self.guard.blocked:
@@ -139,7 +152,7 @@ class BatchHandler:
                 await asyncio.sleep(self.retry_max_seconds)
                 continue
             try:
-                result = await self._try_commit(valid)
+                result = await self._try_commit(valid, positions)
             except StateLost as exc:  # nothing was written; held until an operator rebuilds and restarts
                 if self.cache is not None:
                     self.cache.clear()
@@ -167,29 +180,40 @@ class BatchHandler:
                 "redis %s failed (%s); holding the batch and retrying (attempt %d)", operation, exc, attempt
             )
 
-    async def _try_commit(self, valid: list[tuple[Envelope, Event]]) -> Outcome | None:
-        fresh, duplicates = await self._drop_duplicates(valid)
+    async def _try_commit(
+        self, valid: list[tuple[Envelope, Event]], positions: dict[TopicPartition, int]
+    ) -> Committed | None:
+        (fresh, duplicates), loaded = await asyncio.gather(
+            self._drop_duplicates(valid), self.store.positions(positions)
+        )
+        raised = moved(positions, loaded)
         if not fresh:
-            return [], duplicates, []
+            if raised:  # nothing to apply, but the progress moves (dead letters, duplicates)
+                commit = Commit({}, {}, [], [], positions=raised, loaded_positions=_subset(loaded, raised))
+                if not await self.store.commit(commit):
+                    return None
+            return Committed([], duplicates, loaded)
         started = time.monotonic()
         events = [event for _, event in fresh]
         snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
-        loaded = time.monotonic()
-        self.metrics.redis_seconds.labels("load").observe(loaded - started)
+        loaded_at = time.monotonic()
+        self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
         refused: list[tuple[Envelope, Rejected]] = []
         for env, event in fresh:
             said_no = apply_event(snap, env.topic, event, self.rules)
             if said_no is not None:
                 refused.append((env, Rejected(env.topic, env.value or b"", said_no.reason, said_no.kind)))
         judged = time.monotonic()
-        self.metrics.rule_seconds.observe(judged - loaded)
-        ok = await self.store.commit(snap.to_commit())
+        self.metrics.rule_seconds.observe(judged - loaded_at)
+        commit = snap.to_commit()
+        commit.positions, commit.loaded_positions = raised, _subset(loaded, raised)
+        ok = await self.store.commit(commit)
         self.metrics.redis_seconds.labels("commit").observe(time.monotonic() - judged)
         if not ok:
             return None
         if self.cache is not None:
             snap.remember(self.cache)
-        return snap.notices, duplicates, refused
+        return Committed(snap.notices, duplicates, loaded, refused)
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]
@@ -211,3 +235,27 @@ class BatchHandler:
             seen.add(event.event_id)
             fresh.append((env, event))
         return fresh, dict(duplicates)
+
+
+@dataclass
+class Committed:
+    """What a batch's commits produced: the notices, duplicates by topic, the progress loaded before the
+    first of them, and the events the rules refused (dead letters, not processed events)."""
+
+    notices: list[Alert] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    loaded: dict[TopicPartition, int] = field(default_factory=dict)
+    refused: list[tuple[Envelope, Rejected]] = field(default_factory=list)
+    _first: bool = True
+
+    def add(self, more: Committed) -> None:
+        self.notices.extend(more.notices)
+        self.refused.extend(more.refused)
+        for topic, count in more.duplicates.items():
+            self.duplicates[topic] = self.duplicates.get(topic, 0) + count
+        if self._first:  # later commits of the batch see its own progress, not what came before it
+            self.loaded, self._first = more.loaded, False
+
+
+def _subset(loaded: dict[TopicPartition, int], keys: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    return {tp: loaded.get(tp, NONE) for tp in keys}

@@ -10,7 +10,11 @@ one from events that arrived after the loss) goes out once, when the workers sta
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from redis.asyncio import Redis
+
+from alerts.core.model import Alert
 from alerts.delivery.nflog import NotificationLog
 from alerts.notify.kafka import NOTICE_KEY_HEADER, Publisher
 from alerts.routing.routes import KafkaReceiver, RoutingConfig
@@ -45,3 +49,19 @@ async def sent_on_ledgers(publisher: Publisher, topics: Iterable[str]) -> dict[s
 async def mark_sent(nflog: NotificationLog, receivers: Iterable[str], seqs: dict[str, int]) -> None:
     for receiver in receivers:
         await nflog.record_seqs(receiver, seqs)
+
+
+async def count_unsent(redis: Redis, outbox: str, seqs: dict[str, int]) -> tuple[int, int]:
+    """(notices in the outbox, of which the ledgers do not show): what the senders will send."""
+    notices = unsent = 0
+    cursor = "-"
+    while True:
+        rows: list[Any] = await redis.xrange(outbox, min=cursor, count=1000)  # type: ignore[assignment]
+        for _entry_id, fields in rows:
+            alert = Alert.model_validate_json(fields[b"n"])
+            notices += 1
+            unsent += alert.seq > seqs.get(alert.fingerprint, 0)
+        if len(rows) < 1000:
+            return notices, unsent
+        last = rows[-1][0]
+        cursor = "(" + (last.decode() if isinstance(last, bytes) else str(last))

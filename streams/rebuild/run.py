@@ -25,11 +25,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
-from alerts.core.model import Alert
 from alerts.delivery.nflog import NotificationLog
 from alerts.delivery.outbox import Outbox
 from alerts.delivery.sender import LEASE_MS
@@ -40,7 +38,7 @@ from streams.kafka.history import Position, TopicHistory
 from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
-from streams.rebuild.ledger import ledger_topics, mark_sent, sent_on_ledgers
+from streams.rebuild.ledger import count_unsent, ledger_topics, mark_sent, sent_on_ledgers
 from streams.rebuild.receivers import restore_alertmanager
 from streams.rules.registry import RulesConfig
 from streams.security import kafka_client_options, redis_options
@@ -56,6 +54,12 @@ from streams.worker.runtime import load_routing_config
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
+# The marker `rebuilding` with its token, whole, and only where there is none.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'rebuilding', 'token', ARGV[1], 'since', ARGV[2], 'by', 'rebuild')
+return 1
+"""
 
 
 class RebuildRefused(Exception):
@@ -128,7 +132,7 @@ class Rebuild:
                 seqs = await self._ledger()
                 report.ledger_notices = len(seqs)
                 await self._replay(token, report)
-                await self._count_notices(seqs, report)
+                report.notices, report.to_send = await count_unsent(self.redis, self.keys.alerts.outbox, seqs)
                 store = RedisStore(self.redis, self.prefix)
                 report.alertmanager = await restore_alertmanager(
                     self.redis, self.prefix, self.routing, StateLabels(store)
@@ -167,12 +171,8 @@ class Rebuild:
                 "starts from an empty state; delete the prefix's state keys first"
             )
         token = uuid.uuid4().hex
-        if not await self.redis.hsetnx(self.keys.marker, "status", REBUILDING):
+        if not await self.redis.eval(_CLAIM, 1, self.keys.marker, token, str(int(time.time()))):
             raise RebuildRefused("another rebuild or a worker wrote the marker just now; run again")
-        await self.redis.hset(
-            self.keys.marker,
-            mapping={"token": token, "since": str(int(time.time())), "by": "rebuild"},
-        )
         return token, False
 
     async def _leases_taken(self, owner: str) -> None:
@@ -277,21 +277,6 @@ class Rebuild:
         pipe.hset(self.keys.rebuild_positions, mapping={_key(p): o for p, o in positions.items()})
         pipe.hset(self.keys.rebuild_ends, mapping={_key(p): o for p, o in ends.items()})
         await pipe.execute()
-
-    async def _count_notices(self, seqs: dict[str, int], report: RebuildReport) -> None:
-        cursor = "-"
-        while True:
-            rows: list[Any] = await self.redis.xrange(  # type: ignore[assignment]
-                self.keys.alerts.outbox, min=cursor, count=1000
-            )
-            for _entry_id, fields in rows:
-                alert = Alert.model_validate_json(fields[b"n"])
-                report.notices += 1
-                report.to_send += alert.seq > seqs.get(alert.fingerprint, 0)
-            if len(rows) < 1000:
-                return
-            last = rows[-1][0]
-            cursor = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
     async def _finish(self, owner: str) -> None:
         pipe = self.redis.pipeline(transaction=True)

@@ -160,3 +160,15 @@ class FutureTimestampConfig(RuleConfig):
 class AfterMaturityConfig(RuleConfig):
     """Dead-letters a quote settling on or after its tranche's maturity date, once the terms are known (kind
     after_maturity); quotes read before the terms stop counting when the terms arrive."""
+
+
+class MissedPaymentConfig(RuleConfig):
+    """missed_payment: a shortfall of at least this many currency units on the newest distribution report."""
+
+    min_shortfall: float = Field(1.0, gt=0)
+
+
+class SupportDrawnConfig(RuleConfig):
+    """support_drawn: at least this many currency units drawn from support on the newest report."""
+
+    min_support: float = Field(1.0, gt=0)

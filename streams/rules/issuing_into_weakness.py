@@ -32,16 +32,22 @@ def firing_at(alert: Alert | None, moment: dt.datetime) -> bool:
     return alert.status == "firing" or (alert.ends_at is not None and alert.ends_at > moment)
 
 
+# Tranche alerts that make an issuer weak, with how the summary says it of the tranches concerned (v2 adds the
+# payment rules; below_par's evidence key is v1's and stays first).
+TRANCHE_SIGNS: Final = {
+    "below_par": ("was below par", "were below par"),
+    "missed_payment": ("missed a payment", "missed payments"),
+    "support_drawn": ("drew on its support", "drew on their support"),
+}
+
+
 def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheState]) -> Verdict:
     own = {t.tranche_id for t in deal.tranches}
-    weak = sorted(
-        (
-            t
-            for t in tranches
-            if t.tranche_id not in own and firing_at(t.alerts.get("below_par"), deal.announced_at)
-        ),
-        key=lambda t: t.tranche_id,
-    )
+    earlier = sorted((t for t in tranches if t.tranche_id not in own), key=lambda t: t.tranche_id)
+    weak = {
+        rule: [t for t in earlier if firing_at(t.alerts.get(rule), deal.announced_at)]
+        for rule in TRANCHE_SIGNS
+    }
     widening = issuer.alerts.get("issuer_loss_widening") if issuer is not None else None
     losing = firing_at(widening, deal.announced_at)
     evidence: dict[str, Any] = {
@@ -51,17 +57,20 @@ def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheS
         "currency": deal.currency,
         "programme_id": deal.programme_id,
         "programme_size": deal.programme_size,
-        "below_par": {t.tranche_id: _state(t.alerts["below_par"]) for t in weak},
+        "below_par": {t.tranche_id: _state(t.alerts["below_par"]) for t in weak["below_par"]},
         "issuer_loss_widening": _state(widening) if losing and widening is not None else None,
     }
+    for rule, found in weak.items():
+        if rule != "below_par" and found:
+            evidence[rule] = {t.tranche_id: _state(t.alerts[rule]) for t in found}
     what = f"{deal.issuer_name} announced {deal.deal_id} ({_size(deal)})"
-    if not weak and not losing:
+    if not any(weak.values()) and not losing:
         return Resolve(f"{what} when no tranche was below par and its loss was not widening", evidence)
-    reasons = (
-        [f"{', '.join(t.tranche_id for t in weak)} {'was' if len(weak) == 1 else 'were'} below par"]
-        if weak
-        else []
-    )
+    reasons = [
+        f"{', '.join(t.tranche_id for t in found)} {TRANCHE_SIGNS[rule][len(found) > 1]}"
+        for rule, found in weak.items()
+        if found
+    ]
     if losing:
         reasons.append("its net loss was widening")
     return Fire("warning", f"{what} while {' and '.join(reasons)}", evidence)

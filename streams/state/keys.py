@@ -88,6 +88,12 @@ class StateKeys:
     def seen(self, topic: str) -> str:
         return self.seen_prefix + topic
 
+    # The progress the commits record (streams/state/progress.py): field `topic:partition`, value the
+    # highest offset of a committed batch.
+    @property
+    def offsets(self) -> str:
+        return f"{self.prefix}offsets"
+
     # The state marker (streams/state/marker.py): proof that Redis still holds the state the consumer
     # group's offsets stand for. A rebuild's progress: the offsets replayed, and the ends it replays to.
     @property

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from alerts.core.model import Alert
 from streams.state.keys import tranche_key
+from streams.state.progress import NONE
 from streams.state.snapshot import Commit
 
 
@@ -19,6 +20,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
 
     async def load(
         self, keys: Iterable[str], known: Mapping[str, int] | None = None
@@ -28,6 +30,9 @@ class MemoryStore:
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
         known = self.seen_ids.get(topic, set())
         return {e for e in event_ids if e in known}
+
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {tp: self.offsets.get(tp, NONE) for tp in parts}
 
     async def clock(self) -> dt.datetime | None:
         return self.event_clock
@@ -43,6 +48,8 @@ class MemoryStore:
             return False
         if not self._index_holds(commit):
             return False
+        if any(self.offsets.get(tp, NONE) != off for tp, off in commit.loaded_positions.items()):
+            return False
         for key, body in commit.documents.items():
             self.documents[key] = (self.documents.get(key, (0, b""))[0] + 1, body)
         for tranche_id, at in commit.watching.items():
@@ -55,6 +62,8 @@ class MemoryStore:
         for topic, event_id in commit.seen:
             self.seen_ids.setdefault(topic, set()).add(event_id)
         self.outbox.extend(commit.notices)
+        for tp, offset in commit.positions.items():
+            self.offsets[tp] = max(offset, self.offsets.get(tp, NONE))
         return True
 
     def _index_holds(self, commit: Commit) -> bool:

@@ -59,6 +59,10 @@ class Commit:
     filed_overdue_from: dt.datetime | None = None
     # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
     judged_before: dt.datetime | None = None
+    # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
+    # only where past `loaded_positions` (-1: none), which must still be current (else a conflict).
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    loaded_positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
 class StateStore(Protocol):
@@ -74,6 +78,10 @@ class StateStore(Protocol):
         ...
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
+
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The offset each (topic, partition) was committed up to (streams/state/progress.py); -1: none."""
+        ...
 
     async def commit(self, commit: Commit) -> bool: ...
 

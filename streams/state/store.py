@@ -12,10 +12,11 @@ from redis.exceptions import RedisError
 from streams.rules.stale_quote import micros
 from streams.state.keys import StateKeys, tranche_key
 from streams.state.marker import MarkerMode, StateLost, lost_reason
+from streams.state.progress import NONE, TopicPartition, field_of, parse_field
 from streams.state.snapshot import Commit
 
-# One Lua script so that the documents, the seen event ids, the outbox and the alert index change together
-# or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
+# One Lua script so that the documents, the seen event ids, the outbox, the alert index and the Kafka progress
+# (streams/state/progress.py) change together or not at all: Redis sits outside Kafka's offset commits, and a half-applied batch would double alerts
 # on redelivery. stale_quote's index and clock change with them (see streams/state/snapshot.py for the checks).
 # Scores and the clock travel as strings: Lua would print a number of 16 digits with 14.
 # Key names come from streams/state/keys.py and alerts/keys.py: the fixed ones as KEYS, the families
@@ -27,6 +28,7 @@ from streams.state.snapshot import Commit
 # state, nothing is written.
 _COMMIT = """
 local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local offsets = KEYS[7]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
@@ -53,6 +55,11 @@ end
 for _, s in ipairs(p.seen) do
   if redis.call('SISMEMBER', seen .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
 end
+for _, o in ipairs(p.offsets) do
+  if tonumber(redis.call('HGET', offsets, o[1]) or '-1') ~= tonumber(o[2]) then
+    return 'conflict:offsets:' .. o[1]
+  end
+end
 local bodies = 5
 for i, key in ipairs(p.documents) do
   redis.call('HSET', doc .. key, 'd', ARGV[bodies + i])
@@ -66,6 +73,9 @@ if p.clock and tonumber(p.clock[1]) > clock then
 end
 for _, s in ipairs(p.seen) do
   redis.call('SADD', seen .. s[1], s[2])
+end
+for _, o in ipairs(p.offsets) do
+  redis.call('HSET', offsets, o[1], o[3])
 end
 bodies = bodies + #p.documents
 for i, n in ipairs(p.notices) do
@@ -143,6 +153,13 @@ class RedisStore:
         flags = await self.redis.smismember(self.keys.seen(topic), ids)
         return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
 
+    async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        parts = list(parts)
+        if not parts:
+            return {}
+        found = await self.redis.hmget(self.keys.offsets, [field_of(tp) for tp in parts])
+        return {tp: int(v) if v is not None else NONE for tp, v in zip(parts, found, strict=True)}
+
     async def clock(self) -> dt.datetime | None:
         at = await self.redis.hget(self.keys.clock, "at")
         return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
@@ -158,6 +175,11 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            # Each raised position with the one loaded: [field, loaded, new], as strings (see progress.py).
+            "offsets": [
+                [field_of(tp), str(commit.loaded_positions.get(tp, NONE)), str(offset)]
+                for tp, offset in commit.positions.items()
+            ],
             **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
@@ -174,7 +196,7 @@ class RedisStore:
         bodies.extend(n.model_dump_json() for n in commit.notices)
         k, alerts = self.keys, self.keys.alerts
         result = await self._commit(
-            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker],
+            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets],
             args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
         )
         text = result.decode() if isinstance(result, bytes) else str(result)
@@ -183,3 +205,9 @@ class RedisStore:
         if text == "ok" and self.marker.kind == "create":
             self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
         return text == "ok"
+
+
+async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
+    """Every (topic, partition) -> offset the commits recorded: the progress as Redis holds it."""
+    raw = await redis.hgetall(StateKeys(prefix).offsets)
+    return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}

@@ -111,7 +111,13 @@ class Runtime:
         )
         cache = StateCache(settings.state_cache_entries) if settings.state_cache_entries else None
         handler = BatchHandler(
-            store, rules, publisher, metrics, retry_max_seconds=settings.redis_retry_max_seconds, cache=cache
+            store,
+            rules,
+            publisher,
+            metrics,
+            retry_max_seconds=settings.redis_retry_max_seconds,
+            cache=cache,
+            deadletter_read_back=settings.deadletter_read_back,
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)

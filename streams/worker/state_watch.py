@@ -117,9 +117,13 @@ class MarkerWatch:
 
     async def check(self) -> bool:
         """True once the state is known lost (for good: only a restart after a rebuild clears it)."""
-        if STATE_LOST not in self.guard.reasons and self.store.marker.kind == "expect":
-            status = await self.store.redis.hget(self.store.keys.marker, "status")
-            if status is None or (status.decode() if isinstance(status, bytes) else status) != LIVE:
+        if STATE_LOST not in self.guard.reasons:
+            raw = await self.store.redis.hget(self.store.keys.marker, "status")
+            status = raw.decode() if isinstance(raw, bytes) else raw
+            if self.store.marker.kind == "create" and status == LIVE:
+                # Another worker's first commit made it: from here on its absence is a loss here too.
+                self.store.marker = MarkerMode("expect")
+            elif self.store.marker.kind == "expect" and status != LIVE:
                 self.guard.block(
                     STATE_LOST, lost_reason(self.store.keys.prefix, "seen by the periodic check")
                 )

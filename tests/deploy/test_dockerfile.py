@@ -69,6 +69,8 @@ def test_image_installs_the_lock_then_the_project() -> None:
     runs = [args for op, args in _instructions() if op == "RUN"]
     assert any("pip install --no-deps" in run and "deploy/requirements.lock" in run for run in runs)
     assert any(re.search(r"pip install --no-deps \.", run) for run in runs)
+    # and refuses to build without every Kafka codec (issue 19: lz4 batches stopped the worker)
+    assert any("streams.kafka.codecs import missing_codecs" in run for run in runs)
 
 
 def test_dockerignore_lets_the_sources_in() -> None:

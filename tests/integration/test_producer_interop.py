@@ -39,6 +39,7 @@ from streams.kafka.codecs import KAFKA_CODECS
 from streams.kafka.topics import ALERTS, DEALS, FINANCIALS, QUOTES, ensure_topics
 from streams.settings import Settings
 from tests.conftest import REDIS_URL
+from tests.integration.test_story_rules import FIRST, FY24, H125, SECOND
 from tests.support.kafka_io import read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -53,79 +54,20 @@ HEADERS = [("source-system", b"interop-test"), ("trace-id", b"")]
 PADDING = random.Random(19).randbytes((MAX_MESSAGE_BYTES - 10_000) // 2).hex()
 
 
-def tranche(tid: str, face: float, issue: str, maturity: str) -> dict[str, Any]:
-    return {
-        "tranche_id": tid,
-        "face_value": face,
-        "coupon_pct": 2.6,
-        "issue_date": issue,
-        "maturity_date": maturity,
-    }
-
-
-def deal(event_id: str, deal_id: str, at: str, tranches: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "deal_id": deal_id,
-        "issuer_id": "wuhan-bus",
-        "issuer_name": "Wuhan Public Transport Group",
-        "province": "Hubei",
-        "announced_at": at,
-        "programme_id": "WHBUS-PROG",
-        "programme_size": 4e9,
-        "currency": "CNY",
-        "asset_type": "transport_revenue",
-        "tranches": tranches,
-    }
-
-
-def financials(event_id: str, start: str, end: str, net_income: float, at: str) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "issuer_id": "wuhan-bus",
-        "period_start": start,
-        "period_end": end,
-        "net_income": net_income,
-        "reported_at": at,
-    }
-
-
 def quote(event_id: str, ts: str, price: float, **extra: Any) -> dict[str, Any]:
     return {"event_id": event_id, "tranche_id": "WHBUS-2025-A", "ts": ts, "price": price, **extra}
 
 
+# The bus-company story of test_story_rules.py, with a quote before the drop and a large one after it.
 STORY: list[list[tuple[str, dict[str, Any]]]] = [
-    [
-        (
-            DEALS,
-            deal(
-                "d-1",
-                "WHBUS-2025",
-                "2025-01-10T10:00:00+08:00",
-                [tranche("WHBUS-2025-A", 600e6, "2025-01-15", "2035-01-15")],
-            ),
-        )
-    ],
-    [
-        (FINANCIALS, financials("f-1", "2024-01-01", "2024-12-31", -13e6, "2025-04-28T18:00:00+08:00")),
-        (FINANCIALS, financials("f-2", "2025-01-01", "2025-06-30", -821e6, "2025-08-30T18:00:00+08:00")),
-    ],
+    [(DEALS, FIRST)],
+    [(FINANCIALS, FY24), (FINANCIALS, H125)],
     [
         (QUOTES, quote("q-1", "2025-08-29T09:30:00+08:00", 99.5)),
         (QUOTES, quote("q-2", "2025-09-01T09:30:00+08:00", 95.0)),
         (QUOTES, quote("q-3", "2025-09-02T09:30:00+08:00", 94.0, note=PADDING)),
     ],
-    [
-        (
-            DEALS,
-            deal(
-                "d-2",
-                "WHBUS-2025-2",
-                "2025-10-15T10:00:00+08:00",
-                [tranche("WHBUS-2025-B", 500e6, "2025-10-20", "2035-10-20")],
-            ),
-        )
-    ],
+    [(DEALS, SECOND)],
 ]
 KEY_FIELD = {QUOTES: "tranche_id"}  # deals and financials go with null keys (one partition each)
 

@@ -50,3 +50,23 @@ async def test_commit_is_all_or_nothing_and_version_checked(store: RedisStore, r
     assert await store.commit(Commit({"tranche:A": 1}, {}, [("bond.quotes", "q-3")], [alert("resolved")]))
     assert await redis.hget(f"{redis_prefix}alerts:active", "fp1") is None
     assert await redis.llen(f"{redis_prefix}alerts:history:fp1") == 2
+
+
+async def test_the_progress_moves_with_the_commit_and_only_from_where_it_was_loaded(
+    store: RedisStore, redis_prefix: str
+) -> None:
+    from streams.state.store import read_progress
+
+    tp = ("bond.quotes", 3)
+    assert await store.positions([tp]) == {tp: -1}
+    big = 2**53 - 1  # past Lua's 14 printed digits: stored as sent
+    first = Commit({}, {}, [("bond.quotes", "q-1")], [], positions={tp: big - 1}, loaded_positions={tp: -1})
+    assert await store.commit(first)
+    assert await store.positions([tp, ("abs.deals", 0)]) == {tp: big - 1, ("abs.deals", 0): -1}
+    # A writer that loaded the progress before `first` moved it is refused whole.
+    behind = Commit({}, {}, [("bond.quotes", "q-2")], [], positions={tp: big}, loaded_positions={tp: -1})
+    assert not await store.commit(behind)
+    assert await store.seen("bond.quotes", ["q-2"]) == set()
+    ahead = Commit({}, {}, [], [], positions={tp: big}, loaded_positions={tp: big - 1})
+    assert await store.commit(ahead)
+    assert await read_progress(store.redis, redis_prefix) == {tp: big}

@@ -20,7 +20,7 @@ from typing import Any
 
 from alerts.core.model import Alert
 from streams.engine.pipeline import BatchHandler
-from streams.ingest.deadletter import Envelope
+from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
@@ -65,9 +65,11 @@ class Phase:
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (topic, value)
 
     def distinct_ids(self) -> dict[str, set[str]]:
+        """The event ids the worker stores: bad records (`bad_record`) are dead-lettered instead."""
         ids: dict[str, set[str]] = defaultdict(set)
         for topic, value in self.records:
-            ids[topic].add(value["event_id"])
+            if not is_bad(value):
+                ids[topic].add(value["event_id"])
         return ids
 
 
@@ -100,6 +102,19 @@ class Scenario:
         return Scenario(self.seed, phases)
 
 
+BAD_PREFIX = "bad-"
+
+
+def is_bad(value: dict[str, Any]) -> bool:
+    return str(value.get("event_id", "")).startswith(BAD_PREFIX)
+
+
+def bad_record(n: int, tranche_id: str) -> dict[str, Any]:
+    """A quote that fails validation (a negative price): a dead letter, unique by its event id."""
+    return {"event_id": f"{BAD_PREFIX}{n}", "tranche_id": tranche_id, "ts": "2025-02-03T09:30:00+08:00",
+            "price": -1.0}  # fmt: skip
+
+
 def _ts(day: dt.date, hour: int = 9, minute: int = 30) -> str:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA).isoformat()
 
@@ -129,8 +144,9 @@ def _deal(rng: random.Random, n: int, issuer: str, tranche_ids: list[str], day: 
     }
 
 
-def generate(events: int, seed: int = 6) -> Scenario:
-    """About `events` records: 2% deals, 3% reports, the rest quotes (1% of them duplicates)."""
+def generate(events: int, seed: int = 6, bad: int = 0) -> Scenario:
+    """About `events` records: 2% deals, 3% reports, the rest quotes (1% of them duplicates), and `bad`
+    invalid quotes spread among them."""
     rng = random.Random(seed)
     n_issuers = max(2, events // 250)
     early, reports, quotes, late = (
@@ -195,6 +211,9 @@ def generate(events: int, seed: int = 6) -> Scenario:
         cursors[t] += 1
         if cursors[t] == len(streams[t]):
             del cursors[t]
+    for n in range(bad):  # each after a valid quote of its tranche, so its partition has work around it
+        at = rng.randrange(len(quotes.records))
+        quotes.records.insert(at + 1, (QUOTES, bad_record(n, quotes.records[at][1]["tranche_id"])))
     for i in range(0, n_issuers, 3):  # late deals, announced after the quotes, into whatever state they left
         deal_no += 1
         late.records.append(
@@ -203,23 +222,18 @@ def generate(events: int, seed: int = 6) -> Scenario:
     return Scenario(seed, [early, reports, quotes, late])
 
 
-class _NoDeadLetters:
-    async def publish_many(
-        self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
-    ) -> None:
-        raise AssertionError(f"the generated scenario is valid, yet {len(records)} were dead-lettered")
-
-
 @dataclass
 class Reference:
     documents: dict[str, Any]  # key -> parsed document
     notices: list[Alert]
+    dead_letters: list[bytes]  # the values on tranchewatch.deadletter
 
 
 async def reference_run(scenario: Scenario, batch: int = 97) -> Reference:
     """The undisturbed run: the worker's own BatchHandler on the in-memory store, phase by phase."""
     store = MemoryStore()
-    handler = BatchHandler(store, rules(), _NoDeadLetters(), Metrics())
+    dead = KeptDeadLetters()
+    handler = BatchHandler(store, rules(), dead, Metrics())
     offsets: dict[str, int] = defaultdict(int)
     for phase in scenario.phases:
         envelopes = []
@@ -230,4 +244,4 @@ async def reference_run(scenario: Scenario, batch: int = 97) -> Reference:
         for start in range(0, len(envelopes), batch):
             await handler.handle(envelopes[start : start + batch])
     documents = {key: json.loads(body) for key, (_, body) in store.documents.items()}
-    return Reference(documents, list(store.outbox))
+    return Reference(documents, list(store.outbox), [record[2] for record in dead.records])

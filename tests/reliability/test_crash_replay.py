@@ -1,5 +1,6 @@
 """SIGKILL the worker at random points of a generated market and restart it each time: the alerts, the
-documents in Redis and the notices Slack received equal those of an undisturbed run.
+documents in Redis, the notices Slack received and the dead letters of the bad messages among the quotes
+equal those of an undisturbed run.
 
 CI size: TW_RELIABILITY_EVENTS (default 5,000) events and TW_RELIABILITY_KILLS (default 3) kills;
 TW_RELIABILITY_FULL=1 (`make reliability`) runs 50,000 events and 10 kills.
@@ -15,6 +16,7 @@ import pytest
 import redis
 
 from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import DEADLETTER
 from tests.reliability.harness import (
     Chaos,
     Killer,
@@ -30,6 +32,7 @@ from tests.reliability.harness import (
     worker_overrides,
 )
 from tests.reliability.scenario import TIMEOUT, generate, reference_run, size_from_env
+from tests.support.kafka_io import read_all
 from tests.support.slack_stub import SlackStub
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -48,7 +51,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
     events, kills = size_from_env("EVENTS", 5_000, 50_000), size_from_env("KILLS", 3, 10)
-    scenario = generate(events, seed=6)
+    scenario = generate(events, seed=6, bad=events // 50)
     reference = await reference_run(scenario)
     progress = Progress(redis_client, redis_prefix)
     total = sum(len(ids) for ids in scenario.distinct_ids().values())
@@ -63,12 +66,21 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     while chaos.targets:  # targets the stream outran: strike while the outbox drains
         chaos.maybe_strike(progress.total(), force=True)
     wait_for(lambda: progress.outbox_drained(SINKS), timeout=300, what="every sink's outbox drained")
+    wait_for(
+        lambda: len(read_all(broker.bootstrap, DEADLETTER)) >= len(reference.dead_letters),
+        timeout=120,
+        what="every bad message dead-lettered",
+    )
 
     want = [notice_key(a) for a in reference.notices]
     stored = compare(want, stored_history(redis_client, redis_prefix, reference.notices))
     on_topic = compare(want, kafka_alerts(broker.bootstrap))
     in_slack = compare(expected_slack_texts(reference.notices), slack_texts(slack))
     documents = differing_documents(redis_client, redis_prefix, reference)
+    dead = compare(
+        [v.decode() for v in reference.dead_letters],
+        [r.value.decode() for r in read_all(broker.bootstrap, DEADLETTER)],
+    )
     show(
         "crash replay (SIGKILL)",
         {
@@ -84,6 +96,8 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
             "abs.alerts re-sent": on_topic.doubled,
             "slack lost": in_slack.lost,
             "slack re-sent (kill between send and nflog write)": in_slack.doubled,
+            "dead letters expected": dead.expected,
+            "dead letters lost / repeated": f"{dead.lost} / {dead.doubled}",
         },
     )
     assert documents == []
@@ -94,3 +108,5 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
     # Slack cannot be read back: a re-send there needs a kill between its send and its nflog write.
     assert on_topic.doubled == 0
     assert in_slack.doubled <= chaos.strikes
+    # The dead-letter topic is its own ledger too: a redelivered bad message is not dead-lettered twice.
+    assert (dead.lost, dead.doubled, dead.extra) == (0, 0, 0)

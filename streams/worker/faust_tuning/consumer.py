@@ -88,7 +88,7 @@ class TunedConsumerThread(aiokafka.AIOKafkaConsumerThread):
         max_records: int | None = None,
     ) -> Any:
         health = self._health
-        held = health.held()
+        held = health.held() if health.failing else None  # no lock, no set while all is well
         if held and active_partitions:
             active_partitions = {tp for tp in active_partitions if (tp.topic, tp.partition) not in held}
             if not active_partitions:  # an empty set would mean every partition to aiokafka

@@ -10,8 +10,9 @@ and find the partition that failed and at which offset (`locate_failure`): the o
 record iterator died, or whose broker error (aiokafka's `FetchError`, which drops nothing) was raised.
 
 Reads private attributes (`_subscription`, `_fetcher._records`, `FetchResult._partition_records`,
-`PartitionRecords.next_fetch_offset` and `_records_iterator`); tests/integration/test_fetch_failure.py
-exercises them on the real broker, so an aiokafka upgrade that moves them fails there.
+`PartitionRecords.next_fetch_offset` and `_records_iterator`); tests/unit/worker/test_faust_fingerprint.py
+fingerprints the aiokafka code they come from and tests/integration/test_fetch_failure.py exercises them on
+the real broker, so an aiokafka upgrade that moves them fails there.
 """
 
 from __future__ import annotations

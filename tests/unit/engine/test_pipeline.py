@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from streams.engine.pipeline import BatchHandler
-from streams.ingest.deadletter import Envelope
+from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
@@ -39,10 +39,11 @@ def quote(event_id: str, price: float, day: int = 1) -> bytes:
     ).encode()
 
 
-class RecordingPublisher:
+class RecordingPublisher(KeptDeadLetters):
     def __init__(self, failures: int = 0) -> None:
-        self.records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
+        super().__init__()
         self.failures = failures
+        self.read_backs = 0
 
     async def publish_many(
         self, records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]]
@@ -50,7 +51,11 @@ class RecordingPublisher:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("broker away")
-        self.records.extend(records)
+        await super().publish_many(records)
+
+    async def tail_headers(self, topic: str, per_partition: int) -> list[list[tuple[str, bytes]]]:
+        self.read_backs += 1
+        return await super().tail_headers(topic, per_partition)
 
 
 def env(topic: str, value: bytes, offset: int = 0) -> Envelope:
@@ -137,3 +142,51 @@ async def test_a_conflicting_commit_is_retried_on_fresh_state(metrics: Metrics) 
     )
     assert any(n.rule == "below_par" for n in notices)
     assert sample(metrics, "tranchewatch_commit_conflicts_total") == 1
+
+
+async def test_the_batch_progress_is_committed_with_it(metrics: Metrics) -> None:
+    store = MemoryStore()
+    handler = BatchHandler(store, RulesConfig(), RecordingPublisher(), metrics)
+    await handler.handle([env("abs.deals", json.dumps(DEAL).encode(), 7), env("bond.quotes", b"{bad", 4)])
+    assert store.offsets == {("abs.deals", 0): 7, ("bond.quotes", 0): 4}  # a dead letter's offset too
+    await handler.handle([env("bond.quotes", quote("q-1", 94.5), 3)])  # below: nothing moves back
+    assert store.offsets[("bond.quotes", 0)] == 4
+    await handler.handle([env("bond.quotes", quote("q-1", 94.5), 9)])  # a duplicate still moves it on
+    assert store.offsets[("bond.quotes", 0)] == 9
+
+
+async def test_a_redelivered_dead_letter_is_published_once(metrics: Metrics) -> None:
+    store, publisher = MemoryStore(), RecordingPublisher()
+    batch = [
+        env("bond.quotes", b"{bad", 1),
+        env("bond.quotes", quote("q-1", 94.5), 2),
+        env("bond.quotes", b"[]", 3),
+    ]
+    await BatchHandler(store, RulesConfig(), publisher, metrics).handle(batch)
+    assert (len(publisher.records), publisher.read_backs) == (2, 0)  # fresh: no read-back
+    # Killed after the dead letters went out, before the offsets: a new worker gets the batch again.
+    await BatchHandler(store, RulesConfig(), publisher, metrics).handle(batch)
+    assert (len(publisher.records), publisher.read_backs) == (2, 1)
+    # Killed after the state commit, before the dead letters: they are not on the topic, so they go.
+    empty = RecordingPublisher()
+    await BatchHandler(store, RulesConfig(), empty, metrics).handle(batch)
+    assert [r[2] for r in empty.records] == [b"{bad", b"[]"]
+    # A publish that failed part-way is retried with a read-back, whatever the offsets.
+    flaky = RecordingPublisher(failures=1)
+    await BatchHandler(MemoryStore(), RulesConfig(), flaky, metrics, retry_max_seconds=0.01).handle(batch)
+    assert (len(flaky.records), flaky.read_backs) == (2, 1)
+
+
+async def test_a_moved_progress_is_a_conflict(metrics: Metrics) -> None:
+    class Overtaken(MemoryStore):
+        async def positions(self, parts):  # type: ignore[no-untyped-def]
+            found = await super().positions(parts)
+            if not self.offsets:  # another worker commits offset 5 after this one loaded
+                self.offsets[("bond.quotes", 0)] = 5
+            return found
+
+    store = Overtaken()
+    handler = BatchHandler(store, RulesConfig(), RecordingPublisher(), metrics)
+    await handler.handle([env("bond.quotes", quote("q-1", 94.5), 6)])
+    assert sample(metrics, "tranchewatch_commit_conflicts_total") == 1
+    assert store.offsets == {("bond.quotes", 0): 6}

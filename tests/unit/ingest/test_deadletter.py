@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
-from streams.ingest.deadletter import TRUNCATED_HEAD_BYTES, Envelope, dead_letter_record
+from streams.ingest.deadletter import (
+    TRUNCATED_HEAD_BYTES,
+    Envelope,
+    KeptDeadLetters,
+    dead_letter_record,
+    ledger_key_of,
+    send_dead_letters,
+)
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
 
 
@@ -29,3 +36,20 @@ def test_a_message_within_the_limit_goes_whole() -> None:
     assert isinstance(rejected, Rejected)
     _, _, value, headers = dead_letter_record(Envelope("bond.quotes", 0, 1, None, raw, 0.0), rejected)
     assert value == raw and "tw-truncated-from-bytes" not in dict(headers)
+
+
+async def test_only_dead_letters_in_doubt_are_checked_against_the_topic() -> None:
+    kept = KeptDeadLetters()
+    first = Envelope("bond.quotes", 2, 41, None, b"{bad", 0.0)
+    second = Envelope("bond.quotes", 2, 42, None, b"[]", 0.0)
+    items = [(e, parse("bond.quotes", e.value)) for e in (first, second)]
+    rejected = [(e, r) for e, r in items if isinstance(r, Rejected)]
+    await send_dead_letters(kept, rejected[:1])
+    assert ledger_key_of(kept.records[0][3]) == b"bond.quotes:2:41" == first.ledger_key
+    # Both redelivered: the first is on the topic already, the second is not.
+    await send_dead_letters(kept, rejected, in_doubt={first.ledger_key, second.ledger_key})
+    assert [r[2] for r in kept.records] == [b"{bad", b"[]"]
+    # Not in doubt, a dead letter goes whatever the topic holds (its offset is past the progress).
+    await send_dead_letters(kept, rejected[:1])
+    assert len(kept.records) == 3
+    assert ledger_key_of([("tw-reason", b"x")]) is None

@@ -41,6 +41,8 @@ def test_titles_are_names_in_words() -> None:
         "Issuer loss widening",
         "Issuer deep loss",
         "Distressed tranche",
+        "Missed payment",
+        "Support drawn",
         "Issuing into weakness",
         "Issuance record",
         "Issuance value record",

@@ -1,0 +1,89 @@
+"""The payment rules on the real broker and Redis: a trustee report read before its deal, a short distribution
+topped up by the shortfall undertaking, then a full one resolving both alerts, in `abs.alerts`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS
+from tests.support.kafka_io import produce, read_json
+from tests.support.wait import wait_for
+from tests.support.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.integration
+
+DEAL = {
+    "event_id": "d-1",
+    "deal_id": "BISHUI-24",
+    "issuer_id": "bishui-water",
+    "issuer_name": "Bishui Water",
+    "announced_at": "2024-01-10T10:00:00+08:00",
+    "asset_type": "water_revenue",
+    "tranches": [
+        {
+            "tranche_id": "BISHUI-24-A",
+            "face_value": 400e6,
+            "coupon_pct": 5.0,
+            "issue_date": "2024-01-15",
+            "maturity_date": "2029-01-15",
+            "coupon_frequency": 2,
+        }
+    ],
+}
+
+
+def report(event_id: str, payment_date: str, paid: float, drawn: float) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "tranche_id": "BISHUI-24-A",
+        "payment_date": payment_date,
+        "reported_at": f"{payment_date}T18:00:00+08:00",
+        "interest_due": 10e6,
+        "interest_paid": paid,
+        "principal_due": 0,
+        "principal_paid": 0,
+        "support_drawn": drawn,
+    }
+
+
+def latest(bootstrap: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for alert in read_json(bootstrap, ALERTS):
+        found[alert["rule"]] = alert
+    return found
+
+
+def test_short_distribution_then_a_full_one(
+    broker: EmbeddedBroker, worker_factory: Callable[..., WorkerProcess]
+) -> None:
+    worker_factory().wait_ready()
+    produce(broker.bootstrap, DISTRIBUTIONS, [report("p-1", "2024-07-15", 6e6, 4e6)], key_field="tranche_id")
+    produce(broker.bootstrap, DEALS, [DEAL], key_field="deal_id")
+    alerts = wait_for(
+        lambda: (f := latest(broker.bootstrap)) and {"missed_payment", "support_drawn"} <= set(f) and f,
+        what="missed_payment and support_drawn",
+    )
+    missed = alerts["missed_payment"]
+    assert (missed["severity"], missed["status"]) == ("critical", "firing")
+    assert missed["summary"] == (
+        "BISHUI-24-A: the 2024-07-15 distribution paid Rmb6.00mn of Rmb10.0mn interest due (Rmb4.00mn short); "
+        "Rmb4.00mn drawn from the shortfall undertaking"
+    )
+    subject = {k: v for k, v in missed["subject"].items() if v is not None}
+    assert subject == {"tranche_id": "BISHUI-24-A", "issuer_id": "bishui-water", "deal_id": "BISHUI-24"}
+    assert (alerts["support_drawn"]["severity"], alerts["support_drawn"]["status"]) == ("warning", "firing")
+
+    produce(broker.bootstrap, DISTRIBUTIONS, [report("p-2", "2025-01-15", 10e6, 0)], key_field="tranche_id")
+    resolved = wait_for(
+        lambda: (
+            (f := latest(broker.bootstrap))
+            and all(f[r]["status"] == "resolved" for r in ("missed_payment", "support_drawn"))
+            and f
+        ),
+        what="both resolved by the next full distribution",
+    )
+    assert resolved["missed_payment"]["event_time"] == "2025-01-15T18:00:00+08:00"
