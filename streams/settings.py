@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # firing alerts are re-posted every alertmanager_repost_seconds so they stay active.
     alertmanager_url: SecretStr | None = None
     alertmanager_repost_seconds: float = Field(60.0, gt=0, le=3600)
+    # Quotes kept per tranche for the web page's price chart (about 120 bytes of Redis each); 0: none.
+    price_history_points: int = Field(250, ge=0, le=100_000)
     http_port: int = Field(6066, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     app_id: str = "tranchewatch"
@@ -40,6 +42,7 @@ class Settings(BaseSettings):
     deals_partitions: int = Field(1, ge=1)
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
+    entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)
     replication_factor: int = Field(1, ge=1)

@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from streams.kafka.publish import PublishError, iter_jsonl
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES
 
 Record = tuple[str, Any]  # (topic, value); a str value is sent as its raw bytes, like `publish` does
 QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")
-TIME_FIELD = {QUOTES: "ts", DEALS: "announced_at", FINANCIALS: "reported_at", DISTRIBUTIONS: "reported_at"}
+TIME_FIELD = {
+    QUOTES: "ts",
+    DEALS: "announced_at",
+    FINANCIALS: "reported_at",
+    DISTRIBUTIONS: "reported_at",
+    ENTITIES: "updated_at",
+}
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:

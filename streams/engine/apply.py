@@ -32,13 +32,14 @@ from typing import Any
 from streams.engine import quote_checks, structure
 from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.engine.quote_checks import Refused
-from streams.model.events import Deal, Distribution, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
+from streams.model.family import entity_state, newer
 from streams.model.state import DealState, IssuerState, PeriodFigure, TrancheState
 from streams.rules import stale_quote
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
 from streams.rules.registry import RULES, RulesConfig
-from streams.state.keys import deal_key, issuer_key, tranche_key
+from streams.state.keys import deal_key, entity_key, issuer_key, tranche_key
 from streams.state.snapshot import Snapshot
 
 Hook = tuple[Callable[..., None], Any]  # a rule's hook and its table
@@ -109,6 +110,8 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_deal(judge, event, plan, rules)
     elif isinstance(event, Distribution):
         _apply_distribution(judge, event, plan, rules)
+    elif isinstance(event, Entity):
+        _apply_entity(judge, event)
     else:
         _apply_financials(judge, event, plan)
     return None
@@ -119,6 +122,7 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     tranche = snap.tranche(quote.tranche_id)
     previous = tranche.last_quote
     mark = structure.quote_mark(tranche, quote)  # per 100 outstanding too, for price_basis original
+    snap.prices.append((quote.tranche_id, mark))
     # A late quote (stamped before the newest one) joins the price history but moves no newest-quote state.
     late = tranche.last_quote is not None and quote.ts < tranche.last_quote.ts
     note_previous(tranche, mark, late)  # the tranche's newest earlier quote, before last_quote moves
@@ -217,6 +221,16 @@ def _apply_distribution(judge: SnapshotJudge, event: Distribution, plan: _Plan, 
     if tranche.terms is None:
         return
     evaluate_tranche(judge, tranche, max(judged_at(tranche), event.reported_at), plan.judge_tranche)
+
+
+def _apply_entity(judge: SnapshotJudge, event: Entity) -> None:
+    """Keeps the newest record of the entity (an older `updated_at` read late changes nothing)."""
+    snap = judge.snap
+    known = snap.entities.get(event.entity_id)
+    if not newer(known, event):
+        return
+    snap.entities[event.entity_id] = entity_state(event, known)
+    snap.touch(entity_key(event.entity_id))
 
 
 def judged_at(tranche: TrancheState) -> dt.datetime:

@@ -10,9 +10,15 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES
 
-KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id", DISTRIBUTIONS: "tranche_id"}
+KEY_FIELD = {
+    QUOTES: "tranche_id",
+    DEALS: "deal_id",
+    FINANCIALS: "issuer_id",
+    DISTRIBUTIONS: "tranche_id",
+    ENTITIES: "entity_id",
+}
 
 
 class PublishError(ValueError):

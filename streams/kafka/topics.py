@@ -14,6 +14,7 @@ from streams.model.topics import ALERTS as ALERTS
 from streams.model.topics import DEADLETTER as DEADLETTER
 from streams.model.topics import DEALS as DEALS
 from streams.model.topics import DISTRIBUTIONS as DISTRIBUTIONS
+from streams.model.topics import ENTITIES as ENTITIES
 from streams.model.topics import FINANCIALS as FINANCIALS
 from streams.model.topics import INPUT_TOPICS as INPUT_TOPICS
 from streams.model.topics import QUOTES as QUOTES
@@ -29,6 +30,7 @@ def partition_counts(settings: Settings) -> dict[str, int]:
         DEALS: settings.deals_partitions,
         FINANCIALS: settings.financials_partitions,
         DISTRIBUTIONS: settings.distributions_partitions,
+        ENTITIES: settings.entities_partitions,
         ALERTS: settings.alerts_partitions,
         DEADLETTER: settings.deadletter_partitions,
     }

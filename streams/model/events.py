@@ -192,10 +192,36 @@ class Distribution(_Event):
         return self.reported_at
 
 
-Event = Quote | Deal | Financials | Distribution
-MODEL_OF_TOPIC: dict[str, type[Quote] | type[Deal] | type[Financials] | type[Distribution]] = {
+EntityKind = Literal["government", "lgfv", "soe", "private", "other"]
+
+
+class Entity(_Event):
+    """v2: one company or government and its owner, keyed by `entity_id` on `abs.entities`. An issuer's
+    `issuer_id` is its entity id; the newest `updated_at` wins (streams/model/family.py follows the owners)."""
+
+    entity_id: Identifier
+    name: Annotated[str, Field(max_length=500)] | None = None
+    kind: EntityKind
+    parent_id: Identifier | None = None
+    region: Annotated[str, Field(max_length=200)] | None = None
+    updated_at: EventTime
+
+    @model_validator(mode="after")
+    def _not_its_own_parent(self) -> Entity:
+        if self.parent_id == self.entity_id:
+            raise ValueError(f"parent_id {self.parent_id!r} is the entity itself")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.updated_at
+
+
+Event = Quote | Deal | Financials | Distribution | Entity
+MODEL_OF_TOPIC: dict[str, type[Event]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,
     "issuer.financials": Financials,
     "abs.distributions": Distribution,
+    "abs.entities": Entity,
 }

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from alerts.core.antinoise import NoiseState
 from alerts.core.model import Alert, Severity
 from streams.model.analytics import Analytics, Factor, factor_at, quote_analytics
-from streams.model.events import Deal, TrancheTerms
+from streams.model.events import Deal, EntityKind, TrancheTerms
 
 
 class _Doc(BaseModel):
@@ -146,6 +146,18 @@ class IssuerState(_Doc):
 
 class DealState(_Doc):
     deal: Deal
+
+
+class EntityState(_Doc):
+    """v2: one entity of abs.entities as last reported (the newest `updated_at`), who owns it included."""
+
+    entity_id: str
+    event_id: str
+    name: str | None = None
+    kind: EntityKind
+    parent_id: str | None = None
+    region: str | None = None
+    updated_at: dt.datetime
 
 
 class AlertBox(_Doc):

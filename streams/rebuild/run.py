@@ -223,7 +223,12 @@ class Rebuild:
             cache = (
                 StateCache(self.settings.state_cache_entries) if self.settings.state_cache_entries else None
             )
-            store = RedisStore(self.redis, self.prefix, MarkerMode("rebuild", token))
+            store = RedisStore(
+                self.redis,
+                self.prefix,
+                MarkerMode("rebuild", token),
+                price_points=self.settings.price_history_points,
+            )
             dead = HeldDeadLetters()
             handler = BatchHandler(
                 store, self.rules, dead, Metrics(), retry_max_seconds=self.settings.redis_retry_max_seconds,

@@ -13,7 +13,7 @@ from typing import Literal, cast, get_args
 
 from alerts.keys import AlertKeys, glob_literal
 
-Kind = Literal["tranche", "issuer", "deal", "market"]
+Kind = Literal["tranche", "issuer", "deal", "market", "entity"]
 _KINDS: frozenset[str] = frozenset(get_args(Kind))
 
 
@@ -50,6 +50,10 @@ def issuer_key(issuer_id: str) -> DocKey:
 
 def deal_key(deal_id: str) -> DocKey:
     return DocKey("deal", deal_id)
+
+
+def entity_key(entity_id: str) -> DocKey:
+    return DocKey("entity", entity_id)
 
 
 MARKET_KEY = DocKey("market")
@@ -107,6 +111,15 @@ class StateKeys:
     @property
     def rebuild_ends(self) -> str:
         return f"{self.prefix}rebuild:ends"
+
+    # Each tranche's newest quotes, for the web page's chart: a sorted set of `price|event_id` scored by the
+    # quote's epoch microseconds (streams/state/store.py writes it in the commit).
+    @property
+    def prices_prefix(self) -> str:
+        return f"{self.prefix}prices:"
+
+    def prices(self, tranche_id: str) -> str:
+        return self.prices_prefix + tranche_id
 
     @property
     def alerts(self) -> AlertKeys:

@@ -20,6 +20,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
         self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
 
     async def load(
@@ -62,6 +63,8 @@ class MemoryStore:
         for topic, event_id in commit.seen:
             self.seen_ids.setdefault(topic, set()).add(event_id)
         self.outbox.extend(commit.notices)
+        for tranche_id, mark in commit.prices:
+            self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)
         for tp, offset in commit.positions.items():
             self.offsets[tp] = max(offset, self.offsets.get(tp, NONE))
         return True

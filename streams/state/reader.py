@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from alerts.core.model import Alert
 from streams.model.state import DealState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.views.watchlist import MarketView
 
 D = TypeVar("D", bound=BaseModel)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class StateReader:
@@ -60,6 +62,29 @@ class StateReader:
         """stale_quote's event-time clock (streams/state/store.py writes it)."""
         at = await self.redis.hget(self.keys.clock, "at")
         return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+    async def price_history(self, tranche_id: str, limit: int = 1000) -> list[tuple[dt.datetime, float]]:
+        """The newest `limit` quotes of a tranche (late ones in their place), oldest first, in UTC."""
+        rows: list[Any] = await self.redis.zrange(self.keys.prices(tranche_id), -limit, -1, withscores=True)
+        points = []
+        for member, score in rows:
+            text = member.decode() if isinstance(member, bytes) else str(member)
+            points.append((_EPOCH + dt.timedelta(microseconds=int(score)), float(text.partition("|")[0])))
+        return points
+
+    async def firing_alerts(self) -> list[Alert]:
+        """Every alert firing now, as the gauges find them: the active index, then each newest state."""
+        active = await self.redis.hkeys(self.keys.alerts.active)
+        if not active:
+            return []
+        rows = await self.redis.hmget(self.keys.alerts.latest, active)
+        found = [Alert.model_validate_json(raw) for raw in rows if raw is not None]
+        return [a for a in found if a.status == "firing"]
+
+    async def alert_history(self, fingerprint: str) -> list[Alert]:
+        """Every kept transition of one alert, oldest first."""
+        rows = await self.redis.lrange(self.keys.alerts.history(fingerprint), 0, -1)
+        return [Alert.model_validate_json(raw) for raw in rows]
 
     async def view(self) -> MarketView:
         return MarketView(

@@ -26,12 +26,12 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Distribution, Event, Financials, Quote
-from streams.model.state import DealState, IssuerState, MarketState, TrancheState
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
+from streams.model.state import DealState, EntityState, IssuerState, MarketState, QuoteMark, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
-from streams.state.keys import MARKET_KEY, DocKey, deal_key, issuer_key, tranche_key
+from streams.state.keys import MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
 
 D = TypeVar("D", bound=BaseModel)
 # Set (to anything) in tests: every commit checks that the documents it does not write serialise as when
@@ -59,6 +59,8 @@ class Commit:
     filed_overdue_from: dt.datetime | None = None
     # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
     judged_before: dt.datetime | None = None
+    # Each accepted quote, late ones too, as (tranche id, mark): the price history the web page draws.
+    prices: list[tuple[str, QuoteMark]] = field(default_factory=list)
     # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
     # only where past `loaded_positions` (-1: none), which must still be current (else a conflict).
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -100,10 +102,12 @@ class Snapshot:
     tranches: dict[str, TrancheState] = field(default_factory=dict)
     issuers: dict[str, IssuerState] = field(default_factory=dict)
     deals: dict[str, DealState] = field(default_factory=dict)
+    entities: dict[str, EntityState] = field(default_factory=dict)  # v2: abs.entities, by entity id
     market: MarketState = field(default_factory=MarketState)
     dirty: set[DocKey] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
+    prices: list[tuple[str, QuoteMark]] = field(default_factory=list)  # see Commit.prices
     antinoise: AntiNoisePolicy = field(default_factory=AntiNoisePolicy)  # set from the rules config
     present: set[DocKey] = field(default_factory=set)  # keys loaded with a document, for the cache
     # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
@@ -143,6 +147,7 @@ class Snapshot:
             documents[key] = _stored(self._document(key))
         expected: dict[str, int] = {key: version for key, version in self.versions.items()}
         commit = Commit(expected, documents, list(self.seen), list(self.notices))
+        commit.prices = list(self.prices)
         if self.clock is not None and (self.loaded_clock is None or self.clock > self.loaded_clock):
             commit.clock = self.clock
         if self.stale_cfg is not None:
@@ -184,6 +189,8 @@ class Snapshot:
             return self.issuers[key.ident]
         if key.kind == "deal":
             return self.deals[key.ident]
+        if key.kind == "entity":
+            return self.entities[key.ident]
         return self.market
 
 
@@ -203,6 +210,8 @@ def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
             keys.update(tranche_key(t.tranche_id) for t in event.tranches)
         elif isinstance(event, Financials):
             keys.add(issuer_key(event.issuer_id))
+        elif isinstance(event, Entity):
+            keys.add(entity_key(event.entity_id))
     return keys
 
 
@@ -304,6 +313,7 @@ _MODEL: dict[str, type[BaseModel]] = {
     "issuer": IssuerState,
     "deal": DealState,
     "market": MarketState,
+    "entity": EntityState,
 }
 
 
@@ -321,5 +331,7 @@ def _place(snap: Snapshot, key: DocKey, doc: BaseModel) -> None:
         snap.issuers[key.ident] = doc
     elif isinstance(doc, DealState):
         snap.deals[key.ident] = doc
+    elif isinstance(doc, EntityState):
+        snap.entities[key.ident] = doc
     elif isinstance(doc, MarketState):
         snap.market = doc

@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from streams.model.state import QuoteMark
 from streams.rules.stale_quote import micros
 from streams.state.keys import StateKeys, tranche_key
 from streams.state.marker import MarkerMode, StateLost, lost_reason
@@ -90,6 +91,11 @@ for i, n in ipairs(p.notices) do
   redis.call('RPUSH', history .. n[1], body)
   redis.call('LTRIM', history .. n[1], -200, -1)
 end
+for _, q in ipairs(p.prices) do
+  local key = p.prices_prefix .. q[1]
+  redis.call('ZADD', key, q[2], q[3])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(p.prices_kept + 1))
+end
 if status == false then
   redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
 end
@@ -114,14 +120,29 @@ return out
 """
 
 
+# The newest quotes kept per tranche for its chart on the web page (streams/views/web_pages.py), in the
+# sorted set StateKeys.prices scored by epoch microseconds; the member names its event, so a quote committed
+# twice is kept once. About 120 bytes of Redis memory a point (TRANCHEWATCH_PRICE_HISTORY_POINTS).
+PRICE_POINTS = 250
+
+
+def price_member(mark: QuoteMark) -> str:
+    """The clean price per 100 of outstanding principal (what par and below_par's bands are drawn against)."""
+    return f"{mark.clean_price!r}|{mark.event_id}"
+
+
 class RedisStore:
     """State documents, stale_quote's clock and index, and the seen event ids, under the configured key
     prefix (their names and layout: streams/state/keys.py)."""
 
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
-    def __init__(self, redis: Redis, prefix: str, marker: MarkerMode | None = None) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, marker: MarkerMode | None = None, price_points: int | None = None
+    ) -> None:
+        """`price_points`: quotes kept per tranche for the web page's chart (PRICE_POINTS; 0: none)."""
         self.redis = redis
+        self.price_points = PRICE_POINTS if price_points is None else price_points
         self.keys = StateKeys(prefix)
         # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
         self.marker = marker or MarkerMode("create")
@@ -175,6 +196,12 @@ class RedisStore:
             "seen": [[t, e] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            # The price history (StateKeys.prices), unless it is turned off.
+            "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices]
+            if self.price_points
+            else [],
+            "prices_prefix": self.keys.prices_prefix,
+            "prices_kept": self.price_points,
             # Each raised position with the one loaded: [field, loaded, new], as strings (see progress.py).
             "offsets": [
                 [field_of(tp), str(commit.loaded_positions.get(tp, NONE)), str(offset)]

@@ -22,6 +22,7 @@ from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
 from streams.worker.state_pages import register_state_pages
 from streams.worker.state_watch import MarkerWatch, PolicyWatch
+from streams.worker.web_pages import register_web_pages
 
 log = logging.getLogger(__name__)
 HEARTBEAT_STALE_SECONDS = 10.0
@@ -93,6 +94,7 @@ def build_app(runtime: Runtime) -> faust.App:
     _register_tasks(app, runtime, liveness)
     _register_pages(app, runtime, liveness)
     register_state_pages(app, runtime)
+    register_web_pages(app, runtime)
     register_api(app, runtime)
     return app
 

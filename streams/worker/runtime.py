@@ -103,7 +103,7 @@ class Runtime:
             health_check_interval=10,
             **redis_options(settings),
         )
-        store = RedisStore(redis, settings.redis_prefix)
+        store = RedisStore(redis, settings.redis_prefix, price_points=settings.price_history_points)
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             client_id=f"{settings.app_id}-producer",

@@ -118,6 +118,7 @@ def test_topics_are_created_with_their_partition_counts(services: dict[str, Any]
         "abs.deals": "2",
         "issuer.financials": "2",
         "abs.distributions": "2",
+        "abs.entities": "1",
         "abs.alerts": "2",
         "tranchewatch.deadletter": "1",
     }
@@ -139,7 +140,7 @@ def test_topics_keep_the_history_a_rebuild_needs(services: dict[str, Any]) -> No
         topic: dict(re.findall(r"--config (\S+)=(\S+)", rest))
         for topic, rest in re.findall(r"--topic (\S+) --partitions \d+(.*)", script)
     }
-    for topic in ("abs.deals", "issuer.financials", "abs.distributions", "abs.alerts"):
+    for topic in ("abs.deals", "issuer.financials", "abs.distributions", "abs.entities", "abs.alerts"):
         assert configs[topic] == {"retention.ms": "-1", "cleanup.policy": "delete"}, topic
     assert int(configs["bond.quotes"]["retention.ms"]) >= 30 * 86_400_000
 

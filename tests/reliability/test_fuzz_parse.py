@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, INPUT_TOPICS, QUOTES
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
@@ -92,7 +92,20 @@ def distribution(draw: st.DrawFn) -> dict[str, Any]:
             "factor_after": draw(st.none() | st.floats(-0.5, 1.5))}  # fmt: skip
 
 
-SHAPED = {QUOTES: quote(), DEALS: deal(), FINANCIALS: financials(), DISTRIBUTIONS: distribution()}
+@st.composite
+def entity(draw: st.DrawFn) -> dict[str, Any]:
+    return {"event_id": draw(IDS), "entity_id": draw(IDS), "parent_id": draw(st.none() | IDS),
+            "kind": draw(st.sampled_from(["government", "lgfv", "soe", "private", "other", "bank"])),
+            "name": draw(st.none() | IDS), "updated_at": draw(TIMES)}  # fmt: skip
+
+
+SHAPED = {
+    QUOTES: quote(),
+    DEALS: deal(),
+    FINANCIALS: financials(),
+    DISTRIBUTIONS: distribution(),
+    ENTITIES: entity(),
+}
 
 
 @st.composite

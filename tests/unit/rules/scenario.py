@@ -7,7 +7,16 @@ from collections.abc import Iterable
 
 from alerts.core.model import Alert
 from streams.engine.apply import apply_event
-from streams.model.events import Deal, Distribution, Event, Financials, Quote, TrancheTerms
+from streams.model.events import (
+    Deal,
+    Distribution,
+    Entity,
+    EntityKind,
+    Event,
+    Financials,
+    Quote,
+    TrancheTerms,
+)
 from streams.rules.registry import RulesConfig
 from streams.state.snapshot import Snapshot
 
@@ -16,6 +25,7 @@ TOPIC_OF = {
     Deal: "abs.deals",
     Financials: "issuer.financials",
     Distribution: "abs.distributions",
+    Entity: "abs.entities",
 }
 
 
@@ -78,6 +88,16 @@ def financials(
         net_income=net_income,
         reported_at=at(reported),
     )
+
+
+def entity(
+    event_id: str,
+    entity_id: str,
+    parent_id: str | None,
+    when: str = "2025-01-01",
+    kind: EntityKind = "lgfv",
+) -> Entity:
+    return Entity(event_id=event_id, entity_id=entity_id, kind=kind, parent_id=parent_id, updated_at=at(when))
 
 
 def replay(

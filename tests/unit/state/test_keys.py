@@ -23,6 +23,7 @@ def test_the_stream_sides_names() -> None:
         "tw:stale:watching",
         "tw:seen:bond.quotes",
     )
+    assert k.prices("T-1") == "tw:prices:T-1"
     assert (k.marker, k.rebuild_positions, k.rebuild_ends) == (
         "tw:state:marker",
         "tw:rebuild:positions",
@@ -73,3 +74,10 @@ def test_a_document_key_knows_its_kind_and_id() -> None:
     assert pickle.loads(pickle.dumps(key)).ident == "WHBUS-2025-A"
     with pytest.raises(ValueError, match="not a state document"):
         DocKey.parse("outbox:cursor:slack")
+
+
+def test_the_entity_documents_name() -> None:
+    from streams.state.keys import entity_key
+
+    assert StateKeys("tw:").doc(entity_key("wuhan-bus")) == "tw:entity:wuhan-bus"
+    assert DocKey.parse("entity:wuhan-bus").kind == "entity"
