@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     deals_partitions: int = Field(1, ge=1)
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
+    servicer_reports_partitions: int = Field(1, ge=1)
     entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)
@@ -114,6 +115,9 @@ class Settings(BaseSettings):
     # Records per partition of the dead-letter topic read back before re-publishing a redelivered message's
     # dead letter (streams/ingest/deadletter.py): must exceed what the topic takes in a second.
     deadletter_read_back: int = Field(10_000, ge=1)
+    # Event ids are remembered this long (event time, before their topic's newest) to drop duplicates; a
+    # redelivery from Kafka is known by its offset however old (streams/engine/pipeline.py).
+    dedup_retention_days: float = Field(7.0, gt=0)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 

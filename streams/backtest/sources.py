@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.kafka.publish import PublishError, iter_jsonl
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
 
 Record = tuple[str, Any]  # (topic, value); a str value is sent as its raw bytes, like `publish` does
 QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")
@@ -24,6 +24,7 @@ TIME_FIELD = {
     DEALS: "announced_at",
     FINANCIALS: "reported_at",
     DISTRIBUTIONS: "reported_at",
+    SERVICER_REPORTS: "reported_at",
     ENTITIES: "updated_at",
 }
 

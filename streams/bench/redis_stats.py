@@ -20,7 +20,10 @@ def _keys(client: redis.Redis, pattern: str) -> Iterator[bytes]:
 
 
 def seen_count(client: redis.Redis, prefix: str, topic: str) -> int:
-    return int(client.scard(StateKeys(prefix).seen(topic)))
+    """Event ids stored: the worker's (by event time, kept whole by the bench's retention) or the naive
+    baseline's (a set)."""
+    keys = StateKeys(prefix)
+    return int(client.zcard(keys.ids(topic))) + int(client.scard(keys.seen(topic)))
 
 
 def alert_set(client: redis.Redis, prefix: str) -> set[AlertKey]:

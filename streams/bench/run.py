@@ -87,6 +87,9 @@ class Bench:
             "TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS": str(self.options.rebalance_timeout),
             "TRANCHEWATCH_SESSION_TIMEOUT_SECONDS": "6",
             "TRANCHEWATCH_LOG_LEVEL": "WARNING",
+            # Every id kept, so that progress is the ids stored and the figures compare with earlier runs
+            # (`--only soak` measures the default retention).
+            "TRANCHEWATCH_DEDUP_RETENTION_DAYS": "36500",
             **self.options.extra_env,
         }
 

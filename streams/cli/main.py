@@ -18,7 +18,7 @@ from streams.backtest.cli import add_parser as add_backtest_parser
 from streams.cli.alerts import add_commands as add_alert_commands
 from streams.cli.watchlist import add_parser as add_watchlist_parser
 from streams.kafka.codecs import KAFKA_CODECS
-from streams.model.events import Deal, Distribution, Entity, Financials, Quote
+from streams.model.events import Deal, Distribution, Entity, Financials, Quote, ServicerReport
 from streams.rebuild.cli import add_parser as add_rebuild_parser
 from streams.settings import Settings
 
@@ -96,6 +96,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         "abs.deals": Deal.model_json_schema(),
         "issuer.financials": Financials.model_json_schema(),
         "abs.distributions": Distribution.model_json_schema(),
+        "abs.servicer_reports": ServicerReport.model_json_schema(),
         "abs.entities": Entity.model_json_schema(),
         "abs.alerts": Alert.model_json_schema(),
     }

@@ -32,9 +32,16 @@ from typing import Any
 from streams.engine import quote_checks, structure
 from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.engine.quote_checks import Refused
-from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, ServicerReport
 from streams.model.family import entity_state, newer
-from streams.model.state import DealState, IssuerState, PeriodFigure, TrancheState
+from streams.model.state import (
+    MAX_SERVICER_REPORTS,
+    CollateralReport,
+    DealState,
+    IssuerState,
+    PeriodFigure,
+    TrancheState,
+)
 from streams.rules import stale_quote
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
@@ -57,6 +64,7 @@ class _Plan:
     on_deal_announced: tuple[Hook, ...]
     on_deal: tuple[Hook, ...]
     on_financials: tuple[Hook, ...]
+    on_collateral: tuple[Hook, ...]
 
 
 def _hooks(
@@ -85,6 +93,7 @@ def _plan(rules: RulesConfig) -> _Plan:
         on_deal_announced=_hooks(rules, "on_deal_announced"),
         on_deal=_hooks(rules, "on_deal"),
         on_financials=_hooks(rules, "on_financials"),
+        on_collateral=_hooks(rules, "on_collateral"),
     )
     if len(_plans) > 64:  # a process loads one or two rules files; tests and backtests a few more
         _plans.clear()
@@ -110,6 +119,8 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_deal(judge, event, plan, rules)
     elif isinstance(event, Distribution):
         _apply_distribution(judge, event, plan, rules)
+    elif isinstance(event, ServicerReport):
+        _apply_servicer_report(judge, event, plan)
     elif isinstance(event, Entity):
         _apply_entity(judge, event)
     else:
@@ -142,7 +153,11 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
 def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan, rules: RulesConfig) -> None:
     snap = judge.snap
     previous = snap.deals.get(deal.deal_id)
-    snap.deals[deal.deal_id] = DealState(deal=deal, alerts=previous.alerts if previous else {})
+    snap.deals[deal.deal_id] = state = DealState(
+        deal=deal,
+        alerts=previous.alerts if previous else {},
+        servicer_reports=previous.servicer_reports if previous else {},
+    )
     snap.touch(deal_key(deal.deal_id))
     issuer = snap.issuer(deal.issuer_id)
     # Judged before this deal's own tranches are registered: the issuer as it stood at the announcement.
@@ -154,6 +169,9 @@ def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan, rules: RulesConfi
         evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
     for on_deal, cfg in plan.on_deal:
         on_deal(judge, deal, cfg)
+    if state.servicer_reports:  # read before the deal: judged now that it is announced
+        for on_collateral, cfg in plan.on_collateral:
+            on_collateral(judge, state, cfg)
 
 
 def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: RulesConfig) -> None:
@@ -221,6 +239,31 @@ def _apply_distribution(judge: SnapshotJudge, event: Distribution, plan: _Plan, 
     if tranche.terms is None:
         return
     evaluate_tranche(judge, tranche, max(judged_at(tranche), event.reported_at), plan.judge_tranche)
+
+
+def _apply_servicer_report(judge: SnapshotJudge, event: ServicerReport, plan: _Plan) -> None:
+    """Keeps the report on its deal (announced or not, as quotes are); a report for a period already reported
+    replaces it unless it was reported earlier than the one kept. The collateral rules judge the deal's newest
+    report (latest period_end, then period_start) once the deal is announced."""
+    snap = judge.snap
+    state = snap.deals.get(event.deal_id)
+    if state is None:
+        state = snap.deals[event.deal_id] = DealState()
+    report = CollateralReport.model_validate(event.model_dump(exclude={"deal_id"}))
+    known = state.servicer_reports.get(report.period)
+    if known is not None and known.reported_at > report.reported_at:
+        return
+    full = known is None and len(state.servicer_reports) >= MAX_SERVICER_REPORTS
+    if full and report.period < min(state.servicer_reports):
+        return  # older than every period kept
+    state.servicer_reports[report.period] = report
+    for old in sorted(state.servicer_reports)[:-MAX_SERVICER_REPORTS]:
+        del state.servicer_reports[old]
+    snap.touch(deal_key(event.deal_id))
+    if state.deal is None:
+        return
+    for on_collateral, cfg in plan.on_collateral:
+        on_collateral(judge, state, cfg)
 
 
 def _apply_entity(judge: SnapshotJudge, event: Entity) -> None:

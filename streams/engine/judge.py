@@ -46,6 +46,7 @@ class SnapshotJudge:
         return record(self.snap, issuer, key, rule, issuer_subject(issuer), verdict, when)
 
     def deal(self, state: DealState, rule: RuleName, verdict: Verdict, when: dt.datetime) -> Alert | None:
+        assert state.deal is not None, "deal rules judge announced deals only"
         subject = Subject(deal_id=state.deal.deal_id, issuer_id=state.deal.issuer_id)
         return record(self.snap, state, deal_key(state.deal.deal_id), rule, subject, verdict, when)
 

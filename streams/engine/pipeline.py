@@ -6,6 +6,7 @@ Nothing here knows about faust; the agents hand in envelopes and acknowledge the
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections import defaultdict
@@ -26,6 +27,8 @@ from streams.state.progress import NONE, TopicPartition, batch_positions, moved
 from streams.state.snapshot import Commit, StateStore, load_snapshot
 
 log = logging.getLogger(__name__)
+# How long (in event time, before its topic's newest) an event id is remembered: TRANCHEWATCH_DEDUP_RETENTION_DAYS.
+DEFAULT_RETENTION = dt.timedelta(days=7)
 
 
 class BatchHandler:
@@ -39,6 +42,7 @@ class BatchHandler:
         retry_max_seconds: float = 5.0,
         cache: StateCache | None = None,
         deadletter_read_back: int = DEFAULT_READ_BACK,
+        dedup_retention: dt.timedelta = DEFAULT_RETENTION,
         guard: StateGuard | None = None,
     ) -> None:
         self.store = store
@@ -49,6 +53,7 @@ class BatchHandler:
         self.redis_healthy = True
         self.cache = cache
         self.deadletter_read_back = deadletter_read_back
+        self.dedup_retention = dedup_retention
         self.guard = guard or StateGuard()
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
@@ -187,6 +192,7 @@ class BatchHandler:
             self._drop_duplicates(valid), self.store.positions(positions)
         )
         raised = moved(positions, loaded)
+        fresh = await self._drop_forgotten_redeliveries(fresh, loaded, duplicates)
         if not fresh:
             if raised:  # nothing to apply, but the progress moves (dead letters, duplicates)
                 commit = Commit({}, {}, [], [], positions=raised, loaded_positions=_subset(loaded, raised))
@@ -207,6 +213,8 @@ class BatchHandler:
         self.metrics.rule_seconds.observe(judged - loaded_at)
         commit = snap.to_commit()
         commit.positions, commit.loaded_positions = raised, _subset(loaded, raised)
+        commit.seen_at = {(env.topic, event.event_id): event.event_time for env, event in fresh}
+        commit.retention = self.dedup_retention
         ok = await self.store.commit(commit)
         self.metrics.redis_seconds.labels("commit").observe(time.monotonic() - judged)
         if not ok:
@@ -214,6 +222,31 @@ class BatchHandler:
         if self.cache is not None:
             snap.remember(self.cache)
         return Committed(snap.notices, duplicates, loaded, refused)
+
+    async def _drop_forgotten_redeliveries(
+        self,
+        fresh: list[tuple[Envelope, Event]],
+        loaded: dict[TopicPartition, int],
+        duplicates: dict[str, int],
+    ) -> list[tuple[Envelope, Event]]:
+        """Event ids are kept for `dedup_retention` of event time; a redelivered event older than that is
+        known by its offset instead: at or below its partition's committed progress. An event there whose id
+        is unknown but within the retention was never applied (a topic re-created from offset 0): applied."""
+        again = [(env, ev) for env, ev in fresh if env.offset <= loaded.get((env.topic, env.partition), NONE)]
+        if not again:
+            return fresh
+        horizons = {
+            topic: await self.store.forgotten_before(topic, self.dedup_retention)
+            for topic in {env.topic for env, _ in again}
+        }
+        forgotten: set[int] = set()
+        for env, event in again:
+            horizon = horizons[env.topic]
+            if horizon is not None and event.event_time < horizon:
+                forgotten.add(id(env))
+                duplicates[env.topic] = duplicates.get(env.topic, 0) + 1
+                log.info("%s redelivered, older than the id retention: ignored by its offset", env.where)
+        return [(env, event) for env, event in fresh if id(env) not in forgotten]
 
     async def _drop_duplicates(
         self, valid: list[tuple[Envelope, Event]]

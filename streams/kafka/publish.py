@@ -10,13 +10,14 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
 
 KEY_FIELD = {
     QUOTES: "tranche_id",
     DEALS: "deal_id",
     FINANCIALS: "issuer_id",
     DISTRIBUTIONS: "tranche_id",
+    SERVICER_REPORTS: "deal_id",
     ENTITIES: "entity_id",
 }
 

@@ -217,11 +217,50 @@ class Entity(_Event):
         return self.updated_at
 
 
-Event = Quote | Deal | Financials | Distribution | Entity
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    breached: bool
+
+
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class ServicerReport(_Event):
+    """v2: collateral performance of a deal for one collection period, keyed by `deal_id` on
+    `abs.servicer_reports`: collections against debt service, the reserve, delinquencies, triggers."""
+
+    deal_id: Identifier
+    period_start: TermsDate
+    period_end: TermsDate
+    reported_at: EventTime
+    collections: Amount
+    debt_service_due: Amount
+    reserve_balance: Amount | None = None
+    reserve_required: Amount | None = None
+    delinquency_pct: Percent | None = None
+    default_pct: Percent | None = None
+    triggers: Annotated[list[Trigger], Field(max_length=100)] = Field(default_factory=list)
+    currency: Annotated[str, Field(min_length=3, max_length=3)] = "CNY"
+
+    @model_validator(mode="after")
+    def _period_ordered(self) -> ServicerReport:
+        if self.period_end < self.period_start:
+            raise ValueError(f"period_end {self.period_end} is before period_start {self.period_start}")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.reported_at
+
+
+Event = Quote | Deal | Financials | Distribution | ServicerReport | Entity
 MODEL_OF_TOPIC: dict[str, type[Event]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,
     "issuer.financials": Financials,
     "abs.distributions": Distribution,
+    "abs.servicer_reports": ServicerReport,
     "abs.entities": Entity,
 }

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from alerts.core.antinoise import NoiseState
 from alerts.core.model import Alert, Severity
 from streams.model.analytics import Analytics, Factor, factor_at, quote_analytics
-from streams.model.events import Deal, EntityKind, TrancheTerms
+from streams.model.events import Deal, EntityKind, TrancheTerms, Trigger
 
 
 class _Doc(BaseModel):
@@ -144,8 +144,38 @@ class IssuerState(_Doc):
     periods: dict[str, PeriodFigure] = Field(default_factory=dict)  # by "start/end"
 
 
+MAX_SERVICER_REPORTS = 40  # collection periods kept per deal: ten years of quarterly reports
+
+
+class CollateralReport(BaseModel):
+    """One collection period's servicer report (abs.servicer_reports), as the collateral rules read it."""
+
+    event_id: str
+    period_start: dt.date
+    period_end: dt.date
+    reported_at: dt.datetime
+    collections: float
+    debt_service_due: float
+    reserve_balance: float | None = None
+    reserve_required: float | None = None
+    delinquency_pct: float | None = None
+    default_pct: float | None = None
+    triggers: list[Trigger] = Field(default_factory=list)
+    currency: str = "CNY"
+
+    @property
+    def period(self) -> str:
+        """Its key among the deal's reports: sorts by period_end, then period_start (the contract's newest)."""
+        return f"{self.period_end.isoformat()}/{self.period_start.isoformat()}"
+
+
 class DealState(_Doc):
-    deal: Deal
+    # None while only servicer reports were read: they are kept, and judged when the deal arrives.
+    deal: Deal | None = None
+    servicer_reports: dict[str, CollateralReport] = Field(default_factory=dict)  # by CollateralReport.period
+
+    def newest_servicer_report(self) -> CollateralReport | None:
+        return self.servicer_reports[max(self.servicer_reports)] if self.servicer_reports else None
 
 
 class EntityState(_Doc):

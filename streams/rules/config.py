@@ -172,3 +172,28 @@ class SupportDrawnConfig(RuleConfig):
     """support_drawn: at least this many currency units drawn from support on the newest report."""
 
     min_support: float = Field(1.0, gt=0)
+
+
+class CoverageShortfallConfig(RuleConfig):
+    """coverage_shortfall: collections / debt_service_due on the deal's newest servicer report."""
+
+    critical_below: float = Field(1.0, gt=0)
+    warning_below: float = Field(1.2, gt=0)
+    resolve_at: float = Field(1.3, gt=0)  # between warning_below and this, the alert keeps its state
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require_ordered(
+            "coverage_shortfall",
+            ("critical_below", "warning_below", "resolve_at"),
+            (self.critical_below, self.warning_below, self.resolve_at),
+        )
+        return self
+
+
+class TriggerBreachConfig(RuleConfig):
+    """trigger_breach: any trigger the newest servicer report marks breached (no threshold of its own)."""
+
+
+class ReserveShortfallConfig(RuleConfig):
+    """reserve_shortfall: reserve_balance below reserve_required (> 0) on the newest servicer report."""

@@ -12,6 +12,8 @@ The engine (streams/engine/apply.py) calls every rule's hooks in the order of th
   as it stood at the announcement).
 - on_deal(judge, deal, cfg): a deal is read, after its tranches were judged.
 - on_financials(judge, issuer, report, cfg): an issuer's figure for a new (or restated) period is stored.
+- on_collateral(judge, deal_state, cfg): an announced deal's servicer reports changed, or the deal was read
+  with reports kept from before it: judge its newest report.
 
 Every hook but observe_quote runs only while the rule's table has `enabled = true`. A hook never does I/O
 and reads no clock but the events'; it records verdicts through `judge`, which runs the alert lifecycle
@@ -79,6 +81,7 @@ class Rule(Generic[C]):
     on_deal_announced: Callable[[Judge, Deal, IssuerState, C], None] | None = None
     on_deal: Callable[[Judge, Deal, C], None] | None = None
     on_financials: Callable[[Judge, IssuerState, Financials, C], None] | None = None
+    on_collateral: Callable[[Judge, DealState, C], None] | None = None
 
 
 AnyRule = Rule[Any]

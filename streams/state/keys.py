@@ -84,13 +84,23 @@ class StateKeys:
     def watching(self) -> str:
         return f"{self.prefix}stale:watching"
 
-    # The event ids already applied, one set per topic.
+    # Up to issue 17: every event id ever applied, one set per topic, kept forever (streams/state/migrate.py
+    # moves them into `ids`).
     @property
     def seen_prefix(self) -> str:
         return f"{self.prefix}seen:"
 
     def seen(self, topic: str) -> str:
         return self.seen_prefix + topic
+
+    # The event ids applied, one sorted set per topic scored by event time (epoch microseconds); the commit
+    # forgets those older than the retention before the topic's newest (streams/state/store.py).
+    @property
+    def ids_prefix(self) -> str:
+        return f"{self.prefix}ids:"
+
+    def ids(self, topic: str) -> str:
+        return self.ids_prefix + topic
 
     # The progress the commits record (streams/state/progress.py): field `topic:partition`, value the
     # highest offset of a committed batch.

@@ -49,8 +49,8 @@ class StateLabels:
         extra: Labels = {}
         complete = False
         deal_raw = docs.get(deal_key(deal_id), (0, None))[1] if deal_id else None
-        if deal_raw is not None:
-            deal = DealState.model_validate_json(deal_raw).deal
+        deal = DealState.model_validate_json(deal_raw).deal if deal_raw is not None else None
+        if deal is not None:
             extra["asset_type"] = deal.asset_type
             extra.update(
                 {k: v for k, v in (("province", deal.province), ("programme", deal.programme_id)) if v}

@@ -10,13 +10,15 @@ from streams.state.keys import tranche_key
 from streams.state.progress import NONE
 from streams.state.snapshot import Commit
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # the event time of an id committed without one
+
 
 class MemoryStore:
     unavailable_errors: tuple[type[Exception], ...] = (OSError,)  # only what a test injects
 
     def __init__(self) -> None:
         self.documents: dict[str, tuple[int, bytes]] = {}
-        self.seen_ids: dict[str, set[str]] = {}
+        self.seen_ids: dict[str, dict[str, dt.datetime]] = {}  # topic -> event id -> event time
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
@@ -29,11 +31,15 @@ class MemoryStore:
         return {key: self.documents.get(key, (0, None)) for key in keys}
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]:
-        known = self.seen_ids.get(topic, set())
+        known = self.seen_ids.get(topic, {})
         return {e for e in event_ids if e in known}
 
     async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return {tp: self.offsets.get(tp, NONE) for tp in parts}
+
+    async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
+        ids = self.seen_ids.get(topic)
+        return max(ids.values()) - retention if ids else None
 
     async def clock(self) -> dt.datetime | None:
         return self.event_clock
@@ -45,7 +51,7 @@ class MemoryStore:
         for key, version in commit.expected.items():
             if self.documents.get(key, (0, b""))[0] != version:
                 return False
-        if any(event_id in self.seen_ids.get(topic, set()) for topic, event_id in commit.seen):
+        if any(event_id in self.seen_ids.get(topic, {}) for topic, event_id in commit.seen):
             return False
         if not self._index_holds(commit):
             return False
@@ -61,7 +67,13 @@ class MemoryStore:
         if commit.clock is not None and (self.event_clock is None or commit.clock > self.event_clock):
             self.event_clock = commit.clock
         for topic, event_id in commit.seen:
-            self.seen_ids.setdefault(topic, set()).add(event_id)
+            at = commit.seen_at.get((topic, event_id), EPOCH)
+            self.seen_ids.setdefault(topic, {})[event_id] = at
+        if commit.retention is not None:  # the commit script's trim: ids older than newest - retention go
+            for topic in {topic for topic, _ in commit.seen}:
+                ids = self.seen_ids[topic]
+                horizon = max(ids.values()) - commit.retention
+                self.seen_ids[topic] = {e: at for e, at in ids.items() if at >= horizon}
         self.outbox.extend(commit.notices)
         for tranche_id, mark in commit.prices:
             self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)

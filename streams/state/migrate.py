@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from redis import Redis, WatchError
 from redis.client import Pipeline
 
+from alerts.keys import glob_literal
 from streams.model.state import AlertBox, MarketState, TrancheState
 from streams.rules.stale_quote import RULE, micros
 from streams.security import redis_options
@@ -38,6 +39,9 @@ def upgrade_state(settings: Settings) -> None:
             log.info("moved stale_quote's clock and index out of the market document")
         if adopt_unmarked_state(client, settings.redis_prefix):
             log.info("state written before the state marker existed: marked live")
+        moved = move_seen_ids(client, settings.redis_prefix)
+        if moved:
+            log.info("moved %d event ids of the unbounded seen sets into the ids kept by event time", moved)
     finally:
         client.close()
 
@@ -120,3 +124,32 @@ def adopt_unmarked_state(client: Redis, prefix: str) -> bool:
     client.hsetnx(keys.marker, "status", LIVE)
     client.hsetnx(keys.marker, "by", "upgrade")
     return True
+
+
+def move_seen_ids(client: Redis, prefix: str, chunk: int = 1000) -> int:
+    """Up to issue 17 every event id was kept forever in a set per topic (`seen:<topic>`); they now live in a
+    sorted set per topic scored by event time (`ids:<topic>`), trimmed to the retention. The old ids have no
+    event time: each is filed under the stream's clock (else now), so it is forgotten once the retention has
+    passed after it, and until then a duplicate of it is still dropped. Returns the ids moved."""
+    names = StateKeys(prefix)
+    at = client.hget(names.clock, "us")
+    score = int(at) if at else micros(dt.datetime.now(dt.UTC))
+    moved = 0
+    for key in list(client.scan_iter(match=glob_literal(names.seen_prefix) + "*", count=1000)):
+        topic = (key.decode() if isinstance(key, bytes) else str(key))[len(names.seen_prefix) :]
+        batch: list[bytes] = []
+        for member in client.sscan_iter(key, count=chunk):
+            batch.append(member)
+            if len(batch) >= chunk:
+                moved += _file(client, names.ids(topic), batch, score)
+                batch = []
+        moved += _file(client, names.ids(topic), batch, score)
+        client.unlink(key)
+    return moved
+
+
+def _file(client: Redis, ids: str, members: list[bytes], score: int) -> int:
+    if members:
+        # NX: an id the worker has filed under its own event time keeps it.
+        client.zadd(ids, dict.fromkeys(members, score), nx=True)
+    return len(members)

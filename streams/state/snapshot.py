@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, ServicerReport
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, QuoteMark, TrancheState
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
@@ -65,6 +65,10 @@ class Commit:
     # only where past `loaded_positions` (-1: none), which must still be current (else a conflict).
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
     loaded_positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    # The event time of each (topic, event id) in `seen`, and how long before its topic's newest an id is
+    # kept; None keeps every id (tests that build a Commit by hand).
+    seen_at: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
+    retention: dt.timedelta | None = None
 
 
 class StateStore(Protocol):
@@ -80,6 +84,10 @@ class StateStore(Protocol):
         ...
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
+
+    async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
+        """Event ids of `topic` stamped before this are forgotten (the topic's newest minus `retention`)."""
+        ...
 
     async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """The offset each (topic, partition) was committed up to (streams/state/progress.py); -1: none."""
@@ -210,6 +218,8 @@ def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
             keys.update(tranche_key(t.tranche_id) for t in event.tranches)
         elif isinstance(event, Financials):
             keys.add(issuer_key(event.issuer_id))
+        elif isinstance(event, ServicerReport):
+            keys.add(deal_key(event.deal_id))
         elif isinstance(event, Entity):
             keys.add(entity_key(event.entity_id))
     return keys

@@ -54,7 +54,7 @@ if p.judged_before then
   end
 end
 for _, s in ipairs(p.seen) do
-  if redis.call('SISMEMBER', seen .. s[1], s[2]) == 1 then return 'seen:' .. s[2] end
+  if redis.call('ZSCORE', seen .. s[1], s[2]) then return 'seen:' .. s[2] end
 end
 for _, o in ipairs(p.offsets) do
   if tonumber(redis.call('HGET', offsets, o[1]) or '-1') ~= tonumber(o[2]) then
@@ -72,8 +72,17 @@ end
 if p.clock and tonumber(p.clock[1]) > clock then
   redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
 end
+local topics = {}
 for _, s in ipairs(p.seen) do
-  redis.call('SADD', seen .. s[1], s[2])
+  redis.call('ZADD', seen .. s[1], s[3], s[2])
+  topics[s[1]] = true
+end
+if p.retention then
+  for t, _ in pairs(topics) do
+    local newest = redis.call('ZRANGE', seen .. t, -1, -1, 'WITHSCORES')[2]
+    local horizon = tonumber(newest) - tonumber(p.retention)
+    redis.call('ZREMRANGEBYSCORE', seen .. t, '-inf', '(' .. string.format('%.0f', horizon))
+  end
 end
 for _, o in ipairs(p.offsets) do
   redis.call('HSET', offsets, o[1], o[3])
@@ -171,8 +180,14 @@ class RedisStore:
         ids = list(event_ids)
         if not ids:
             return set()
-        flags = await self.redis.smismember(self.keys.seen(topic), ids)
-        return {event_id for event_id, flag in zip(ids, flags, strict=True) if flag}
+        scores = await self.redis.zmscore(self.keys.ids(topic), ids)
+        return {event_id for event_id, score in zip(ids, scores, strict=True) if score is not None}
+
+    async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
+        newest = await self.redis.zrange(self.keys.ids(topic), -1, -1, withscores=True)
+        if not newest:
+            return None
+        return from_micros(int(newest[0][1])) - retention
 
     async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         parts = list(parts)
@@ -193,7 +208,8 @@ class RedisStore:
         payload: dict[str, object] = {
             "expected": [[k, v] for k, v in commit.expected.items()],
             "documents": list(commit.documents),
-            "seen": [[t, e] for t, e in commit.seen],
+            # [topic, id, event time]: the score its topic's ids are kept and forgotten by.
+            "seen": [[t, e, _stamp(commit.seen_at.get((t, e)))] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
             # The price history (StateKeys.prices), unless it is turned off.
@@ -210,6 +226,8 @@ class RedisStore:
             **self.marker.payload(),
         }
         # Left out when unset: cjson decodes null to a value Lua counts as true.
+        if commit.retention is not None:
+            payload["retention"] = str(int(commit.retention / dt.timedelta(microseconds=1)))
         if commit.clock is not None:
             payload["clock"] = [str(micros(commit.clock)), commit.clock.isoformat()]
         for name, stamp in (
@@ -224,7 +242,7 @@ class RedisStore:
         k, alerts = self.keys, self.keys.alerts
         result = await self._commit(
             keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets],
-            args=[body, k.doc(""), k.seen_prefix, alerts.history_prefix, tranche_key(""), *bodies],
+            args=[body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies],
         )
         text = result.decode() if isinstance(result, bytes) else str(result)
         if text.startswith("lost:"):
@@ -238,3 +256,14 @@ async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:
     """Every (topic, partition) -> offset the commits recorded: the progress as Redis holds it."""
     raw = await redis.hgetall(StateKeys(prefix).offsets)
     return {parse_field(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _stamp(at: dt.datetime | None) -> str:
+    return str(micros(at)) if at is not None else "0"
+
+
+def from_micros(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=us)

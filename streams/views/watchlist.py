@@ -117,7 +117,7 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         issuer_id=tranche.issuer_id,
         issuer_name=issuer.issuer_name if issuer else None,
         province=issuer.province if issuer else None,
-        asset_type=deal.deal.asset_type if deal else None,
+        asset_type=deal.deal.asset_type if deal and deal.deal else None,
         seniority=terms.seniority if terms else None,
         currency=tranche.currency,
         face_value=terms.face_value if terms else None,

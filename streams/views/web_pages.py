@@ -143,7 +143,9 @@ class WebPages:
             firing=firing,
             names={i: s.issuer_name for i, s in view.issuers.items() if s.issuer_name},
             provinces=sorted({s.province for s in view.issuers.values() if s.province}),
-            asset_types=sorted({d.deal.asset_type for d in view.deals.values() if d.deal.asset_type}),
+            asset_types=sorted(
+                {d.deal.asset_type for d in view.deals.values() if d.deal and d.deal.asset_type}
+            ),
         )
         return Page(200, html)
 
@@ -195,7 +197,7 @@ class WebPages:
             rows=rows,
             columns=web_format.columns(),
             alerts=_most_pressing_first(issuer.alerts.values()),
-            deals={d: view.deals[d].deal for d in issuer.deal_ids if d in view.deals},
+            deals={d: deal for d in issuer.deal_ids if d in view.deals and (deal := view.deals[d].deal)},
         )
         return Page(200, html)
 

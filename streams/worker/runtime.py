@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
@@ -118,6 +119,7 @@ class Runtime:
             retry_max_seconds=settings.redis_retry_max_seconds,
             cache=cache,
             deadletter_read_back=settings.deadletter_read_back,
+            dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)

@@ -136,7 +136,11 @@ def test_settings_come_from_the_configmap_and_secrets_from_the_secret() -> None:
     assert config["data"]["TRANCHEWATCH_HTTP_HOST"] == "0.0.0.0"
     assert "TRANCHEWATCH_KAFKA_BOOTSTRAP" in config["data"]
     from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-    assert set(from_secret) == {"TRANCHEWATCH_SLACK_WEBHOOK_URL", "TRANCHEWATCH_REDIS_URL"}
+    assert set(from_secret) == {
+        "TRANCHEWATCH_SLACK_WEBHOOK_URL",
+        "TRANCHEWATCH_ALERTMANAGER_URL",
+        "TRANCHEWATCH_REDIS_URL",
+    }
     for name, ref in from_secret.items():
         assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"], name
     assert not set(config["data"]) & set(secret["stringData"]), (

@@ -1,4 +1,4 @@
-"""The payment rules on the real broker and Redis: a trustee report read before its deal, a short distribution
+"""The payment and collateral rules on the real broker and Redis: reports read before their deal, a short
 topped up by the shortfall undertaking, then a full one resolving both alerts, in `abs.alerts`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS
+from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, SERVICER_REPORTS
 from tests.support.kafka_io import produce, read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -87,3 +87,51 @@ def test_short_distribution_then_a_full_one(
         what="both resolved by the next full distribution",
     )
     assert resolved["missed_payment"]["event_time"] == "2025-01-15T18:00:00+08:00"
+
+
+def servicer(event_id: str, start: str, end: str, collections: float, breached: bool) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "deal_id": "BISHUI-24",
+        "period_start": start,
+        "period_end": end,
+        "reported_at": f"{end}T18:00:00+08:00",
+        "collections": collections,
+        "debt_service_due": 100e6,
+        "reserve_balance": 15e6,
+        "reserve_required": 20e6,
+        "triggers": [{"name": "dscr_below_1_1", "breached": breached}],
+    }
+
+
+def test_servicer_report_before_its_deal_then_a_recovery(
+    broker: EmbeddedBroker, worker_factory: Callable[..., WorkerProcess]
+) -> None:
+    worker_factory().wait_ready()
+    low = servicer("s-1", "2024-04-01", "2024-06-30", 75e6, True)
+    produce(broker.bootstrap, SERVICER_REPORTS, [low], key_field="deal_id")
+    produce(broker.bootstrap, DEALS, [DEAL], key_field="deal_id")
+    rules = {"coverage_shortfall", "trigger_breach", "reserve_shortfall"}
+    alerts = wait_for(
+        lambda: (f := latest(broker.bootstrap)) and rules <= set(f) and f, what="the three collateral alerts"
+    )
+    assert {r: (alerts[r]["severity"], alerts[r]["status"]) for r in rules} == {
+        "coverage_shortfall": ("critical", "firing"),
+        "trigger_breach": ("critical", "firing"),
+        "reserve_shortfall": ("warning", "firing"),
+    }
+    assert alerts["coverage_shortfall"]["summary"].startswith(
+        "BISHUI-24: Q2 2024 collections Rmb75.0mn covered debt service Rmb100mn 0.75x"
+    )
+    assert alerts["trigger_breach"]["evidence"]["breached"] == ["dscr_below_1_1"]
+
+    better = servicer("s-2", "2024-07-01", "2024-09-30", 140e6, False)
+    produce(broker.bootstrap, SERVICER_REPORTS, [better], key_field="deal_id")
+    wait_for(
+        lambda: (
+            (f := latest(broker.bootstrap))
+            and all(f[r]["status"] == "resolved" for r in ("coverage_shortfall", "trigger_breach"))
+        ),
+        what="coverage and trigger resolved by the next quarter",
+    )
+    assert latest(broker.bootstrap)["reserve_shortfall"]["status"] == "firing"  # still under-funded

@@ -70,3 +70,44 @@ async def test_the_progress_moves_with_the_commit_and_only_from_where_it_was_loa
     ahead = Commit({}, {}, [], [], positions={tp: big}, loaded_positions={tp: big - 1})
     assert await store.commit(ahead)
     assert await read_progress(store.redis, redis_prefix) == {tp: big}
+
+
+async def test_event_ids_are_forgotten_past_the_retention(store: RedisStore, redis_prefix: str) -> None:
+    import datetime as dt
+
+    day = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    week = dt.timedelta(days=7)
+
+    def ids(*named: tuple[str, int]) -> Commit:
+        seen = [("bond.quotes", e) for e, _ in named]
+        at = {("bond.quotes", e): day + dt.timedelta(days=d) for e, d in named}
+        return Commit({}, {}, seen, [], seen_at=at, retention=week)
+
+    assert await store.commit(ids(("q-0", 0), ("q-3", 3)))
+    assert await store.commit(ids(("q-9", 9)))
+    assert await store.seen("bond.quotes", ["q-0", "q-3", "q-9"]) == {"q-3", "q-9"}  # q-0: 9 days older
+    assert await store.forgotten_before("bond.quotes", week) == day + dt.timedelta(days=2)
+    assert not await store.commit(ids(("q-3", 3)))  # still a duplicate within the retention
+    assert await store.forgotten_before("abs.deals", week) is None
+
+
+def test_the_unbounded_seen_sets_move_into_the_ids_by_event_time(redis_prefix: str) -> None:
+    import redis as sync_redis
+
+    from streams.state.keys import StateKeys
+    from streams.state.migrate import move_seen_ids
+
+    keys = StateKeys(redis_prefix)
+    client = sync_redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        client.sadd(keys.seen("bond.quotes"), *[f"q-{i}" for i in range(2500)])
+        client.hset(keys.clock, "us", "1756684800000000")
+        client.zadd(keys.ids("bond.quotes"), {"q-7": 1756771200000000})  # filed by a worker: kept as is
+        assert move_seen_ids(client, redis_prefix, chunk=1000) == 2500
+        assert not client.exists(keys.seen("bond.quotes"))
+        assert client.zcard(keys.ids("bond.quotes")) == 2500
+        assert client.zscore(keys.ids("bond.quotes"), "q-1") == 1756684800000000
+        assert client.zscore(keys.ids("bond.quotes"), "q-7") == 1756771200000000
+        assert move_seen_ids(client, redis_prefix) == 0
+    finally:
+        client.close()

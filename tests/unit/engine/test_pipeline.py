@@ -190,3 +190,25 @@ async def test_a_moved_progress_is_a_conflict(metrics: Metrics) -> None:
     await handler.handle([env("bond.quotes", quote("q-1", 94.5), 6)])
     assert sample(metrics, "tranchewatch_commit_conflicts_total") == 1
     assert store.offsets == {("bond.quotes", 0): 6}
+
+
+async def test_ids_are_kept_for_the_retention_and_redeliveries_known_by_offset(metrics: Metrics) -> None:
+    import datetime as dt
+
+    store = MemoryStore()
+    handler = BatchHandler(
+        store, RulesConfig(), RecordingPublisher(), metrics, dedup_retention=dt.timedelta(days=7)
+    )
+    await handler.handle([env("bond.quotes", quote("q-1", 99.0, 1), 1)])
+    await handler.handle([env("bond.quotes", quote("q-9", 99.0, 9), 2)])
+    await handler.handle([env("bond.quotes", quote("q-20", 99.0, 20), 3)])
+    assert set(store.seen_ids["bond.quotes"]) == {"q-20"}  # 1 and 9 are more than 7 days older: forgotten
+    # A redelivery of a forgotten event (a group reset to earliest) is known by its offset: nothing applied.
+    assert await handler.handle([env("bond.quotes", quote("q-1", 80.0, 1), 1)]) == []
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="duplicate") == 1
+    # Within the retention an unknown id at an old offset was never applied (a re-created topic): applied.
+    await handler.handle([env("bond.quotes", quote("q-new", 99.0, 19), 2)])
+    assert "q-new" in store.seen_ids["bond.quotes"]
+    # Past the progress, an event older than the retention is new to this topic: applied, and forgotten.
+    await handler.handle([env("bond.quotes", quote("q-late", 99.0, 2), 4)])
+    assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="processed") == 5

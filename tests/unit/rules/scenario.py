@@ -15,6 +15,7 @@ from streams.model.events import (
     Event,
     Financials,
     Quote,
+    ServicerReport,
     TrancheTerms,
 )
 from streams.rules.registry import RulesConfig
@@ -25,6 +26,7 @@ TOPIC_OF = {
     Deal: "abs.deals",
     Financials: "issuer.financials",
     Distribution: "abs.distributions",
+    ServicerReport: "abs.servicer_reports",
     Entity: "abs.entities",
 }
 
