@@ -28,7 +28,7 @@ Examples:
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "backtest",
         help="replay events through the rules, no broker; compare two rules files",

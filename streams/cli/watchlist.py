@@ -14,12 +14,12 @@ from redis.exceptions import RedisError
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
 from streams.rules.registry import RulesConfig
-from streams.settings import Settings
+from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
 from streams.views.watchlist import SortKey, Watchlist, WatchQuery, WatchRow, watchlist
 
 
-def add_parser(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
         help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
@@ -47,8 +47,8 @@ async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Wa
 
 
 def cmd_watchlist(args: argparse.Namespace) -> int:
+    settings = load_settings()
     try:
-        settings = Settings()
         rules = RulesConfig.load(settings.rules_file)
         query = WatchQuery(
             sort=args.sort,

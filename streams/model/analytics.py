@@ -32,10 +32,9 @@ from typing import Literal
 
 from streams.model.conventions import accrued_interest, days_in_year_ending, final_period_yield_pct
 from streams.model.events import TrancheTerms
-from streams.model.schedule import CHINA_TIME, period_of, settlement_date
+from streams.model.schedule import period_of, settlement_date
 
 __all__ = [
-    "CHINA_TIME",
     "Analytics",
     "Flows",
     "analytics_at",

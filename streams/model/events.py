@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from alerts.core.china import CHINA_TIME
 from streams.model.schedule import coupon_dates
 
 # QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
@@ -17,7 +18,7 @@ FIRST_YEAR, LAST_YEAR = 1902, 2198
 def _plausible_time(value: dt.datetime) -> dt.datetime:
     """A stamp the rules and the analytics can handle, in UTC and in China time alike."""
     try:
-        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(_CHINA).year}
+        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(CHINA_TIME).year}
     except OverflowError:
         years = {0}
     if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
@@ -31,7 +32,6 @@ def _plausible_date(value: dt.date) -> dt.date:
     return value
 
 
-_CHINA = dt.timezone(dt.timedelta(hours=8))
 EventTime = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
 TermsDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
