@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
     servicer_reports_partitions: int = Field(1, ge=1)
+    ratings_partitions: int = Field(1, ge=1)
     entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)

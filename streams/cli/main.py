@@ -15,7 +15,7 @@ from streams.backtest import cli as backtest_cli
 from streams.cli import alerts as alerts_cli
 from streams.cli import watchlist as watchlist_cli
 from streams.kafka.codecs import KAFKA_CODECS
-from streams.model.events import Deal, Distribution, Entity, Financials, Quote, ServicerReport
+from streams.model.events import Deal, Distribution, Entity, Financials, Quote, Rating, ServicerReport
 from streams.rebuild import cli as rebuild_cli
 from streams.settings import load_settings
 
@@ -85,6 +85,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         "issuer.financials": Financials.model_json_schema(),
         "abs.distributions": Distribution.model_json_schema(),
         "abs.servicer_reports": ServicerReport.model_json_schema(),
+        "abs.ratings": Rating.model_json_schema(),
         "abs.entities": Entity.model_json_schema(),
         "abs.alerts": Alert.model_json_schema(),
     }
@@ -100,6 +101,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.only == "soak":
+        from streams.bench.soak import run_soak
+
+        soak = run_soak(
+            args.quotes, args.tranches, args.soak_days, load_settings().redis_url.get_secret_value()
+        )
+        print(soak.render(), flush=True)
+        return 0
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -161,9 +170,13 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput"],
+        choices=["throughput", "soak"],
         default=None,
-        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+    )
+    bench.add_argument(
+        "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"
     )
     bench.add_argument(
         "--compression",

@@ -135,7 +135,7 @@ def test_any_interleaving_gives_the_oracles_stale_set(data: st.DataObject) -> No
             state = TrancheState(tranche_id="x", quote_gaps=gaps)
             limit = stale_quote.threshold(state, cfg)
             if stale_quote.trading_days_since(times[-1], clock) > limit:
-                expected.add(seq[0].tranche_id)  # type: ignore[union-attr]
+                expected.add(str(seq[0].tranche_id))  # type: ignore[union-attr]
     assert stale == expected
     assert snap.watching == sorted(snap.watching)
 
