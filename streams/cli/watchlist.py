@@ -78,10 +78,14 @@ def _cells(row: WatchRow) -> list[str]:
         row.issuer_name or row.issuer_id or "-",
         row.province or "-",
         row.asset_type or "-",
-        _num(row.price),
+        _num(row.clean_price),
         _num(row.discount),
+        _num(row.factor, "{:.4g}"),
+        "-" if row.outstanding_principal is None else money(row.outstanding_principal, cur),
         "-" if row.mark_to_market_loss is None else money(row.mark_to_market_loss, cur),
         _num(row.ytm_pct),
+        _num(row.ytp_pct),
+        _num(row.wal_years),
         row.last_quote_at.date().isoformat() if row.last_quote_at else "-",
         _num(row.quote_age_trading_days, "{:d}") + (" STALE" if row.stale else ""),
         "-" if trend is None else ("+" if trend > 0 else "") + money(trend, cur) + "/yr",
@@ -89,7 +93,18 @@ def _cells(row: WatchRow) -> list[str]:
     ]
 
 
-HEADERS = ["TRANCHE", "ISSUER", "PROVINCE", "ASSET TYPE", "PRICE", "DISC", "MTM LOSS", "YTM%", "LAST QUOTE"]
+HEADERS = [
+    "TRANCHE",
+    "ISSUER",
+    "PROVINCE",
+    "ASSET TYPE",
+    "CLEAN",
+    "DISC",
+    "FACTOR",
+    "OUTSTANDING",
+    "MTM LOSS",
+]
+HEADERS += ["YTM%", "YTP%", "WAL", "LAST QUOTE"]
 HEADERS += ["AGE (TD)", "LOSS TREND", "FIRING"]
 
 

@@ -49,7 +49,7 @@ FactorSource = Literal["schedule", "report", "none"]
 @dataclass(frozen=True, slots=True)
 class Factor:
     value: float
-    source: FactorSource  # none: no amortisation schedule and no report with factor_after (1.0 is used)
+    source: FactorSource  # none: neither terms nor a report with factor_after (1.0 is used)
     report_date: dt.date | None = None
 
 
@@ -59,7 +59,7 @@ def factor_at(
     """F at `settlement`, from the schedule and (payment date, factor_after) of the tranche's reports."""
     known = [(day, f) for day, f in reports if day <= settlement]
     newest = max(known) if known else None
-    if terms is None or not terms.amortisation:
+    if terms is None:
         return Factor(newest[1], "report", newest[0]) if newest else Factor(1.0, "none")
     since = newest[0] if newest else None
     repaid = sum(

@@ -231,6 +231,8 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
         "threshold_trading_days": limit,
         "calendar": CALENDAR_NAME,
     }
+    if quote.clean is not None:  # quoted per 100 of original face: the price judged, per 100 outstanding
+        evidence["last_clean_price"] = quote.clean
     median = median_gap(tranche, cfg)
     if median is not None:
         evidence["relative"] = {
@@ -243,7 +245,7 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
     usual = f"; usually quoted every {median:g} trading days" if median is not None else ""
     summary = (
         f"{tranche.tranche_id} has not been quoted for {days} China trading days "
-        f"(last {price(quote.price)} on {china_date(quote.ts)}, market clock {china_date(clock)}{usual})"
+        f"(last {_as_quoted(quote)} on {china_date(quote.ts)}, market clock {china_date(clock)}{usual})"
     )
     return Fire("info", summary, evidence)
 
@@ -251,10 +253,20 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
 def resolved(tranche: TrancheState) -> Resolve:
     quote = tranche.last_quote
     assert quote is not None
-    evidence = {"price": quote.price, "quote_event_id": quote.event_id, "quote_ts": quote.ts.isoformat()}
+    evidence: dict[str, Any] = {
+        "price": quote.price,
+        "quote_event_id": quote.event_id,
+        "quote_ts": quote.ts.isoformat(),
+    }
+    if quote.clean is not None:
+        evidence["clean_price"] = quote.clean
     return Resolve(
-        f"{tranche.tranche_id} quoted again at {price(quote.price)} on {china_date(quote.ts)}", evidence
+        f"{tranche.tranche_id} quoted again at {_as_quoted(quote)} on {china_date(quote.ts)}", evidence
     )
+
+
+def _as_quoted(quote: QuoteMark) -> str:
+    return price(quote.price) + (" per 100 original face" if quote.clean is not None else "")
 
 
 def _on_quote(judge: Judge, tranche: TrancheState, previous: QuoteMark | None, cfg: StaleQuoteConfig) -> None:

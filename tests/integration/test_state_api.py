@@ -73,7 +73,7 @@ def test_watchlist_endpoint_sorts_filters_and_matches_its_schema(loaded: str) ->
     assert body["clock"] == "2025-09-15T09:30:00+08:00" and body["stale_after_trading_days"] == 5
     everything = _call(loaded, "tranches", {})
     ids = [r["tranche_id"] for r in _check_schema(everything, "Watchlist")["rows"]]
-    assert ids == sorted(ids) and len(ids) == 7 and "ALIEN" not in ids
+    assert ids == sorted(ids) and len(ids) == 8 and "ALIEN" not in ids
 
 
 def test_bad_query_parameters_are_400s(loaded: str) -> None:
