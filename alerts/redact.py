@@ -1,10 +1,20 @@
-"""Keeps webhook URLs and tokens out of logs, metrics and error messages."""
+"""Keeps secrets out of logs, metrics and error messages: `redact` for a string, and one logging filter.
+
+The filter is installed once per process, through the log record factory, so it holds for every logger
+(faust's and the Kafka and Slack clients' included) and survives faust reconfiguring the handlers: by the
+worker and the rebuild at start with every secret of the settings and the routing file; a Slack client adds
+its own secret to it wherever it is built (slack-sdk logs the webhook URL at DEBUG). Beside the
+configured values it removes anything shaped like a webhook URL, a Slack token or a password in a URL.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
 
 _WEBHOOK = re.compile(r"https?://[^\s'\"]*hooks[^\s'\"]*", re.IGNORECASE)
 _TOKEN = re.compile(r"xox[abposr]-[A-Za-z0-9-]+")
@@ -22,33 +32,67 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:<redacted>@", text)
 
 
+def secret_values(config: object) -> list[str]:
+    """Every SecretStr value inside a settings or config model (nested models, lists and dicts too)."""
+    if isinstance(config, SecretStr):
+        value = config.get_secret_value()
+        return [value] if value else []
+    if isinstance(config, BaseModel):
+        return [s for name in type(config).model_fields for s in secret_values(getattr(config, name))]
+    if isinstance(config, Mapping):
+        return [s for value in config.values() for s in secret_values(value)]
+    if isinstance(config, list | tuple):
+        return [s for value in config for s in secret_values(value)]
+    return []
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites a record's message with its secrets redacted. slack-sdk logs the webhook URL at DEBUG, so
-    its clients get a logger carrying this filter, and the worker puts one on every root handler too."""
+    """Redacts a record's message (formatted with its arguments), traceback and stack."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Longest first, so that a URL goes whole before a password inside it.
+        self.secrets = sorted({*self.secrets, *(s for s in secrets if s)}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message, self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, ()  # not None: mode's formatter would format (None,)
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: keep the template only
+            message = str(record.msg)
+        # An empty tuple, not None: mode's formatter turns None into (None,) and formats again.
+        record.msg, record.args = redact(message, self.secrets), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
 
 
-def redacting_logger(name: str, secrets: Iterable[str]) -> logging.Logger:
-    logger = logging.getLogger(name)
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
-    for f in logger.filters:
-        if isinstance(f, RedactingFilter):
-            f.secrets = sorted({*f.secrets, *(s for s in secrets if s)})
-    return logger
+def install_redaction(secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Every record created from now on, by any logger, passes through the filter. Installing again adds
+    the secrets to the filter in place rather than stacking a second one."""
+    current = logging.getLogRecordFactory()
+    installed: RedactingFilter | None = getattr(current, "redacting", None)
+    if installed is not None:
+        installed.add(secrets)
+        return installed
+    redacting = RedactingFilter(secrets)
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        redacting.filter(record)
+        return record
+
+    _set_factory(factory, redacting)
+    return redacting
 
 
-def install_on_root(secrets: Iterable[str]) -> None:
-    """Every handler of the root logger redacts: a third-party library logging a secret is caught too."""
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter(secrets))
+def _set_factory(factory: Callable[..., logging.LogRecord], redacting: RedactingFilter) -> None:
+    factory.redacting = redacting  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -56,15 +56,5 @@ def redis_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value the settings hold, for the log redaction."""
-    found = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if hasattr(value, "get_secret_value") and value.get_secret_value():
-            found.append(value.get_secret_value())
-    return found
-
-
 def _path(value: object) -> str | None:
     return str(value) if value is not None else None

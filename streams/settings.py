@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import (
     BaseSettings,
@@ -15,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from alerts.core.validation import problems
 
 CONFIG_FILE_ENV = "TRANCHEWATCH_CONFIG"
 
@@ -43,6 +46,7 @@ class Settings(BaseSettings):
     financials_partitions: int = Field(1, ge=1)
     distributions_partitions: int = Field(1, ge=1)
     servicer_reports_partitions: int = Field(1, ge=1)
+    ratings_partitions: int = Field(1, ge=1)
     entities_partitions: int = Field(1, ge=1)
     alerts_partitions: int = Field(1, ge=1)
     deadletter_partitions: int = Field(1, ge=1)
@@ -194,3 +198,12 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 data[name] = value.get_secret_value() if plaintext_secrets else "**********"
         return data
+
+
+def load_settings(command: str = "tranchewatch") -> Settings:
+    """The settings from the environment, or exit naming each problem: every command starts this way.
+    The values are not echoed, since one may be a secret."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        sys.exit(f"{command}: invalid settings:\n" + "\n".join(f"  {p}" for p in problems(exc)))

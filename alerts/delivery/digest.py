@@ -13,10 +13,10 @@ from typing import Protocol, runtime_checkable
 
 from redis.asyncio import Redis
 
+from alerts.core.china import CHINA_TIME
 from alerts.core.model import Alert
 from alerts.keys import AlertKeys
 
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 MAX_LISTED = 50  # a Slack message stays readable and under its block limits
 
 

@@ -3,6 +3,7 @@ permanent."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
 from alerts.notify.templates import digest_message, group_message
-from alerts.redact import redact, redacting_logger
+from alerts.redact import install_redaction, redact
 
 
 class SlackWebhookSink:
@@ -20,9 +21,11 @@ class SlackWebhookSink:
 
     def __init__(self, url: str, *, min_interval_seconds: float = 1.0, timeout: int = 10) -> None:
         self._url = url
-        # Our own retries and pacing only; and a logger that redacts, since slack-sdk logs the URL at DEBUG.
+        # Our own retries and pacing only. slack-sdk logs the URL at DEBUG: the process's one redaction
+        # filter (alerts/redact.py) takes it out, wherever this client is built.
+        install_redaction([url])
         self._client = AsyncWebhookClient(
-            url, timeout=timeout, retry_handlers=[], logger=redacting_logger("tranchewatch.slack_sdk", [url])
+            url, timeout=timeout, retry_handlers=[], logger=logging.getLogger("tranchewatch.slack_sdk")
         )
         # Slack allows about one message per second per webhook.
         self.min_interval_seconds = min_interval_seconds

@@ -8,6 +8,7 @@ are permanent. The token never leaves the client: errors and logs are redacted.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import aiohttp
@@ -19,7 +20,7 @@ from alerts.core.model import Alert
 from alerts.exceptions import Permanent, Retryable
 from alerts.notify.slack import _seconds
 from alerts.notify.templates import line, slack_message
-from alerts.redact import redact, redacting_logger
+from alerts.redact import install_redaction, redact
 
 _RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
@@ -38,6 +39,7 @@ class SlackBotSink:
         min_interval_seconds: float = 1.0,
         timeout: int = 10,
     ) -> None:
+        install_redaction([token])  # slack-sdk's logs: the process's one redaction filter (alerts/redact.py)
         self._token = token
         self._channel = channel
         self._redis = redis
@@ -48,7 +50,7 @@ class SlackBotSink:
             base_url=base_url or "https://slack.com/api/",
             timeout=timeout,
             retry_handlers=[],
-            logger=redacting_logger("tranchewatch.slack_sdk", [token]),
+            logger=logging.getLogger("tranchewatch.slack_sdk"),
         )
 
     async def _post_or_update(self, alert: Alert) -> None:

@@ -37,10 +37,18 @@ def _facts(alert: Alert) -> list[str]:
     currency = str(e.get("currency", "CNY"))
     facts = []
     if "price" in e:
-        facts.append(f"*Price* {e['price']:.2f}")
+        basis = " per 100 original face" if e.get("price_basis") == "original" else ""
+        facts.append(f"*Price* {e['price']:.2f}{basis}")
+    if "clean_price" in e and e.get("price_basis") == "original":
+        facts.append(f"*Clean price* {e['clean_price']:.2f} per 100 outstanding")
     if "discount" in e:
         facts.append(f"*Discount to par* {e['discount']:.2f}")
-    if "face_value" in e:
+    if "factor" in e:
+        note = " (assumed: nothing states it)" if "factor_note" in e else ""
+        facts.append(f"*Factor* {e['factor']:.4g}{note}")
+    if "outstanding_principal" in e:
+        facts.append(f"*Outstanding* {money(e['outstanding_principal'], currency)}")
+    elif "face_value" in e:
         facts.append(f"*Face value* {money(e['face_value'], currency)}")
     if "mark_to_market_loss" in e:
         facts.append(f"*Mark-to-market loss* {money(e['mark_to_market_loss'], currency)}")
@@ -48,6 +56,10 @@ def _facts(alert: Alert) -> list[str]:
         facts.append(f"*Net loss / revenue* {e['loss_pct_of_revenue']:.1f}%")
     if "ytm_pct" in e:
         facts.append(f"*Yield to maturity* {e['ytm_pct']:.3f}%")
+    if "ytp_pct" in e:
+        facts.append(f"*Yield to put* {e['ytp_pct']:.3f}%")
+    if "wal_years" in e:
+        facts.append(f"*WAL* {e['wal_years']:.2f} years")
     since = alert.starts_at.isoformat()
     facts.append(
         f"*Since* {since}" if alert.status == "firing" else f"*Fired* {since} *resolved* {alert.ends_at}"

@@ -1,5 +1,5 @@
 """The alerts HTTP API, framework-free: `handle(method, path, ...)` returns a status and a JSON body, so it is
-tested without a server and mounted by streams/worker/api_pages.py on the worker's web port.
+tested without a server and mounted by streams/worker/web.py on the worker's web port.
 
 Paths are relative to the API root (mounted at /api/v1, beside the read-only state API):
 
@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from alerts.core.validation import problems
 from alerts.exceptions import Conflict, NotFound
 from alerts.ops.auth import BearerToken
 from alerts.ops.service import AlertsService
@@ -32,6 +33,9 @@ from alerts.ops.service import AlertsService
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
+    """One answer of an HTTP API, this one's and the state API's: a status, a body (a pydantic model, or data
+    that serialises as JSON) and extra headers. streams/worker/web.py turns it into faust's response."""
+
     status: int
     body: Any
     headers: tuple[tuple[str, str], ...] = ()
@@ -140,5 +144,5 @@ def _time(value: object) -> dt.datetime:
 
 def _brief(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        return "; ".join(problems(exc))
     return str(exc)

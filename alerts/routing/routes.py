@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.core.validation import problems
 from alerts.exceptions import AlertsError
 from alerts.mute.inhibit import DEFAULT_INHIBIT_RULES, InhibitRule
 from alerts.routing.matchers import LABEL_NAMES, Matcher, all_match, parse_all
@@ -198,7 +199,7 @@ def load_routing(path: Path) -> RoutingConfig:
     try:
         return RoutingConfig.model_validate(data or {})
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        lines = [f"  {line}" for line in problems(exc)]
         raise RoutingError(f"routing file {path} is invalid:\n" + "\n".join(lines)) from None
 
 

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from alerts.core.china import CHINA_TIME
 from alerts.core.model import Alert
 from streams.model.state import PeriodFigure
 from streams.rules.config import BelowParConfig
 
 SEVERITY_COLOUR = {"info": "#4c78a8", "warning": "#f58518", "critical": "#d62728"}
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 RULE_MARKER = {"below_par": "v", "price_drop": "X", "distressed_tranche": "D", "stale_quote": "s"}
 
 

@@ -17,6 +17,7 @@ from . import sources
 from .compare import compare
 from .replay import BacktestRun, Progress, run_backtest
 from .table import alerts_table, changes_table, counts_line
+from .tranches import tranche_rows
 
 EPILOG = """\
 Replay order: the records' order in the file, as the worker reads each topic in its own order; with
@@ -27,7 +28,7 @@ Examples:
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "backtest",
         help="replay events through the rules, no broker; compare two rules files",
@@ -173,6 +174,7 @@ def _as_json(runs: list[BacktestRun], changes: list[Any]) -> dict[str, Any]:
                 "notices": [n.model_dump(mode="json") for n in run.notices],
                 "firing": sorted(run.firing()),
                 "dead_letters": [{"topic": t, "reason": r} for t, r in run.dead_letters],
+                "tranches": tranche_rows(run.tranches()),
             }
             for run in runs
         ],

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from alerts.core.model import Alert
 from streams.ingest.parse import parse
-from streams.model.events import Quote
+from streams.model.analytics import factor_at
+from streams.model.events import Deal, Distribution, Quote, TrancheTerms
+from streams.model.schedule import settlement_date
 from streams.rules.issuer_loss_widening import period_key
 
 from . import charts
@@ -25,6 +27,7 @@ from .compare import Change
 from .replay import BacktestRun
 from .sources import Record
 from .table import when
+from .tranches import tranche_rows
 
 MAX_TRANCHES = 40
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
@@ -34,15 +37,31 @@ figure{margin:1.5em 0}img{max-width:100%}"""
 
 
 def quote_series(records: Iterable[Record]) -> dict[str, list[tuple[dt.datetime, float]]]:
-    """Each tranche's valid quotes in time order, parsed by the worker's parser, first of each event_id."""
+    """Each tranche's valid quotes in time order, parsed by the worker's parser, first of each event_id, as
+    clean prices per 100 outstanding: a price per 100 of original face is divided by the factor at its
+    settlement, from the terms and distribution reports in the records (as known at their end)."""
     seen: set[str] = set()
-    series: dict[str, list[tuple[dt.datetime, float]]] = {}
+    quotes: list[Quote] = []
+    terms: dict[str, TrancheTerms] = {}
+    factors: dict[str, list[tuple[dt.date, float]]] = {}
     for topic, value in records:
         raw = value.encode() if isinstance(value, str) else json.dumps(value).encode()
         event = parse(topic, raw)
         if isinstance(event, Quote) and event.event_id not in seen:
             seen.add(event.event_id)
-            series.setdefault(event.tranche_id, []).append((event.ts, event.price))
+            quotes.append(event)
+        elif isinstance(event, Deal):
+            terms.update((t.tranche_id, t) for t in event.tranches)
+        elif isinstance(event, Distribution) and event.factor_after is not None:
+            factors.setdefault(event.tranche_id, []).append((event.payment_date, event.factor_after))
+    series: dict[str, list[tuple[dt.datetime, float]]] = {}
+    for quote in quotes:
+        price = quote.price
+        if quote.price_basis == "original":
+            at = settlement_date(quote.ts)
+            factor = factor_at(terms.get(quote.tranche_id), factors.get(quote.tranche_id, []), at).value
+            price = price / factor if factor > 0 else price
+        series.setdefault(quote.tranche_id, []).append((quote.ts, price))
     return {t: sorted(points) for t, points in series.items()}
 
 
@@ -73,6 +92,40 @@ def _alerts_html(notices: Sequence[Alert]) -> str:
     rows = [[when(n.event_time), n.rule, n.severity, n.status, _subject(n), n.summary] for n in notices]
     headers = ["event time", "rule", "severity", "status", "subject", "evidence"]
     return _rows(headers, rows, [n.severity for n in notices])
+
+
+TRANCHE_HEADERS = ["tranche", "settlement", "price", "basis", "clean", "factor", "outstanding", "accrued"]
+TRANCHE_HEADERS += ["YTM %", "YTP %", "WAL (years)", "discount", "MTM loss"]
+
+
+def _tranches_html(run: BacktestRun) -> str:
+    """Per 100 of outstanding principal (contract: Analytics); a dash where a figure needs terms not known."""
+    rows = tranche_rows(run.tranches())
+    if not rows:
+        return "<p>No tranche was quoted.</p>"
+
+    def num(value: object, fmt: str = "{:.2f}") -> str:
+        return "-" if value is None else fmt.format(value)
+
+    table = [
+        [
+            tranche_id,
+            str(r["settlement"]),
+            num(r["price"]),
+            str(r["price_basis"]),
+            num(r["clean_price"]),
+            num(r["factor"], "{:.4g}"),
+            num(r["outstanding_principal"], "{:,.0f}"),
+            num(r["accrued_interest"], "{:.4f}"),
+            num(r["ytm_pct"], "{:.3f}"),
+            num(r["ytp_pct"], "{:.3f}"),
+            num(r["wal_years"]),
+            num(r["discount"]),
+            num(r["mark_to_market_loss"], "{:,.0f}"),
+        ]
+        for tranche_id, r in rows.items()
+    ]
+    return _rows(TRANCHE_HEADERS, table)
 
 
 def _subject(n: Alert) -> str:
@@ -147,6 +200,8 @@ def _page(runs: Sequence[BacktestRun], changes: Sequence[Change], figures: list[
         parts.append(
             _rows(["change", "rule", "subject", "detail"], rows) if rows else "<p>No differences.</p>"
         )
+    parts.append("<h2>Tranches at the end of the replay</h2>")
+    parts.append(_tranches_html(run))
     parts.append("<h2>Charts</h2>")
     if omitted > 0:
         parts.append(

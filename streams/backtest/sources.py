@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from streams.kafka.publish import PublishError, iter_jsonl
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
+from streams.kafka.topics import (
+    DEALS,
+    DISTRIBUTIONS,
+    ENTITIES,
+    FINANCIALS,
+    QUOTES,
+    RATINGS,
+    SERVICER_REPORTS,
+)
 
 Record = tuple[str, Any]  # (topic, value); a str value is sent as its raw bytes, like `publish` does
 QUOTE_FIELDS = ("tranche_id", "ts", "price", "bid", "ask", "source", "event_id")
@@ -25,6 +33,7 @@ TIME_FIELD = {
     FINANCIALS: "reported_at",
     DISTRIBUTIONS: "reported_at",
     SERVICER_REPORTS: "reported_at",
+    RATINGS: "ts",
     ENTITIES: "updated_at",
 }
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from alerts.core.china import CHINA_TIME
 from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-QUOTES_START = dt.datetime(2025, 1, 2, 9, 30, tzinfo=CHINA)
+QUOTES_START = dt.datetime(2025, 1, 2, 9, 30, tzinfo=CHINA_TIME)
 ROUND_STEP = dt.timedelta(minutes=90)
 QUIET_SHARE = 0.3
 TRANCHES_PER_DEAL = 4
@@ -54,7 +54,7 @@ def _record(topic: str, key: str, value: dict[str, object]) -> Record:
 
 def _deal(rng: random.Random, index: int, issuer: int, tranche_ids: list[str]) -> Record:
     year = 2023 if index % 5 < 2 else 2024  # 40% then 60%: 2024 beats 2023 once
-    announced = dt.datetime(year, 1 + index % 12, 1 + index % 27, 10, 0, tzinfo=CHINA)  # before Dec 30
+    announced = dt.datetime(year, 1 + index % 12, 1 + index % 27, 10, 0, tzinfo=CHINA_TIME)  # before Dec 30
     issue = announced.date() + dt.timedelta(days=5)
     tranches = [
         {

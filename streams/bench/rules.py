@@ -1,6 +1,6 @@
 """The rules alone: `apply_event` over the bench's generated market, in memory, no Redis, no Kafka.
 
-    python -m streams.bench.rules [--quotes 40000] [--tranches 2000] [--batch 2000] [--profile]
+    python -m streams.bench.rules [--quotes 40000] [--tranches 2000] [--batch 2000] [--profile] [--structured]
 
 Deals and financials first, then the quotes, in batches that share their documents the way the state cache
 lets the worker's batches share them; each batch ends by serialising its dirty documents, as a commit does.
@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from streams.bench.data import generate
+from streams.bench.structured import structured
 from streams.engine.apply import apply_event
 from streams.ingest.parse import Rejected, parse
 from streams.model.events import Event, Quote
@@ -110,9 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="add a cProfile top list of one more pass")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--rules", type=Path, default=None, help="rules TOML (default: the contract's)")
+    parser.add_argument(
+        "--structured",
+        action="store_true",
+        help="amortising quarterly tranches quoted per 100 of original face (streams/bench/structured.py)",
+    )
     args = parser.parse_args(argv)
     rules = RulesConfig.load(args.rules)
     stream = events(args.quotes, args.tranches)
+    if args.structured:
+        stream = structured(stream)
     passes = [run(stream, args.batch, rules) for _ in range(args.repeat)]
     best = min(passes, key=lambda p: p.seconds_rules)
     assert len({(p.notices, p.state) for p in passes}) == 1, "passes disagree"

@@ -11,14 +11,14 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from alerts.exceptions import AlertsError, NotFound
+from alerts.mute.schedule import Recurrence
 from alerts.ops.service import AlertsService
-from streams.settings import Settings
+from streams.settings import load_settings
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
@@ -39,10 +39,7 @@ def parse_until(until: str | None, duration: str | None, now: dt.datetime) -> dt
 def _run(
     func: Callable[[AlertsService, argparse.Namespace], Awaitable[Any]], args: argparse.Namespace
 ) -> int:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        sys.exit(f"tranchewatch: invalid settings:\n{exc}")
+    settings = load_settings()
 
     async def go() -> Any:
         redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_connect_timeout=5)
@@ -118,7 +115,7 @@ def add_commands(sub: Any) -> None:
     add.add_argument("-d", "--duration", help="or a length: 30m, 2h, 7d")
     add.add_argument(
         "--recurring",
-        choices=["weekends", "cn_holidays", "non_trading_days"],
+        choices=get_args(Recurrence),
         help="mute only notices whose event time falls on these days (China time)",
     )
     add.set_defaults(func=_cmd(_silence_add))

@@ -9,38 +9,26 @@ import signal
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from alerts.core.model import Alert
 from alerts.exceptions import AlertsError
-from alerts.redact import install_on_root
-from streams.backtest.cli import add_parser as add_backtest_parser
-from streams.cli.alerts import add_commands as add_alert_commands
-from streams.cli.watchlist import add_parser as add_watchlist_parser
+from streams.backtest import cli as backtest_cli
+from streams.cli import alerts as alerts_cli
+from streams.cli import watchlist as watchlist_cli
 from streams.kafka.codecs import KAFKA_CODECS
-from streams.model.events import Deal, Distribution, Entity, Financials, Quote, ServicerReport
-from streams.rebuild.cli import add_parser as add_rebuild_parser
-from streams.settings import Settings
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        sys.exit(f"tranchewatch: invalid settings:\n{exc}")
+from streams.model.events import Deal, Distribution, Entity, Financials, Quote, Rating, ServicerReport
+from streams.rebuild import cli as rebuild_cli
+from streams.settings import load_settings
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from streams.worker.run import run_worker
     from streams.worker.runtime import load_routing_config
 
-    settings = _settings()
+    settings = load_settings()
     empty_token = settings.empty_api_token()
     if empty_token is not None:
         sys.exit(f"tranchewatch worker: {empty_token}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    secrets = (settings.slack_webhook_url, settings.alertmanager_url, settings.api_token)
-    install_on_root(s.get_secret_value() for s in secrets if s)
     try:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
@@ -52,7 +40,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from streams.kafka.publish import PublishError, publish_records, read_jsonl
     from streams.security import kafka_client_options
 
-    settings = _settings()
+    settings = load_settings()
     try:
         counts = publish_records(
             settings.kafka_bootstrap,
@@ -70,7 +58,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_broker(args: argparse.Namespace) -> int:
     from streams.kafka.broker import EmbeddedBroker
 
-    port = args.port or int(_settings().kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    port = args.port or int(load_settings().kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
     broker = EmbeddedBroker(port=port)
     broker.start()
     print(f"embedded broker (Tansu, memory storage) on {broker.bootstrap}; Ctrl-C stops it", flush=True)
@@ -97,6 +85,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         "issuer.financials": Financials.model_json_schema(),
         "abs.distributions": Distribution.model_json_schema(),
         "abs.servicer_reports": ServicerReport.model_json_schema(),
+        "abs.ratings": Rating.model_json_schema(),
         "abs.entities": Entity.model_json_schema(),
         "abs.alerts": Alert.model_json_schema(),
     }
@@ -112,6 +101,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.only == "soak":
+        from streams.bench.soak import run_soak
+
+        soak = run_soak(
+            args.quotes, args.tranches, args.soak_days, load_settings().redis_url.get_secret_value()
+        )
+        print(soak.render(), flush=True)
+        return 0
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -120,7 +117,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         tranches=args.tranches,
         rate=args.rate,
         latency_quotes=args.latency_quotes,
-        redis_url=_settings().redis_url.get_secret_value(),
+        redis_url=load_settings().redis_url.get_secret_value(),
         workdir=Path(args.workdir) if args.workdir else None,
         only=args.only,
         compression=None if args.compression == "none" else args.compression,
@@ -154,16 +151,16 @@ def parser() -> argparse.ArgumentParser:
         "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
     )
     demo.set_defaults(func=cmd_demo)
-    add_backtest_parser(sub)
-    add_watchlist_parser(sub)
-    add_rebuild_parser(sub)
+    backtest_cli.add_commands(sub)  # each command module registers its commands the same way
+    watchlist_cli.add_commands(sub)
+    rebuild_cli.add_commands(sub)
     sub.add_parser("schema", help="print the JSON Schema of every event and of the alert").set_defaults(
         func=cmd_schema
     )
     sub.add_parser("metrics", help="print the metrics catalogue (name, type, labels, meaning)").set_defaults(
         func=cmd_metrics
     )
-    add_alert_commands(sub)
+    alerts_cli.add_commands(sub)
     bench = sub.add_parser(
         "bench", help="throughput and latency against raw aiokafka, faust and a naive loop"
     )
@@ -173,9 +170,13 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput"],
+        choices=["throughput", "soak"],
         default=None,
-        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared)",
+        help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+    )
+    bench.add_argument(
+        "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"
     )
     bench.add_argument(
         "--compression",

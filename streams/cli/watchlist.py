@@ -14,13 +14,13 @@ from redis.exceptions import RedisError
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
 from streams.rules.registry import RulesConfig
-from streams.settings import Settings
+from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
 from streams.views.exposures import GROUPS, Exposures, exposures
 from streams.views.watchlist import MarketView, SortKey, Watchlist, WatchQuery, WatchRow, watchlist
 
 
-def add_parser(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
         help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
@@ -68,8 +68,8 @@ def _grouped(args: argparse.Namespace) -> int:
 def cmd_watchlist(args: argparse.Namespace) -> int:
     if getattr(args, "group_by", None):
         return _grouped(args)
+    settings = load_settings()
     try:
-        settings = Settings()
         rules = RulesConfig.load(settings.rules_file)
         query = WatchQuery(
             sort=args.sort,
@@ -99,10 +99,14 @@ def _cells(row: WatchRow) -> list[str]:
         row.issuer_name or row.issuer_id or "-",
         row.province or "-",
         row.asset_type or "-",
-        _num(row.price),
+        _num(row.clean_price),
         _num(row.discount),
+        _num(row.factor, "{:.4g}"),
+        "-" if row.outstanding_principal is None else money(row.outstanding_principal, cur),
         "-" if row.mark_to_market_loss is None else money(row.mark_to_market_loss, cur),
         _num(row.ytm_pct),
+        _num(row.ytp_pct),
+        _num(row.wal_years),
         row.last_quote_at.date().isoformat() if row.last_quote_at else "-",
         _num(row.quote_age_trading_days, "{:d}") + (" STALE" if row.stale else ""),
         "-" if trend is None else ("+" if trend > 0 else "") + money(trend, cur) + "/yr",
@@ -110,7 +114,18 @@ def _cells(row: WatchRow) -> list[str]:
     ]
 
 
-HEADERS = ["TRANCHE", "ISSUER", "PROVINCE", "ASSET TYPE", "PRICE", "DISC", "MTM LOSS", "YTM%", "LAST QUOTE"]
+HEADERS = [
+    "TRANCHE",
+    "ISSUER",
+    "PROVINCE",
+    "ASSET TYPE",
+    "CLEAN",
+    "DISC",
+    "FACTOR",
+    "OUTSTANDING",
+    "MTM LOSS",
+]
+HEADERS += ["YTM%", "YTP%", "WAL", "LAST QUOTE"]
 HEADERS += ["AGE (TD)", "LOSS TREND", "FIRING"]
 
 

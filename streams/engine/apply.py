@@ -32,7 +32,7 @@ from typing import Any
 from streams.engine import quote_checks, structure
 from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.engine.quote_checks import Refused
-from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, ServicerReport
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
 from streams.model.family import entity_state, newer
 from streams.model.state import (
     MAX_SERVICER_REPORTS,
@@ -40,7 +40,9 @@ from streams.model.state import (
     DealState,
     IssuerState,
     PeriodFigure,
+    RatingMark,
     TrancheState,
+    file_rating,
 )
 from streams.rules import stale_quote
 from streams.rules.family_stress import marks_of
@@ -66,6 +68,7 @@ class _Plan:
     on_deal: tuple[Hook, ...]
     on_financials: tuple[Hook, ...]
     on_collateral: tuple[Hook, ...]
+    on_issuer_rating: tuple[Hook, ...]
 
 
 def _hooks(
@@ -95,6 +98,7 @@ def _plan(rules: RulesConfig) -> _Plan:
         on_deal=_hooks(rules, "on_deal"),
         on_financials=_hooks(rules, "on_financials"),
         on_collateral=_hooks(rules, "on_collateral"),
+        on_issuer_rating=_hooks(rules, "on_issuer_rating"),
     )
     if len(_plans) > 64:  # a process loads one or two rules files; tests and backtests a few more
         _plans.clear()
@@ -122,6 +126,8 @@ def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) ->
         _apply_distribution(judge, event, plan, rules)
     elif isinstance(event, ServicerReport):
         _apply_servicer_report(judge, event, plan)
+    elif isinstance(event, Rating):
+        _apply_rating(judge, event, plan)
     elif isinstance(event, Entity):
         _apply_entity(judge, event)
     else:
@@ -278,6 +284,28 @@ def _apply_entity(judge: SnapshotJudge, event: Entity) -> None:
     snap.entities[event.entity_id] = entity_state(event, known)
     snap.touch(entity_key(event.entity_id))
     snap.family_changed(event.updated_at)  # families may have moved: family_stress is judged again
+
+
+def _apply_rating(judge: SnapshotJudge, event: Rating, plan: _Plan) -> None:
+    """Files the rating under its agency on the tranche or issuer it rates (a tranche's before its deal, as
+    quotes are); rating_downgrade is judged when what is kept changed."""
+    snap = judge.snap
+    mark = RatingMark(event_id=event.event_id, ts=event.ts, rating=event.rating, outlook=event.outlook)
+    if event.tranche_id is not None:
+        tranche = snap.tranche(event.tranche_id)
+        if not file_rating(tranche.ratings, event.agency, mark):
+            return
+        snap.touch(tranche_key(tranche.tranche_id))
+        if tranche.terms is not None:
+            evaluate_tranche(judge, tranche, max(judged_at(tranche), event.ts), plan.judge_tranche)
+        return
+    assert event.issuer_id is not None
+    issuer = snap.issuer(event.issuer_id)
+    if not file_rating(issuer.ratings, event.agency, mark):
+        return
+    snap.touch(issuer_key(issuer.issuer_id))
+    for on_issuer_rating, cfg in plan.on_issuer_rating:
+        on_issuer_rating(judge, issuer, event.ts, cfg)
 
 
 def judged_at(tranche: TrancheState) -> dt.datetime:

@@ -16,7 +16,8 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-from streams.model.analytics import CHINA_TIME, settlement_date
+from alerts.core.china import CHINA_TIME
+from streams.model.analytics import settlement_date
 from streams.model.events import Quote, TrancheTerms
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import below_par, price_drop

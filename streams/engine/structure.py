@@ -10,6 +10,8 @@ again and the latches re-read off the newest quote, so that the alerts rest on t
 
 from __future__ import annotations
 
+import datetime as dt
+
 from streams.model.events import Distribution, Quote
 from streams.model.schedule import settlement_date
 from streams.model.state import MAX_REPORTS, PaymentReport, QuoteMark, TrancheState
@@ -18,16 +20,16 @@ from streams.rules.registry import RulesConfig
 
 
 def quote_mark(tranche: TrancheState, quote: Quote) -> QuoteMark:
-    mark = QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
-    if quote.price_basis == "original":
-        mark.clean = _per_outstanding(tranche, mark)
-    return mark
+    if quote.price_basis == "remaining":
+        return QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price)
+    clean = _per_outstanding(tranche, quote.ts, quote.price)
+    return QuoteMark(event_id=quote.event_id, ts=quote.ts, price=quote.price, clean=clean)
 
 
-def _per_outstanding(tranche: TrancheState, mark: QuoteMark) -> float:
-    factor = tranche.factor_at(settlement_date(mark.ts)).value
+def _per_outstanding(tranche: TrancheState, ts: dt.datetime, price: float) -> float:
+    factor = tranche.factor_at(settlement_date(ts)).value
     # Nothing outstanding: no price per outstanding exists; the quote is taken as it is.
-    return mark.price / factor if factor > 0 else mark.price
+    return price / factor if factor > 0 else price
 
 
 def report_of(event: Distribution) -> PaymentReport:
@@ -55,7 +57,7 @@ def renormalise(tranche: TrancheState, rules: RulesConfig) -> bool:
     marks = [m for m in held if m is not None and m.clean is not None]
     moved = False
     for mark in marks:
-        clean = _per_outstanding(tranche, mark)
+        clean = _per_outstanding(tranche, mark.ts, mark.price)
         if clean != mark.clean:
             mark.clean, moved = clean, True
     if not moved or tranche.last_quote is None:

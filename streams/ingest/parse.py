@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 from pydantic import ValidationError
 
+from alerts.core.validation import problems
 from streams.model.events import MODEL_OF_TOPIC, Event
 
 MAX_MESSAGE_BYTES = 1_000_000
@@ -18,15 +19,6 @@ class Rejected:
     raw: bytes
     reason: str
     kind: str  # bounded: a metric label
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors(include_url=False)[:5]:
-        where = ".".join(str(p) for p in item["loc"]) or "(value)"
-        parts.append(f"{where}: {item['msg']}")
-    more = len(error.errors()) - 5
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def parse(topic: str, raw: bytes | None) -> Event | Rejected:
@@ -48,6 +40,8 @@ def parse(topic: str, raw: bytes | None) -> Event | Rejected:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        return Rejected(topic, raw, f"invalid {model.__name__}: {_describe(exc)}", "invalid_fields")
+        return Rejected(
+            topic, raw, f"invalid {model.__name__}: {'; '.join(problems(exc, limit=5))}", "invalid_fields"
+        )
     except (ValueError, RecursionError, OverflowError) as exc:
         return Rejected(topic, raw, f"invalid {model.__name__}: {exc}", "invalid_fields")

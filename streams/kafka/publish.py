@@ -10,15 +10,17 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, SERVICER_REPORTS
+from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, QUOTES, RATINGS, SERVICER_REPORTS
 
-KEY_FIELD = {
+# The field whose value keys a topic's records; a tuple: the first present (a rating's subject).
+KEY_FIELD: dict[str, str | tuple[str, ...]] = {
     QUOTES: "tranche_id",
     DEALS: "deal_id",
     FINANCIALS: "issuer_id",
     DISTRIBUTIONS: "tranche_id",
     SERVICER_REPORTS: "deal_id",
     ENTITIES: "entity_id",
+    RATINGS: ("tranche_id", "issuer_id"),
 }
 
 
@@ -46,9 +48,10 @@ def read_jsonl(path: Path) -> list[tuple[str, Any]]:
 
 
 def message_key(topic: str, value: Any) -> bytes | None:
-    field = KEY_FIELD.get(topic)
-    if field and isinstance(value, dict) and isinstance(value.get(field), str):
-        return str(value[field]).encode()
+    fields = KEY_FIELD.get(topic, ())
+    for field in (fields,) if isinstance(fields, str) else fields:
+        if isinstance(value, dict) and isinstance(value.get(field), str):
+            return str(value[field]).encode()
     return None
 
 

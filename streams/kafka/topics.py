@@ -18,6 +18,7 @@ from streams.model.topics import ENTITIES as ENTITIES
 from streams.model.topics import FINANCIALS as FINANCIALS
 from streams.model.topics import INPUT_TOPICS as INPUT_TOPICS
 from streams.model.topics import QUOTES as QUOTES
+from streams.model.topics import RATINGS as RATINGS
 from streams.model.topics import SERVICER_REPORTS as SERVICER_REPORTS
 from streams.security import kafka_client_options
 from streams.settings import Settings
@@ -32,6 +33,7 @@ def partition_counts(settings: Settings) -> dict[str, int]:
         FINANCIALS: settings.financials_partitions,
         DISTRIBUTIONS: settings.distributions_partitions,
         SERVICER_REPORTS: settings.servicer_reports_partitions,
+        RATINGS: settings.ratings_partitions,
         ENTITIES: settings.entities_partitions,
         ALERTS: settings.alerts_partitions,
         DEADLETTER: settings.deadletter_partitions,

@@ -32,10 +32,9 @@ from typing import Literal
 
 from streams.model.conventions import accrued_interest, days_in_year_ending, final_period_yield_pct
 from streams.model.events import TrancheTerms
-from streams.model.schedule import CHINA_TIME, period_of, settlement_date
+from streams.model.schedule import period_of, settlement_date
 
 __all__ = [
-    "CHINA_TIME",
     "Analytics",
     "Flows",
     "analytics_at",
@@ -50,7 +49,7 @@ FactorSource = Literal["schedule", "report", "none"]
 @dataclass(frozen=True, slots=True)
 class Factor:
     value: float
-    source: FactorSource  # none: no amortisation schedule and no report with factor_after (1.0 is used)
+    source: FactorSource  # none: neither terms nor a report with factor_after (1.0 is used)
     report_date: dt.date | None = None
 
 
@@ -60,7 +59,7 @@ def factor_at(
     """F at `settlement`, from the schedule and (payment date, factor_after) of the tranche's reports."""
     known = [(day, f) for day, f in reports if day <= settlement]
     newest = max(known) if known else None
-    if terms is None or not terms.amortisation:
+    if terms is None:
         return Factor(newest[1], "report", newest[0]) if newest else Factor(1.0, "none")
     since = newest[0] if newest else None
     repaid = sum(

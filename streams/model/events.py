@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from alerts.core.china import CHINA_TIME
 from streams.model.schedule import coupon_dates
 
 # QuantLib's calendar spans 1901-2199; a quote settles on the next business day and stale_quote walks back
@@ -17,7 +19,7 @@ FIRST_YEAR, LAST_YEAR = 1902, 2198
 def _plausible_time(value: dt.datetime) -> dt.datetime:
     """A stamp the rules and the analytics can handle, in UTC and in China time alike."""
     try:
-        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(_CHINA).year}
+        years = {value.year, value.astimezone(dt.UTC).year, value.astimezone(CHINA_TIME).year}
     except OverflowError:
         years = {0}
     if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
@@ -31,7 +33,6 @@ def _plausible_date(value: dt.date) -> dt.date:
     return value
 
 
-_CHINA = dt.timezone(dt.timedelta(hours=8))
 EventTime = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
 TermsDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
@@ -255,12 +256,56 @@ class ServicerReport(_Event):
         return self.reported_at
 
 
-Event = Quote | Deal | Financials | Distribution | ServicerReport | Entity
+# The China scale, best to worst; one step is a notch. A structured-finance suffix (`sf`, `(sf)`) is allowed.
+RATING_SCALE: Final = (
+    "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-",
+    "BB+", "BB", "BB-", "B+", "B", "B-", "CCC", "CC", "C", "D",
+)  # fmt: skip
+_SUFFIX = re.compile(r"(?:sf|\(sf\))$")
+
+
+def rating_grade(rating: str) -> str:
+    """'AA+(sf)' -> 'AA+': the grade on the scale, without the structured-finance suffix."""
+    return _SUFFIX.sub("", rating)
+
+
+def _on_the_scale(value: str) -> str:
+    if rating_grade(value) not in RATING_SCALE:
+        raise ValueError(
+            f"rating {value!r} is not on the China scale (AAA to D, optionally suffixed sf or (sf))"
+        )
+    return value
+
+
+class Rating(_Event):
+    """v2: one agency's rating of a tranche or an issuer (exactly one of them), keyed by the subject's id on
+    `abs.ratings`."""
+
+    tranche_id: Identifier | None = None
+    issuer_id: Identifier | None = None
+    agency: Annotated[str, Field(min_length=1, max_length=100)]
+    rating: Annotated[str, Field(max_length=20), AfterValidator(_on_the_scale)]
+    outlook: Literal["positive", "stable", "negative", "developing"] | None = None
+    ts: EventTime
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Rating:
+        if (self.tranche_id is None) == (self.issuer_id is None):
+            raise ValueError("a rating names exactly one of tranche_id and issuer_id")
+        return self
+
+    @property
+    def event_time(self) -> dt.datetime:
+        return self.ts
+
+
+Event = Quote | Deal | Financials | Distribution | ServicerReport | Rating | Entity
 MODEL_OF_TOPIC: dict[str, type[Event]] = {
     "bond.quotes": Quote,
     "abs.deals": Deal,
     "issuer.financials": Financials,
     "abs.distributions": Distribution,
     "abs.servicer_reports": ServicerReport,
+    "abs.ratings": Rating,
     "abs.entities": Entity,
 }

@@ -3,7 +3,7 @@
 Coupon dates roll back from `maturity_date` by 12/f months, unadjusted (a date past a month's end is that
 month's last day, as QuantLib's backward rule does); `issue_date` starts the first period, so a first period
 shorter or longer than 12/f months is a stub. Settlement is the quote's date in China time moved to the next
-China interbank business day (`ql.China(ql.China.IB)`). Both are pure functions of dates and cached.
+China interbank business day (alerts/core/china.py). Both are pure functions of dates and cached.
 """
 
 from __future__ import annotations
@@ -13,18 +13,7 @@ import calendar
 import datetime as dt
 from functools import lru_cache
 
-import QuantLib as ql
-
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
-CALENDAR = ql.China(ql.China.IB)
-
-
-def ql_date(day: dt.date) -> ql.Date:
-    return ql.Date(day.day, day.month, day.year)
-
-
-def py_date(day: ql.Date) -> dt.date:
-    return dt.date(day.year(), day.month(), day.dayOfMonth())
+from alerts.core.china import china_date, interbank_day_on_or_after
 
 
 @lru_cache(maxsize=8192)
@@ -59,10 +48,4 @@ def period_of(
 
 
 def settlement_date(quoted_at: dt.datetime) -> dt.date:
-    return next_business_day(quoted_at.astimezone(CHINA_TIME).date())
-
-
-@lru_cache(maxsize=4096)
-def next_business_day(day: dt.date) -> dt.date:
-    # A pure function of the date, and a quote's date repeats across a whole market's quotes.
-    return py_date(CALENDAR.adjust(ql_date(day), ql.Following))
+    return interbank_day_on_or_after(china_date(quoted_at))

@@ -37,6 +37,44 @@ class QuoteMark(BaseModel):
         return self.price if self.clean is None else self.clean
 
 
+MAX_AGENCIES = 20  # agencies whose ratings are kept per subject: China has a handful
+
+
+class RatingMark(BaseModel):
+    event_id: str
+    ts: dt.datetime
+    rating: str
+    outlook: str | None = None
+
+
+class AgencyRatings(BaseModel):
+    """One agency's reference (its earliest rating of the subject) and its latest; rating_downgrade compares
+    the two, so the history between them need not be kept."""
+
+    earliest: RatingMark
+    latest: RatingMark
+
+    def take(self, mark: RatingMark) -> bool:
+        """Files a rating; True if the earliest or the latest changed (a tie in time: the later arrival)."""
+        changed = False
+        if mark.ts < self.earliest.ts:
+            self.earliest, changed = mark, True
+        if mark.ts >= self.latest.ts:
+            self.latest, changed = mark, True
+        return changed
+
+
+def file_rating(ratings: dict[str, AgencyRatings], agency: str, mark: RatingMark) -> bool:
+    """Keeps `mark` among a subject's ratings by agency (bounded by MAX_AGENCIES); True if anything changed."""
+    known = ratings.get(agency)
+    if known is not None:
+        return known.take(mark)
+    if len(ratings) >= MAX_AGENCIES:
+        return False
+    ratings[agency] = AgencyRatings(earliest=mark, latest=mark)
+    return True
+
+
 MAX_REPORTS = 40  # payment dates kept per tranche: ten years of quarterly reports
 
 
@@ -89,6 +127,7 @@ class TrancheState(_Doc):
     # v2: distribution reports by payment date (ISO), the newest MAX_REPORTS payment dates; kept before the
     # deal's terms arrive, as quotes are.
     reports: dict[str, PaymentReport] = Field(default_factory=dict)
+    ratings: dict[str, AgencyRatings] = Field(default_factory=dict)  # v2: by agency (abs.ratings)
 
     def reported_factors(self) -> list[tuple[dt.date, float]]:
         return [(r.payment_date, r.factor_after) for r in self.reports.values() if r.factor_after is not None]
@@ -142,6 +181,7 @@ class IssuerState(_Doc):
     tranche_ids: list[str] = Field(default_factory=list)
     deal_ids: list[str] = Field(default_factory=list)
     periods: dict[str, PeriodFigure] = Field(default_factory=dict)  # by "start/end"
+    ratings: dict[str, AgencyRatings] = Field(default_factory=dict)  # v2: by agency (abs.ratings)
 
 
 MAX_SERVICER_REPORTS = 40  # collection periods kept per deal: ten years of quarterly reports

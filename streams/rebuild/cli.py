@@ -9,6 +9,8 @@ import sys
 from typing import Any
 
 from streams.rebuild.run import Rebuild, RebuildAborted, RebuildRefused, RebuildReport
+from streams.settings import load_settings
+from streams.worker.runtime import redact_secrets
 
 EPILOG = """\
 Run it when a worker reports the state lost (/readyz, the log, tranchewatch_state_blocked{reason="state_lost"}):
@@ -17,7 +19,7 @@ What it needs from Kafka and Redis: README, When Redis loses its data.
 """
 
 
-def add_parser(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "rebuild",
         help="rebuild a lost state from the input topics' history, without notifying twice",
@@ -46,9 +48,8 @@ def summary(report: RebuildReport) -> str:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from streams.cli.main import _settings
-
-    settings = _settings()
+    settings = load_settings("tranchewatch rebuild")
+    redact_secrets(settings)  # before anything can log a secret
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     rebuild = Rebuild(
         settings,

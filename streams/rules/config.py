@@ -11,6 +11,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from streams.model.events import RATING_SCALE
+
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
@@ -197,6 +199,22 @@ class TriggerBreachConfig(RuleConfig):
 
 class ReserveShortfallConfig(RuleConfig):
     """reserve_shortfall: reserve_balance below reserve_required (> 0) on the newest servicer report."""
+
+
+class RatingDowngradeConfig(RuleConfig):
+    """rating_downgrade: per agency, the latest rating against that agency's earliest for the subject."""
+
+    critical_notches: int = Field(3, ge=1)
+    # After any downgrade, a latest rating below this grade is critical (the China scale, AAA to D).
+    critical_below: str = "A-"
+
+    @model_validator(mode="after")
+    def _on_the_scale(self) -> Self:
+        if self.critical_below not in RATING_SCALE:
+            raise ValueError(
+                f"rating_downgrade.critical_below {self.critical_below!r} is not on the China scale"
+            )
+        return self
 
 
 class FamilyStressConfig(RuleConfig):

@@ -12,9 +12,9 @@ announced that long before the newest one is too late to count.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Final
 
+from alerts.core.china import CHINA_TIME
 from alerts.core.model import KEEP, Fire, Resolve, Subject, Verdict
 from streams.model.events import Deal
 from streams.model.state import AlertBox, MarketState
@@ -22,7 +22,6 @@ from streams.rules.config import IssuanceRecordConfig
 from streams.rules.spec import Judge, Rule
 
 RULE: Final = "issuance_record"
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
 
 
 def deal_year(deal: Deal) -> int:

@@ -38,6 +38,7 @@ TRANCHE_SIGNS: Final = {
     "below_par": ("was below par", "were below par"),
     "missed_payment": ("missed a payment", "missed payments"),
     "support_drawn": ("drew on its support", "drew on their support"),
+    "rating_downgrade": ("was downgraded", "were downgraded"),
 }
 
 
@@ -50,6 +51,8 @@ def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheS
     }
     widening = issuer.alerts.get("issuer_loss_widening") if issuer is not None else None
     losing = firing_at(widening, deal.announced_at)
+    downgraded = issuer.alerts.get("rating_downgrade") if issuer is not None else None
+    rated_down = firing_at(downgraded, deal.announced_at)
     evidence: dict[str, Any] = {
         "deal_event_id": deal.event_id,
         "announced_at": deal.announced_at.isoformat(),
@@ -63,8 +66,10 @@ def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheS
     for rule, found in weak.items():
         if rule != "below_par" and found:
             evidence[rule] = {t.tranche_id: _state(t.alerts[rule]) for t in found}
+    if rated_down and downgraded is not None:
+        evidence["issuer_rating_downgrade"] = _state(downgraded)
     what = f"{deal.issuer_name} announced {deal.deal_id} ({_size(deal)})"
-    if not any(weak.values()) and not losing:
+    if not any(weak.values()) and not losing and not rated_down:
         return Resolve(f"{what} when no tranche was below par and its loss was not widening", evidence)
     reasons = [
         f"{', '.join(t.tranche_id for t in found)} {TRANCHE_SIGNS[rule][len(found) > 1]}"
@@ -73,6 +78,8 @@ def evaluate(deal: Deal, issuer: IssuerState | None, tranches: Iterable[TrancheS
     ]
     if losing:
         reasons.append("its net loss was widening")
+    if rated_down:
+        reasons.append("it had been downgraded")
     return Fire("warning", f"{what} while {' and '.join(reasons)}", evidence)
 
 

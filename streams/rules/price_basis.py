@@ -2,7 +2,7 @@
 
 A price quoted per 100 of original face is judged divided by the factor at its settlement date
 (streams/engine/structure.py); the evidence shows both, the factor and where it came from, and says so when
-nothing told the factor and 1 was used.
+nothing told the factor (no amortisation schedule, no report stating one) and 1 was used.
 """
 
 from __future__ import annotations
@@ -34,6 +34,6 @@ def price_evidence(tranche: TrancheState, terms: TrancheTerms, quote: QuoteMark)
     }
     if factor.report_date is not None:
         out["factor_report_date"] = factor.report_date.isoformat()
-    if quote.clean is not None and factor.source == "none":
-        out["factor_note"] = NO_FACTOR
+    if quote.clean is not None and factor.source != "report" and not terms.amortisation:
+        out["factor_note"] = NO_FACTOR  # a bullet by its terms, but nothing confirms what is outstanding
     return out

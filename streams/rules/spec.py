@@ -14,6 +14,8 @@ The engine (streams/engine/apply.py) calls every rule's hooks in the order of th
 - on_financials(judge, issuer, report, cfg): an issuer's figure for a new (or restated) period is stored.
 - on_collateral(judge, deal_state, cfg): an announced deal's servicer reports changed, or the deal was read
   with reports kept from before it: judge its newest report.
+- on_issuer_rating(judge, issuer, when, cfg): an agency's rating of the issuer changed what is kept.
+  (A tranche's ratings are read by judge_tranche, judged again when they change.)
 
 Every hook but observe_quote runs only while the rule's table has `enabled = true`. A hook never does I/O
 and reads no clock but the events'; it records verdicts through `judge`, which runs the alert lifecycle
@@ -82,6 +84,7 @@ class Rule(Generic[C]):
     on_deal: Callable[[Judge, Deal, C], None] | None = None
     on_financials: Callable[[Judge, IssuerState, Financials, C], None] | None = None
     on_collateral: Callable[[Judge, DealState, C], None] | None = None
+    on_issuer_rating: Callable[[Judge, IssuerState, dt.datetime, C], None] | None = None
 
 
 AnyRule = Rule[Any]

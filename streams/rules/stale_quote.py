@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import QuantLib as ql
 
+from alerts.core.china import CALENDAR, CALENDAR_NAME, CHINA_TIME, china_date, ql_date
 from alerts.core.format import price
 from alerts.core.model import Fire, Resolve
 from streams.model.state import QuoteMark, TrancheState
@@ -46,23 +47,12 @@ from streams.rules.config import StaleQuoteConfig
 from streams.rules.spec import Judge, Rule
 
 RULE: Final = "stale_quote"
-CALENDAR = ql.China(ql.China.SSE)
-CALENDAR_NAME = "China SSE trading days (QuantLib)"
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "China")
-
-
-def china_date(stamp: dt.datetime) -> dt.date:
-    return stamp.astimezone(CHINA_TIME).date()
-
-
-def _ql(day: dt.date) -> ql.Date:
-    return ql.Date(day.day, day.month, day.year)
 
 
 @lru_cache(maxsize=4096)
 def cutoff_date(day: dt.date, trading_days: int) -> dt.date:
     """The earliest date a newest quote may carry on `day` without being stale."""
-    last_open = CALENDAR.adjust(_ql(day), ql.Preceding)
+    last_open = CALENDAR.adjust(ql_date(day), ql.Preceding)
     back = CALENDAR.advance(last_open, -trading_days, ql.Days)
     return dt.date(back.year(), back.month(), back.dayOfMonth())
 
@@ -77,7 +67,7 @@ def trading_days_since(last: dt.datetime, clock: dt.datetime) -> int:
     start, end = china_date(last), china_date(clock)
     if end <= start:
         return 0
-    return int(CALENDAR.businessDaysBetween(_ql(start), _ql(end), False, True))
+    return int(CALENDAR.businessDaysBetween(ql_date(start), ql_date(end), False, True))
 
 
 def is_stale(last: dt.datetime, clock: dt.datetime, cfg: StaleQuoteConfig) -> bool:
@@ -129,7 +119,7 @@ def due_key(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | None:
     if extra <= 0:
         return quote.ts
     local = quote.ts.astimezone(CHINA_TIME)
-    first_open = CALENDAR.adjust(_ql(local.date() + dt.timedelta(days=1)), ql.Following)
+    first_open = CALENDAR.adjust(ql_date(local.date() + dt.timedelta(days=1)), ql.Following)
     day = CALENDAR.advance(first_open, extra - 1, ql.Days)
     moved = dt.date(day.year(), day.month(), day.dayOfMonth())
     return dt.datetime.combine(moved, local.timetz())
@@ -191,7 +181,7 @@ def overdue_from(quoted_at: dt.datetime, cfg: StaleQuoteConfig) -> dt.datetime:
     """The earliest clock at which a tranche last quoted at `quoted_at` is stale: midnight of the N-th
     trading day after the first trading day following the quote's date (the first clock date whose cutoff
     passes that date)."""
-    next_open = CALENDAR.adjust(_ql(china_date(quoted_at) + dt.timedelta(days=1)), ql.Following)
+    next_open = CALENDAR.adjust(ql_date(china_date(quoted_at) + dt.timedelta(days=1)), ql.Following)
     day = CALENDAR.advance(next_open, cfg.trading_days, ql.Days)
     return dt.datetime(day.year(), day.month(), day.dayOfMonth(), tzinfo=CHINA_TIME)
 
@@ -241,6 +231,8 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
         "threshold_trading_days": limit,
         "calendar": CALENDAR_NAME,
     }
+    if quote.clean is not None:  # quoted per 100 of original face: the price judged, per 100 outstanding
+        evidence["last_clean_price"] = quote.clean
     median = median_gap(tranche, cfg)
     if median is not None:
         evidence["relative"] = {
@@ -253,7 +245,7 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
     usual = f"; usually quoted every {median:g} trading days" if median is not None else ""
     summary = (
         f"{tranche.tranche_id} has not been quoted for {days} China trading days "
-        f"(last {price(quote.price)} on {china_date(quote.ts)}, market clock {china_date(clock)}{usual})"
+        f"(last {_as_quoted(quote)} on {china_date(quote.ts)}, market clock {china_date(clock)}{usual})"
     )
     return Fire("info", summary, evidence)
 
@@ -261,10 +253,20 @@ def fired(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteConfig) -> F
 def resolved(tranche: TrancheState) -> Resolve:
     quote = tranche.last_quote
     assert quote is not None
-    evidence = {"price": quote.price, "quote_event_id": quote.event_id, "quote_ts": quote.ts.isoformat()}
+    evidence: dict[str, Any] = {
+        "price": quote.price,
+        "quote_event_id": quote.event_id,
+        "quote_ts": quote.ts.isoformat(),
+    }
+    if quote.clean is not None:
+        evidence["clean_price"] = quote.clean
     return Resolve(
-        f"{tranche.tranche_id} quoted again at {price(quote.price)} on {china_date(quote.ts)}", evidence
+        f"{tranche.tranche_id} quoted again at {_as_quoted(quote)} on {china_date(quote.ts)}", evidence
     )
+
+
+def _as_quoted(quote: QuoteMark) -> str:
+    return price(quote.price) + (" per 100 original face" if quote.clean is not None else "")
 
 
 def _on_quote(judge: Judge, tranche: TrancheState, previous: QuoteMark | None, cfg: StaleQuoteConfig) -> None:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from alerts.core.model import Alert
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
+from streams.state.store import read_clock
 from streams.views.watchlist import MarketView
 
 D = TypeVar("D", bound=BaseModel)
@@ -59,9 +60,7 @@ class StateReader:
         return await self._get(MARKET_KEY, MarketState) or MarketState()
 
     async def clock(self) -> dt.datetime | None:
-        """stale_quote's event-time clock (streams/state/store.py writes it)."""
-        at = await self.redis.hget(self.keys.clock, "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+        return await read_clock(self.redis, self.keys)
 
     async def price_history(self, tranche_id: str, limit: int = 1000) -> list[tuple[dt.datetime, float]]:
         """The newest `limit` quotes of a tranche (late ones in their place), oldest first, in UTC."""

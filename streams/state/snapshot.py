@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
-from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, ServicerReport
+from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
 from streams.model.state import (
     DealState,
     EntityState,
@@ -245,6 +245,8 @@ def _primary_keys(events: Iterable[Event]) -> set[DocKey]:
             keys.add(issuer_key(event.issuer_id))
         elif isinstance(event, ServicerReport):
             keys.add(deal_key(event.deal_id))
+        elif isinstance(event, Rating):
+            keys.add(tranche_key(event.tranche_id) if event.tranche_id else issuer_key(event.issuer_id or ""))
         elif isinstance(event, Entity):
             keys.add(entity_key(event.entity_id))
     return keys

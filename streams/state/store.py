@@ -129,6 +129,12 @@ return out
 """
 
 
+async def read_clock(redis: Redis, keys: StateKeys) -> dt.datetime | None:
+    """stale_quote's event-time clock: the newest quote time committed (its own ISO time), None before any."""
+    at = await redis.hget(keys.clock, "at")
+    return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+
+
 # The newest quotes kept per tranche for its chart on the web page (streams/views/web_pages.py), in the
 # sorted set StateKeys.prices scored by epoch microseconds; the member names its event, so a quote committed
 # twice is kept once. About 120 bytes of Redis memory a point (TRANCHEWATCH_PRICE_HISTORY_POINTS).
@@ -197,8 +203,7 @@ class RedisStore:
         return {tp: int(v) if v is not None else NONE for tp, v in zip(parts, found, strict=True)}
 
     async def clock(self) -> dt.datetime | None:
-        at = await self.redis.hget(self.keys.clock, "at")
-        return dt.datetime.fromisoformat(at.decode() if isinstance(at, bytes) else at) if at else None
+        return await read_clock(self.redis, self.keys)
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
         ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")

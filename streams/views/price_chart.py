@@ -9,9 +9,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from alerts.core.china import CHINA_TIME as CHINA
 from alerts.core.model import Alert
 from streams.rules.config import BelowParConfig
-from streams.rules.stale_quote import CHINA_TIME as CHINA
 
 WIDTH, HEIGHT = 1240, 340
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 36  # margins for the axes' labels

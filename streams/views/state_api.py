@@ -1,5 +1,5 @@
 """The read-only HTTP API over the live state, without the web framework: handlers take query parameters
-and return a status and a pydantic body, so tests call them directly and streams/worker/state_pages.py only adapts
+and return a status and a pydantic body, so tests call them directly and streams/worker/web.py only adapts
 them to faust's web server. The OpenAPI description is generated from the same pydantic models.
 """
 
@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from alerts.core.model import Alert
+from alerts.core.validation import problems
+from alerts.ops.api import ApiResponse
 from streams.model.state import IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.issuer_loss_widening import period_key
@@ -59,22 +60,12 @@ class TrancheDetail(BaseModel):
     alerts: list[Alert] = Field(description="the newest state of each rule on this tranche")
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: BaseModel
-
-    def json(self) -> bytes:
-        return self.body.model_dump_json().encode()
-
-
 def _query(params: Mapping[str, str], **defaults: str) -> WatchQuery:
     return WatchQuery.model_validate({**defaults, **dict(params)})
 
 
-def _bad_query(exc: ValidationError) -> Reply:
-    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
-    return Reply(400, ApiError(error="; ".join(parts)))
+def _bad_query(exc: ValidationError) -> ApiResponse:
+    return ApiResponse(400, ApiError(error="; ".join(problems(exc))))
 
 
 class StateApi:
@@ -82,48 +73,48 @@ class StateApi:
         self.reader = reader
         self.cfg = cfg
 
-    async def _list(self, params: Mapping[str, str], **defaults: str) -> Reply:
+    async def _list(self, params: Mapping[str, str], **defaults: str) -> ApiResponse:
         try:
             query = _query(params, **defaults)
         except ValidationError as exc:
             return _bad_query(exc)
-        return Reply(200, watchlist(await self.reader.view(), self.cfg, query))
+        return ApiResponse(200, watchlist(await self.reader.view(), self.cfg, query))
 
-    async def tranches(self, params: Mapping[str, str]) -> Reply:
+    async def tranches(self, params: Mapping[str, str]) -> ApiResponse:
         """Every tranche, by id, with the watchlist's filters and paging."""
         return await self._list(params, sort="tranche", order="asc")
 
-    async def watchlist(self, params: Mapping[str, str]) -> Reply:
+    async def watchlist(self, params: Mapping[str, str]) -> ApiResponse:
         return await self._list(params)
 
-    async def exposures(self, params: Mapping[str, str]) -> Reply:
+    async def exposures(self, params: Mapping[str, str]) -> ApiResponse:
         """The known tranches summed by family, province or asset type (contract v2)."""
         unknown = sorted(set(params) - {"group_by"})
         group_by = params.get("group_by", "family")
         if unknown or group_by not in GROUPS:
             wrong = f"unknown parameter {unknown[0]!r}" if unknown else f"group_by {group_by!r}"
-            return Reply(400, ApiError(error=f"{wrong}: group_by is one of {', '.join(GROUPS)}"))
-        return Reply(200, exposures(await self.reader.view(), group_by))
+            return ApiResponse(400, ApiError(error=f"{wrong}: group_by is one of {', '.join(GROUPS)}"))
+        return ApiResponse(200, exposures(await self.reader.view(), group_by))
 
-    async def tranche(self, tranche_id: str) -> Reply:
+    async def tranche(self, tranche_id: str) -> ApiResponse:
         tranche = await self.reader.tranche(tranche_id)
         if tranche is None:
-            return Reply(404, ApiError(error=f"no tranche {tranche_id!r}"))
+            return ApiResponse(404, ApiError(error=f"no tranche {tranche_id!r}"))
         view = MarketView(tranches={tranche_id: tranche}, clock=await self.reader.clock())
         if tranche.issuer_id and (issuer := await self.reader.issuer(tranche.issuer_id)):
             view.issuers[issuer.issuer_id] = issuer
         if tranche.deal_id and (deal := await self.reader.deal(tranche.deal_id)):
             view.deals[tranche.deal_id] = deal
         row = build_row(view, tranche, self.cfg)
-        return Reply(200, TrancheDetail(row=row, state=tranche, alerts=list(tranche.alerts.values())))
+        return ApiResponse(200, TrancheDetail(row=row, state=tranche, alerts=list(tranche.alerts.values())))
 
-    async def issuer(self, issuer_id: str) -> Reply:
+    async def issuer(self, issuer_id: str) -> ApiResponse:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
-            return Reply(404, ApiError(error=f"no issuer {issuer_id!r}"))
+            return ApiResponse(404, ApiError(error=f"no issuer {issuer_id!r}"))
         view = await self.reader.view()
         rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
-        return Reply(200, _issuer_detail(issuer, rows))
+        return ApiResponse(200, _issuer_detail(issuer, rows))
 
 
 def _issuer_detail(issuer: IssuerState, rows: list[WatchRow]) -> IssuerDetail:

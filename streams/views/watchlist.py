@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streams.model.schedule import settlement_date
 from streams.model.state import DealState, EntityState, IssuerState, TrancheState
 from streams.rules import issuer_loss_widening, stale_quote
 from streams.rules.below_par import discount_to_par
@@ -34,10 +35,18 @@ class WatchRow(BaseModel):
     seniority: str | None = None
     currency: str = "CNY"
     face_value: float | None = None
-    price: float | None = Field(None, description="newest clean price per 100 face")
-    discount: float | None = Field(None, description="100 - price")
-    mark_to_market_loss: float | None = Field(None, description="face value x discount / 100")
+    price: float | None = Field(None, description="newest price, as quoted (see price_basis)")
+    price_basis: str | None = Field(
+        None, description="remaining: per 100 outstanding; original: per 100 face"
+    )
+    clean_price: float | None = Field(None, description="newest clean price per 100 of outstanding principal")
+    discount: float | None = Field(None, description="100 - clean_price")
+    factor: float | None = Field(None, description="outstanding / original face at the quote's settlement")
+    outstanding_principal: float | None = Field(None, description="face value x factor")
+    mark_to_market_loss: float | None = Field(None, description="outstanding principal x discount / 100")
     ytm_pct: float | None = None
+    ytp_pct: float | None = Field(None, description="yield to the first put date after settlement")
+    wal_years: float | None = Field(None, description="weighted-average life of the principal left")
     last_quote_at: dt.datetime | None = None
     quote_age_trading_days: int | None = Field(
         None, description="China trading days since the last quote, on the stream's event-time clock"
@@ -113,14 +122,22 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         seniority=terms.seniority if terms else None,
         currency=tranche.currency,
         face_value=terms.face_value if terms else None,
-        ytm_pct=tranche.analytics.get("ytm_pct"),
         alerts=_firing(tranche, issuer),
     )
     if quote is not None:
         row.price, row.last_quote_at = quote.price, quote.ts
-        row.discount = discount_to_par(quote.price)
-        if terms is not None:
-            row.mark_to_market_loss = terms.face_value * row.discount / 100
+        row.price_basis = "remaining" if quote.clean is None else "original"
+        row.clean_price = quote.clean_price
+        row.discount = discount_to_par(quote.clean_price)
+        found = tranche.quote_analytics()
+        if found is not None:
+            row.factor, row.outstanding_principal = found.factor, found.outstanding_principal
+            row.mark_to_market_loss = found.mark_to_market_loss
+            row.ytm_pct, row.ytp_pct, row.wal_years = found.ytm_pct, found.ytp_pct, found.wal_years
+        elif terms is not None:  # settled outside the tranche's life: no yields, the money figures still
+            row.factor = tranche.factor_at(settlement_date(quote.ts)).value
+            row.outstanding_principal = terms.face_value * row.factor
+            row.mark_to_market_loss = row.outstanding_principal * row.discount / 100
         if clock is not None:
             row.quote_age_trading_days = stale_quote.trading_days_since(quote.ts, clock)
             row.stale = stale_quote.tranche_is_stale(tranche, clock, cfg)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from alerts.core.china import CHINA_TIME
 from alerts.core.format import money
-from streams.rules.stale_quote import CHINA_TIME
 from streams.views.watchlist import SortKey, WatchQuery, WatchRow
 
 # Column -> the watchlist's sort key.

@@ -14,14 +14,13 @@ from prometheus_client import generate_latest
 
 from streams.settings import Settings
 from streams.worker.agents import register_agents
-from streams.worker.api_pages import register_api
 from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
 from streams.worker.runtime import Runtime
-from streams.worker.state_pages import register_state_pages
 from streams.worker.state_watch import MarkerWatch, PolicyWatch
+from streams.worker.web import register_api, register_state_pages
 from streams.worker.web_pages import register_web_pages
 
 log = logging.getLogger(__name__)

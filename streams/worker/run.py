@@ -10,20 +10,18 @@ import faust
 from streams.kafka.codecs import missing_codecs
 from streams.kafka.topics import ensure_topics
 from streams.metrics import Metrics
-from streams.security import secrets_of
 from streams.settings import Settings
 from streams.state.marker import STATE_LOST
 from streams.state.migrate import upgrade_state
 from streams.worker.app import build_app, use_event_loop
-from streams.worker.redaction import install_redaction
-from streams.worker.runtime import Runtime
+from streams.worker.runtime import Runtime, redact_secrets
 from streams.worker.state_watch import check_policy_at_start, marker_at_start
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, metrics: Metrics | None = None) -> int:
-    install_redaction(secrets_of(settings))  # before anything can log a secret
+    redact_secrets(settings)  # before anything can log a secret
     for missing in missing_codecs():
         # Not fatal: only a batch in that codec fails, and it holds its partition with /readyz saying so.
         log.error("codec library missing, batches so compressed cannot be read or written: %s", missing)

@@ -16,6 +16,7 @@ from alerts.mute.ack import AckStore
 from alerts.mute.inhibit import Inhibitor
 from alerts.mute.silence import SilenceStore
 from alerts.ops.service import AlertsService
+from alerts.redact import install_redaction, secret_values
 from alerts.routing.receivers import build_sinks
 from alerts.routing.routes import RoutingConfig, load_routing
 from streams.engine.pipeline import BatchHandler
@@ -44,6 +45,12 @@ def load_routing_config(settings: Settings) -> RoutingConfig:
         am = settings.alertmanager_url.get_secret_value()
         routing = routing.with_alertmanager(am, settings.alertmanager_repost_seconds)
     return routing
+
+
+def redact_secrets(settings: Settings) -> None:
+    """Installs the process's log redaction (alerts/redact.py) with every secret of the settings and of the
+    routing file: run first by every command that starts clients (the worker, the rebuild)."""
+    install_redaction([*secret_values(settings), *secret_values(load_routing_config(settings))])
 
 
 def build_sender(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, SERVICER_REPORTS
+from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, RATINGS, SERVICER_REPORTS
 from tests.support.kafka_io import produce, read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -135,3 +135,28 @@ def test_servicer_report_before_its_deal_then_a_recovery(
         what="coverage and trigger resolved by the next quarter",
     )
     assert latest(broker.bootstrap)["reserve_shortfall"]["status"] == "firing"  # still under-funded
+
+
+def test_a_downgrade_by_one_agency(
+    broker: EmbeddedBroker, worker_factory: Callable[..., WorkerProcess]
+) -> None:
+    worker_factory().wait_ready()
+    produce(broker.bootstrap, DEALS, [DEAL], key_field="deal_id")
+    ratings = [
+        {"event_id": "r-1", "tranche_id": "BISHUI-24-A", "agency": "CCXI", "rating": "AA+(sf)",
+         "ts": "2024-02-01T17:00:00+08:00"},
+        {"event_id": "r-2", "tranche_id": "BISHUI-24-A", "agency": "Dagong", "rating": "AA",
+         "ts": "2024-03-01T17:00:00+08:00"},
+        {"event_id": "r-3", "tranche_id": "BISHUI-24-A", "agency": "CCXI", "rating": "AA(sf)", "outlook": "negative",
+         "ts": "2024-11-03T17:00:00+08:00"},
+    ]  # fmt: skip
+    produce(broker.bootstrap, RATINGS, ratings, key_field="tranche_id")
+    alerts = wait_for(
+        lambda: (f := latest(broker.bootstrap)) and "rating_downgrade" in f and f, what="rating_downgrade"
+    )
+    cut = alerts["rating_downgrade"]
+    assert (cut["severity"], cut["status"]) == ("warning", "firing")
+    assert (
+        cut["summary"]
+        == "BISHUI-24-A downgraded: CCXI AA+(sf) to AA(sf) (1 notch, outlook negative, 2024-11-03)"
+    )

@@ -13,6 +13,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from alerts.ops.api import ApiResponse
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
@@ -21,7 +22,7 @@ from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
 from streams.rules.stale_quote import micros
 from streams.state.reader import StateReader
-from streams.views.state_api import Reply, StateApi, openapi_document
+from streams.views.state_api import StateApi, openapi_document
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.integration
@@ -42,12 +43,12 @@ def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
     yield redis_prefix
 
 
-def _call(prefix: str, method: str, *args: Any) -> Reply:
-    async def go() -> Reply:
+def _call(prefix: str, method: str, *args: Any) -> ApiResponse:
+    async def go() -> ApiResponse:
         client = Redis.from_url(REDIS_URL)
         try:
             api = StateApi(StateReader(client, prefix), StaleQuoteConfig())
-            reply: Reply = await getattr(api, method)(*args)
+            reply: ApiResponse = await getattr(api, method)(*args)
             return reply
         finally:
             await client.aclose()
@@ -55,10 +56,10 @@ def _call(prefix: str, method: str, *args: Any) -> Reply:
     return asyncio.run(go())
 
 
-def _check_schema(reply: Reply, schema: str) -> dict[str, Any]:
+def _check_schema(reply: ApiResponse, schema: str) -> dict[str, Any]:
     """The body as a client sees it, valid against the OpenAPI description's component."""
     document = openapi_document()
-    body: dict[str, Any] = json.loads(reply.json())
+    body: dict[str, Any] = json.loads(reply.body.model_dump_json())
     resolver_root = {"components": document["components"], "$ref": f"#/components/schemas/{schema}"}
     jsonschema.validate(body, resolver_root, cls=jsonschema.Draft202012Validator)
     return body
@@ -72,7 +73,7 @@ def test_watchlist_endpoint_sorts_filters_and_matches_its_schema(loaded: str) ->
     assert body["clock"] == "2025-09-15T09:30:00+08:00" and body["stale_after_trading_days"] == 5
     everything = _call(loaded, "tranches", {})
     ids = [r["tranche_id"] for r in _check_schema(everything, "Watchlist")["rows"]]
-    assert ids == sorted(ids) and len(ids) == 7 and "ALIEN" not in ids
+    assert ids == sorted(ids) and len(ids) == 8 and "ALIEN" not in ids
 
 
 def test_bad_query_parameters_are_400s(loaded: str) -> None:

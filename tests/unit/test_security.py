@@ -10,10 +10,11 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from streams.security import kafka_client_options, redis_options, secrets_of
+from alerts.redact import install_redaction, secret_values
+from alerts.routing.routes import RoutingConfig
+from streams.security import kafka_client_options, redis_options
 from streams.settings import Settings
 from streams.worker.credentials import faust_credentials
-from streams.worker.redaction import install_redaction
 
 SLACK = "https://hooks.slack.com/services/T000/B000/abcdefSECRET"
 REDIS = "redis://:redis-pa55word@cache.internal:6379/0"
@@ -48,7 +49,7 @@ def secure_settings() -> Settings:
 
 def test_a_log_line_carrying_secrets_is_redacted(captured: io.StringIO) -> None:
     settings = secure_settings()
-    install_redaction(secrets_of(settings))
+    install_redaction(secret_values(settings))
     log = logging.getLogger("tranchewatch.test.redaction")
     log.error("posting to %s failed; redis at %s", SLACK, REDIS)
     log.warning("sasl login with password=%s", SASL)
@@ -71,6 +72,18 @@ def test_a_log_line_carrying_secrets_is_redacted(captured: io.StringIO) -> None:
         assert secret not in text, text
     assert "redis://:<redacted>@replica.internal:6379/0" in text  # the rest of the line is still useful
     assert text.count("\n") >= 6
+
+
+def test_one_filter_however_often_installed_with_the_routing_files_secrets_too(captured: io.StringIO) -> None:
+    routing = RoutingConfig.model_validate(
+        {"receivers": {"desk": {"type": "slack_bot", "token": "bot-t0ken-not-xox", "channel": "#abs"}}}
+    )
+    assert "bot-t0ken-not-xox" in secret_values(routing)
+    first = install_redaction(secret_values(secure_settings()))
+    assert install_redaction(secret_values(routing)) is first
+    logging.getLogger("tranchewatch.test.redaction").warning("token %s, kafka %s", "bot-t0ken-not-xox", SASL)
+    text = captured.getvalue()
+    assert "bot-t0ken-not-xox" not in text and SASL not in text and text.count("<redacted>") == 2
 
 
 def test_settings_never_print_secrets() -> None:

@@ -11,6 +11,7 @@ import pytest
 from streams.backtest.compare import compare, episodes
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import read_jsonl
+from streams.backtest.tranches import COLUMNS as TRANCHE_COLUMNS
 from streams.cli.main import main
 from streams.demo.run import scenario_path
 from streams.rules.registry import RulesConfig
@@ -27,8 +28,9 @@ def test_batch_size_changes_nothing() -> None:
 
 def test_demo_scenario_counts_and_dead_letters() -> None:
     run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
-    assert run.counts["bond.quotes"] == {"processed": 22, "invalid": 4, "duplicate": 1}
-    assert run.counts["abs.deals"]["processed"] == 6
+    assert run.counts["bond.quotes"] == {"processed": 29, "invalid": 4, "duplicate": 1}
+    assert run.counts["abs.deals"]["processed"] == 7
+    assert run.counts["abs.distributions"] == {"processed": 1, "invalid": 0, "duplicate": 0}
     assert len(run.dead_letters) == 4 and all(t == "bond.quotes" for t, _ in run.dead_letters)
     # a year typed 2052 for 2025: refused, so the market clock stays in 2025 and floods no stale_quote
     assert "ahead of its Kafka record" in run.dead_letters[-1][1]
@@ -64,7 +66,7 @@ def test_cli_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_p
     out, err = capsys.readouterr()
     assert "EVENT TIME" in out and "distressed_tranche" in out and "WHBUS-2025-A" in out
     assert "(file order)" in out
-    assert "backtest [contract defaults]: 36 events" in err  # progress, on stderr
+    assert "backtest [contract defaults]: 45 events" in err  # progress, on stderr
     other = tmp_path / "other.toml"
     other.write_text("[price_drop]\nenabled = false\n", encoding="utf-8")
     assert (
@@ -72,6 +74,22 @@ def test_cli_prints_the_table_and_json(capsys: pytest.CaptureFixture[str], tmp_p
     )
     data = json.loads(capsys.readouterr().out)
     assert [r["label"] for r in data["runs"]] == ["other.toml", "other.toml"] and data["changes"] == []
+    tranches = data["runs"][0]["tranches"]
+    assert set(tranches) == {
+        "WHBUS-2025-A",
+        "WHBUS-2025-B",
+        "CQTOWER-2025-A",
+        "CQTOWER-2025-B",
+        "GZFLOOD-2025-A",
+        "HZMETRO-2025-A",
+    }  # every quoted tranche, none of the never-quoted ones
+    for row in tranches.values():
+        assert set(TRANCHE_COLUMNS) <= set(row)
+    hz = tranches["HZMETRO-2025-A"]
+    assert (hz["settlement"], hz["factor"], hz["outstanding_principal"]) == ("2025-12-10", 0.75, 225e6)
+    assert hz["clean_price"] == pytest.approx(96.6) and hz["mark_to_market_loss"] == pytest.approx(7.65e6)
+    # 2.8% quarterly: the quarter [20 Sep, 20 Dec 2025) holds 10 Dec, t = 10 + 31 + 30 + 10 = 81 of TS = 91.
+    assert hz["accrued_interest"] == pytest.approx(0.7 * 81 / 91)
 
 
 def test_cli_rejects_a_bad_rules_file(tmp_path: Path) -> None:

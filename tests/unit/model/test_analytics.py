@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.model.analytics import CHINA_TIME, quote_analytics, settlement_date
+from alerts.core.china import CHINA_TIME
+from streams.model.analytics import quote_analytics, settlement_date
 from tests.unit.rules.scenario import at, terms
 
 

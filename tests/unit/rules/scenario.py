@@ -15,6 +15,7 @@ from streams.model.events import (
     Event,
     Financials,
     Quote,
+    Rating,
     ServicerReport,
     TrancheTerms,
 )
@@ -27,6 +28,7 @@ TOPIC_OF = {
     Financials: "issuer.financials",
     Distribution: "abs.distributions",
     ServicerReport: "abs.servicer_reports",
+    Rating: "abs.ratings",
     Entity: "abs.entities",
 }
 

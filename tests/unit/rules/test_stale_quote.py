@@ -121,7 +121,7 @@ def per_tranche_quotes(draw: st.DrawFn) -> list[list[Event]]:
 
 
 def _oracle(sequences: list[list[Event]], cfg: StaleQuoteConfig) -> set[str]:
-    newest = {seq[0].tranche_id: max(q.event_time for q in seq) for seq in sequences if seq}  # type: ignore[union-attr]
+    newest = {str(seq[0].tranche_id): max(q.event_time for q in seq) for seq in sequences if seq}  # type: ignore[union-attr]
     if not newest:
         return set()
     clock = max(newest.values())

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts.core.china import CHINA_TIME
 from streams.model.events import Event
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules import stale_quote
@@ -95,7 +96,7 @@ def test_the_due_key_agrees_with_counting_trading_days(last: dt.date, extra: int
         relative=True, relative_min_quotes=3, relative_multiple=1.0, relative_max_trading_days=250
     )
     tranche = TrancheState(tranche_id="A", quote_gaps=[5 + extra] * 3)
-    quoted = dt.datetime.combine(last, dt.time(14, 0), stale_quote.CHINA_TIME)
+    quoted = dt.datetime.combine(last, dt.time(14, 0), CHINA_TIME)
     tranche.last_quote = QuoteMark(event_id="q", ts=quoted, price=100.0)
     assert stale_quote.threshold(tranche, cfg) == 5 + extra
     clock = quoted + dt.timedelta(days=days_later)
@@ -134,7 +135,7 @@ def test_any_interleaving_gives_the_oracles_stale_set(data: st.DataObject) -> No
             state = TrancheState(tranche_id="x", quote_gaps=gaps)
             limit = stale_quote.threshold(state, cfg)
             if stale_quote.trading_days_since(times[-1], clock) > limit:
-                expected.add(seq[0].tranche_id)  # type: ignore[union-attr]
+                expected.add(str(seq[0].tranche_id))  # type: ignore[union-attr]
     assert stale == expected
     assert snap.watching == sorted(snap.watching)
 

@@ -36,16 +36,47 @@ def test_row_columns(view: MarketView) -> None:
     assert rows["NJWATER-2024-A"].price is None and not rows["NJWATER-2024-A"].stale  # never quoted
     cq = rows["CQTOWER-2025-A"]  # last quoted 15 Sep
     assert cq.quote_age_trading_days == 56 and cq.stale and "stale_quote" in cq.alerts
+    assert (whbus.factor, whbus.outstanding_principal, whbus.ytp_pct) == (1.0, 600e6, None)
+
+
+def test_an_amortising_tranche_quoted_per_original_face(view: MarketView) -> None:
+    # HZMETRO-2025-A: Rmb300mn, 25% repaid on 20 Jun 2025 (the trustee reports factor_after 0.75); quoted
+    # 72.45 per 100 original on 10 Dec: 72.45 / 0.75 = 96.60 per 100 outstanding, 3.40 below par, and the
+    # loss is on Rmb225mn outstanding: Rmb7.65mn.
+    row = next(
+        r for r in watchlist(view, StaleQuoteConfig(), WatchQuery()).rows if r.tranche_id.startswith("HZ")
+    )
+    assert (row.price, row.price_basis, row.factor) == (72.45, "original", 0.75)
+    assert row.clean_price == pytest.approx(96.6) and row.discount == pytest.approx(3.4)
+    assert row.outstanding_principal == pytest.approx(225e6)
+    assert row.mark_to_market_loss == pytest.approx(225e6 * 3.4 / 100)
+    # Principal left per 100 outstanding: 33.33 on 20 Dec 2025 (10 days), 33.33 on 20 Jun 2026 (192 days),
+    # 33.33 at maturity on 20 Mar 2028 (831 days): WAL = (10 + 192 + 831) / 3 / 365.
+    assert row.wal_years == pytest.approx((10 + 192 + 831) / 3 / 365)
+    assert row.ytm_pct is not None and row.ytp_pct is None and row.alerts == ["below_par"]
 
 
 def test_sorting(view: MarketView) -> None:
     # Rows without the value (tranches never quoted) come last in either order, by id.
     never = ["NJWATER-2024-A", "SZPARK-2024-A"]
-    quoted = ["WHBUS-2025-A", "CQTOWER-2025-B", "CQTOWER-2025-A", "WHBUS-2025-B", "GZFLOOD-2025-A"]
+    quoted = [
+        "WHBUS-2025-A",
+        "CQTOWER-2025-B",
+        "HZMETRO-2025-A",
+        "CQTOWER-2025-A",
+        "WHBUS-2025-B",
+        "GZFLOOD-2025-A",
+    ]
     assert _ids(view) == [*quoted, *never]
     assert _ids(view, order="asc")[:2] == ["GZFLOOD-2025-A", "WHBUS-2025-B"]
     assert _ids(view, order="asc")[-2:] == never
-    assert _ids(view, sort="mtm_loss")[:3] == ["WHBUS-2025-A", "CQTOWER-2025-B", "CQTOWER-2025-A"]
+    # On what is outstanding: HZMETRO's 3.40 on Rmb225mn (7.65mn) passes CQTOWER-A's 0.90 on Rmb800mn (7.2mn).
+    assert _ids(view, sort="mtm_loss")[:4] == [
+        "WHBUS-2025-A",
+        "CQTOWER-2025-B",
+        "HZMETRO-2025-A",
+        "CQTOWER-2025-A",
+    ]
     assert _ids(view, sort="loss_trend")[:2] == ["WHBUS-2025-A", "WHBUS-2025-B"]  # ties by id
     assert _ids(view, sort="quote_age")[:3] == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
     assert _ids(view, sort="tranche", order="asc")[0] == "CQTOWER-2025-A"
@@ -61,7 +92,7 @@ def test_filters_and_paging(view: MarketView) -> None:
     ]
     assert _ids(view, stale=True) == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
     result = watchlist(view, StaleQuoteConfig(), WatchQuery(limit=2, offset=1))
-    assert result.total == 7 and [r.tranche_id for r in result.rows] == ["CQTOWER-2025-B", "CQTOWER-2025-A"]
+    assert result.total == 8 and [r.tranche_id for r in result.rows] == ["CQTOWER-2025-B", "HZMETRO-2025-A"]
 
 
 def test_staleness_follows_the_configured_threshold(view: MarketView) -> None:

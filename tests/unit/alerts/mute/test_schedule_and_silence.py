@@ -5,15 +5,16 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from alerts.core.china import CHINA_TIME
 from alerts.core.model import Alert, Subject
-from alerts.mute.schedule import CHINA, in_schedule
+from alerts.mute.schedule import in_schedule
 from alerts.mute.silence import Silence
 
 NOW = dt.datetime(2025, 9, 1, 12, tzinfo=dt.UTC)
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=CHINA)
+    return dt.datetime.fromisoformat(f"{day}T{hour:02d}:00:00").replace(tzinfo=CHINA_TIME)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,132 @@
+"""`tranchewatch bench --only soak`: does the state stay bounded over a long stream?
+
+The worker's own BatchHandler and RedisStore, in this process, on the local Redis under a key prefix of the
+run's own (deleted afterwards), fed the bench's market (streams/bench/data.py) in batches of 1,000 with
+Kafka offsets, as the agents do, over `--soak-days` of event time. Redis memory (MEMORY USAGE by key kind) is
+read after a warm-up (half the quotes: every window, including the 7 days of event ids kept for duplicate
+detection, is full by then) and at the end; the growth between them per event is what a stream of years
+would add. The outbox is left out (in a worker the sender drains and trims it). RSS of this process is
+sampled as it goes. No Kafka, no faust: what grows with events lives in Redis and the handler, not there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import redis
+from redis.asyncio import Redis
+
+from streams.bench.data import generate
+from streams.bench.redis_stats import delete_prefix, memory_by_kind
+from streams.engine.pipeline import DEFAULT_RETENTION, BatchHandler
+from streams.ingest.deadletter import Envelope, KeptDeadLetters
+from streams.kafka.topics import QUOTES
+from streams.metrics import Metrics
+from streams.rules.registry import RulesConfig
+from streams.state.keys import StateKeys
+from streams.state.store import RedisStore
+
+BATCH = 1_000
+SAMPLES = 10
+UNDRAINED = ("outbox",)  # drained by the sender in a worker, not state
+
+
+@dataclass
+class SoakReport:
+    quotes: int
+    tranches: int
+    days: float
+    seconds: float = 0.0
+    warm: dict[str, int] = field(default_factory=dict)  # bytes by key kind after the warm-up
+    end: dict[str, int] = field(default_factory=dict)
+    rss_mb: list[tuple[int, float]] = field(default_factory=list)  # (quotes handled, MB)
+    ids_kept: int = 0
+
+    def state_bytes(self, sizes: dict[str, int]) -> int:
+        return sum(v for k, v in sizes.items() if k not in UNDRAINED)
+
+    def render(self) -> str:
+        second_half = self.quotes - self.quotes // 2
+        growth = self.state_bytes(self.end) - self.state_bytes(self.warm)
+        kinds = sorted(set(self.warm) | set(self.end))
+        lines = [
+            f"soak: {self.quotes:,} quotes over {self.tranches:,} tranches, {self.days:g} days of event time, "
+            f"{self.seconds:.0f} s",
+            f"  Redis B per tranche (end, outbox left out): {self.state_bytes(self.end) / self.tranches:,.0f}",
+            f"  Redis B per event after warm-up (second half): {growth / max(second_half, 1):,.1f}",
+            f"  event ids kept for duplicates (bond.quotes): {self.ids_kept:,}",
+            "  Redis bytes by kind (warm-up -> end): "
+            + ", ".join(f"{k} {self.warm.get(k, 0):,} -> {self.end.get(k, 0):,}" for k in kinds),
+            "  RSS MB over time (quotes handled: MB): "
+            + ", ".join(f"{n:,}: {mb:.0f}" for n, mb in self.rss_mb),
+        ]
+        return "\n".join(lines)
+
+
+def rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run_soak(quotes: int, tranches: int, days: float, redis_url: str) -> SoakReport:
+    report = SoakReport(quotes, tranches, days)
+    rounds = max(1, -(-quotes // tranches))
+    data = generate(quotes, tranches, round_step=dt.timedelta(days=days) / rounds)
+    prefix = f"twsoak:{uuid.uuid4().hex[:8]}:"
+    sync = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    try:
+        asyncio.run(_feed(data.reference, data.quotes, prefix, redis_url, sync, report))
+        report.end = memory_by_kind(sync, prefix)
+        report.ids_kept = int(sync.zcard(StateKeys(prefix).ids(QUOTES)))
+    finally:
+        delete_prefix(sync, prefix)
+        sync.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+async def _feed(
+    reference: list[tuple[str, bytes, bytes]],
+    quotes: list[tuple[str, bytes, bytes]],
+    prefix: str,
+    redis_url: str,
+    sync: redis.Redis,
+    report: SoakReport,
+) -> None:
+    client = Redis.from_url(redis_url)
+    handler = BatchHandler(
+        RedisStore(client, prefix),
+        RulesConfig(),
+        KeptDeadLetters(),
+        Metrics(),
+        dedup_retention=DEFAULT_RETENTION,
+    )
+    offsets: dict[str, int] = {}
+
+    async def feed(records: list[tuple[str, bytes, bytes]]) -> None:
+        batch = []
+        for topic, key, value in records:
+            offset = offsets.get(topic, 0)
+            offsets[topic] = offset + 1
+            batch.append(Envelope(topic, 0, offset, key, value, time.monotonic()))
+        await handler.handle(batch)
+
+    try:
+        for at in range(0, len(reference), BATCH):
+            await feed(reference[at : at + BATCH])
+        step = max(BATCH, len(quotes) // SAMPLES // BATCH * BATCH)
+        for at in range(0, len(quotes), BATCH):
+            await feed(quotes[at : at + BATCH])
+            done = at + BATCH
+            if done >= len(quotes) // 2 and not report.warm:
+                report.warm = memory_by_kind(sync, prefix)
+            if done % step == 0 or done >= len(quotes):
+                report.rss_mb.append((min(done, len(quotes)), rss_mb()))
+    finally:
+        await client.aclose()
