@@ -26,6 +26,7 @@ from streams.kafka.topics import (
     FINANCIALS,
     INPUT_TOPICS,
     QUOTES,
+    RATINGS,
     SERVICER_REPORTS,
 )
 from streams.metrics import Metrics
@@ -117,6 +118,15 @@ def servicer_report(draw: st.DrawFn) -> dict[str, Any]:
                                       max_size=2))}  # fmt: skip
 
 
+@st.composite
+def rating(draw: st.DrawFn) -> dict[str, Any]:
+    subject = draw(st.sampled_from([{"tranche_id": draw(IDS)}, {"issuer_id": draw(IDS)}, {}]))
+    return {"event_id": draw(IDS), **subject, "agency": draw(st.sampled_from(["ccxi", "dagong", ""])),
+            "rating": draw(st.sampled_from(["AAA", "AA+", "A-", "BBB", "D", "Z"])),
+            "outlook": draw(st.none() | st.sampled_from(["stable", "negative", "sideways"])),
+            "ts": draw(TIMES)}  # fmt: skip
+
+
 SHAPED = {
     QUOTES: quote(),
     DEALS: deal(),
@@ -124,6 +134,7 @@ SHAPED = {
     DISTRIBUTIONS: distribution(),
     ENTITIES: entity(),
     SERVICER_REPORTS: servicer_report(),
+    RATINGS: rating(),
 }
 
 
