@@ -81,6 +81,7 @@ def test_deal_then_quote_fires_once_everywhere_and_resolves(
         "issuer_id": "wuhan-bus",
         "deal_id": "WHBUS-2025",
         "year": None,
+        "entity_id": None,  # v2: family_stress's subject key, unset for every other rule
     }
     assert alert["ends_at"] is None
     assert alert["starts_at"] == alert["event_time"] == "2025-09-01T09:30:00+08:00"
