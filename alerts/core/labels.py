@@ -20,6 +20,7 @@ def alert_labels(alert: Alert) -> Labels:
         "issuer": s.issuer_id or "",
         "deal": s.deal_id or "",
         "year": str(s.year) if s.year is not None else "",
+        "entity": s.entity_id or "",
     }
     return {k: v for k, v in labels.items() if v}
 

@@ -31,6 +31,7 @@ RuleName = Literal[
     "issuance_record",
     "issuance_value_record",
     "stale_quote",
+    "family_stress",
 ]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 
@@ -44,6 +45,7 @@ class Subject(BaseModel):
     issuer_id: str | None = None
     deal_id: str | None = None
     year: int | None = None
+    entity_id: str | None = None  # v2: the family root of family_stress (abs.entities)
 
 
 class Alert(BaseModel):
@@ -65,8 +67,11 @@ class Alert(BaseModel):
 
 
 def subject_key(subject: Subject) -> str:
-    """The subject's identity: a tranche, else a deal, else an issuer, else a year."""
-    return subject.tranche_id or subject.deal_id or subject.issuer_id or str(subject.year)
+    """The subject's identity: a tranche, else a deal, else an issuer, else an entity, else a year. A subject
+    without `entity_id` keys (and fingerprints) exactly as before the field existed."""
+    return (
+        subject.tranche_id or subject.deal_id or subject.issuer_id or subject.entity_id or str(subject.year)
+    )
 
 
 @lru_cache(maxsize=32_768)  # asked for on every rule judgement, i.e. several times per quote

@@ -27,6 +27,7 @@ def _subject_line(alert: Alert) -> str:
         f"issuer `{s.issuer_id}`" if s.issuer_id else "",
         f"deal `{s.deal_id}`" if s.deal_id else "",
         f"year {s.year}" if s.year else "",
+        f"family `{s.entity_id}`" if s.entity_id else "",
     ]
     return " · ".join(p for p in parts if p)
 

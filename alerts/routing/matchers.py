@@ -11,7 +11,19 @@ from typing import Literal
 
 # The labels a notice carries (alerts/core/labels.py); a matcher on any other name is a typo, refused at load.
 LABEL_NAMES = frozenset(
-    {"rule", "severity", "status", "tranche", "issuer", "deal", "programme", "province", "asset_type", "year"}
+    {
+        "rule",
+        "severity",
+        "status",
+        "tranche",
+        "issuer",
+        "deal",
+        "programme",
+        "province",
+        "asset_type",
+        "year",
+        "entity",
+    }
 )
 Op = Literal["=", "!=", "=~", "!~"]
 _SYNTAX = re.compile(r"^\s*(?P<name>[a-z_]+)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$")

@@ -18,7 +18,13 @@ ChangeKind = Literal["gained", "lost", "earlier", "later", "severity", "episodes
 
 def subject_label(alert: Alert) -> str:
     s = alert.subject
-    return s.tranche_id or s.deal_id or s.issuer_id or (str(s.year) if s.year is not None else "-")
+    return (
+        s.tranche_id
+        or s.deal_id
+        or s.issuer_id
+        or s.entity_id
+        or (str(s.year) if s.year is not None else "-")
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,7 +130,7 @@ def _tranches_html(run: BacktestRun) -> str:
 
 def _subject(n: Alert) -> str:
     s = n.subject
-    return s.tranche_id or s.deal_id or s.issuer_id or str(s.year)
+    return s.tranche_id or s.deal_id or s.issuer_id or s.entity_id or str(s.year)
 
 
 def _chosen_tranches(run: BacktestRun, series: dict[str, list[tuple[dt.datetime, float]]]) -> list[str]:

@@ -16,7 +16,8 @@ from streams.cli.texttable import render as render_table
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
-from streams.views.watchlist import SortKey, Watchlist, WatchQuery, WatchRow, watchlist
+from streams.views.exposures import GROUPS, Exposures, exposures
+from streams.views.watchlist import MarketView, SortKey, Watchlist, WatchQuery, WatchRow, watchlist
 
 
 def add_commands(sub: Any) -> None:
@@ -34,19 +35,39 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--stale", action="store_true", help="stale quotes only")
     p.add_argument("--limit", type=int, default=500)
     p.add_argument("--json", action="store_true", help="the rows as JSON")
+    p.add_argument(
+        "--group-by",
+        choices=GROUPS,
+        help="exposures instead of tranches: one row per credit family, province or asset type "
+        "(as GET /api/v1/exposures)",
+    )
     p.set_defaults(func=cmd_watchlist)
 
 
-async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Watchlist:
+async def _view(settings: Settings) -> MarketView:
     redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10, socket_connect_timeout=5)
     try:
-        view = await StateReader(redis, settings.redis_prefix).view()
+        return await StateReader(redis, settings.redis_prefix).view()
     finally:
         await redis.aclose()
-    return watchlist(view, rules.stale_quote, query)
+
+
+async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Watchlist:
+    return watchlist(await _view(settings), rules.stale_quote, query)
+
+
+def _grouped(args: argparse.Namespace) -> int:
+    try:
+        result = exposures(asyncio.run(_view(Settings())), args.group_by)
+    except (ValidationError, OSError, RedisError) as exc:
+        sys.exit(f"tranchewatch watchlist: {exc}")
+    print(result.model_dump_json(indent=2) if args.json else render_exposures(result))
+    return 0
 
 
 def cmd_watchlist(args: argparse.Namespace) -> int:
+    if getattr(args, "group_by", None):
+        return _grouped(args)
     settings = load_settings()
     try:
         rules = RulesConfig.load(settings.rules_file)
@@ -115,3 +136,25 @@ def render(result: Watchlist) -> str:
         f"stale after {result.stale_after_trading_days} China trading days"
     )
     return head + "\n\n" + render_table(HEADERS, [_cells(r) for r in result.rows])
+
+
+EXPOSURE_HEADERS = ["KEY", "ISSUERS", "TRANCHES", "FACE", "OUTSTANDING", "MTM LOSS", "HELD", "FIRING C/W/I"]
+
+
+def render_exposures(result: Exposures) -> str:
+    clock = result.clock.isoformat(sep=" ", timespec="minutes") if result.clock else "no quote yet"
+    head = f"{len(result.rows)} groups by {result.group_by}; market clock {clock}"
+    rows = [
+        [
+            r.key,
+            str(r.issuers),
+            str(r.tranches),
+            money(r.face_value, "CNY"),
+            money(r.outstanding_principal, "CNY"),
+            money(r.mark_to_market_loss, "CNY"),
+            "-" if r.holding_face is None else money(r.holding_face, "CNY"),
+            f"{r.firing.critical}/{r.firing.warning}/{r.firing.info}",
+        ]
+        for r in result.rows
+    ]
+    return head + "\n\n" + render_table(EXPOSURE_HEADERS, rows)

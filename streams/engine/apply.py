@@ -45,6 +45,7 @@ from streams.model.state import (
     file_rating,
 )
 from streams.rules import stale_quote
+from streams.rules.family_stress import marks_of
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
 from streams.rules.registry import RULES, RulesConfig
@@ -172,6 +173,8 @@ def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan, rules: RulesConfi
     _register_deal(snap, issuer, deal, rules)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
+        if marks_of(tranche_key(tranche.tranche_id), tranche.alerts):  # now counted for this deal's issuer
+            snap.family_changed(deal.announced_at, tranche_key(tranche.tranche_id))
         evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
     for on_deal, cfg in plan.on_deal:
         on_deal(judge, deal, cfg)
@@ -280,6 +283,7 @@ def _apply_entity(judge: SnapshotJudge, event: Entity) -> None:
         return
     snap.entities[event.entity_id] = entity_state(event, known)
     snap.touch(entity_key(event.entity_id))
+    snap.family_changed(event.updated_at)  # families may have moved: family_stress is judged again
 
 
 def _apply_rating(judge: SnapshotJudge, event: Rating, plan: _Plan) -> None:

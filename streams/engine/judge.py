@@ -10,6 +10,7 @@ from alerts.core.antinoise import apply_rule
 from alerts.core.lifecycle import changes_nothing, transition
 from alerts.core.model import Alert, RuleName, Subject, Verdict, fingerprint, subject_key
 from streams.model.state import AlertBox, DealState, IssuerState, TrancheState, _Doc
+from streams.rules.family_stress import COUNTED
 from streams.state.keys import MARKET_KEY, DocKey, deal_key, issuer_key, tranche_key
 from streams.state.snapshot import Snapshot
 
@@ -87,6 +88,8 @@ def record(
     )
     if applied.notice is not None:
         snap.notices.append(applied.notice)
+        if rule in COUNTED:
+            snap.family_changed(when, doc_key)
     if applied.dirty:
         snap.touch(doc_key)
     return applied.state

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from alerts.core.model import Alert
 from streams.engine import quote_checks
 from streams.engine.apply import apply_event
+from streams.engine.families import settle_families
 from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, Envelope, send_dead_letters
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
@@ -210,6 +211,7 @@ class BatchHandler:
             said_no = apply_event(snap, env.topic, event, self.rules)
             if said_no is not None:
                 refused.append((env, Rejected(env.topic, env.value or b"", said_no.reason, said_no.kind)))
+        await settle_families(snap, self.store, self.cache, self.rules)  # family_stress, after the events
         judged = time.monotonic()
         self.metrics.rule_seconds.observe(judged - loaded_at)
         commit = snap.to_commit()

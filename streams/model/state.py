@@ -234,6 +234,27 @@ class AlertBox(_Doc):
     """Alerts of one subject kept inside another document, e.g. the issuance record of one year."""
 
 
+class StressMark(BaseModel):
+    """One firing critical alert that counts towards its issuer's family (family_stress), by fingerprint."""
+
+    rule: str
+    doc: str  # the state document the alert lives on ("tranche:T", "deal:D", "issuer:I")
+    subject: str  # the alert's subject key
+    starts_at: dt.datetime
+    summary: str
+
+
+class FamilyState(_Doc):
+    """v2, one document for all families (streams/rules/family_stress.py): the issuers with a firing critical
+    alert of the counted rules, and each family root's family_stress alert. Small: it holds only stressed
+    issuers, not the families themselves, which are followed from the entity documents when judged."""
+
+    stressed: dict[str, dict[str, StressMark]] = Field(
+        default_factory=dict
+    )  # issuer id -> fingerprint -> mark
+    records: dict[str, AlertBox] = Field(default_factory=dict)  # family root entity id -> its alert
+
+
 class MarketState(_Doc):
     """Market-wide figures: deals and their face value per calendar year, for issuance_record and
     issuance_value_record. Only deals write it.

@@ -215,3 +215,20 @@ class RatingDowngradeConfig(RuleConfig):
                 f"rating_downgrade.critical_below {self.critical_below!r} is not on the China scale"
             )
         return self
+
+
+class FamilyStressConfig(RuleConfig):
+    """family_stress: distinct issuers of one credit family with a firing critical alert of the counted rules;
+    resolves below `warning_issuers`."""
+
+    warning_issuers: int = Field(2, ge=2)
+    critical_issuers: int = Field(3, ge=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.critical_issuers < self.warning_issuers:
+            raise ValueError(
+                f"family_stress: critical_issuers {self.critical_issuers} is below warning_issuers "
+                f"{self.warning_issuers}"
+            )
+        return self

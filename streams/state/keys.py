@@ -13,8 +13,9 @@ from typing import Literal, cast, get_args
 
 from alerts.keys import AlertKeys, glob_literal
 
-Kind = Literal["tranche", "issuer", "deal", "market", "entity"]
+Kind = Literal["tranche", "issuer", "deal", "market", "entity", "families"]
 _KINDS: frozenset[str] = frozenset(get_args(Kind))
+_SINGLETONS = frozenset({"market", "families"})  # one document of the kind, named by the kind alone
 
 
 class DocKey(str):
@@ -24,7 +25,7 @@ class DocKey(str):
     ident: str
 
     def __new__(cls, kind: Kind, ident: str = "") -> DocKey:
-        key = super().__new__(cls, f"{kind}:{ident}" if kind != "market" else kind)
+        key = super().__new__(cls, kind if kind in _SINGLETONS else f"{kind}:{ident}")
         key.kind, key.ident = kind, ident
         return key
 
@@ -57,6 +58,7 @@ def entity_key(entity_id: str) -> DocKey:
 
 
 MARKET_KEY = DocKey("market")
+FAMILIES_KEY = DocKey("families")  # v2: family_stress's document (streams/model/state.py FamilyState)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
-from streams.model.state import DealState, IssuerState, MarketState, TrancheState
+from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.state.store import read_clock
 from streams.views.watchlist import MarketView
@@ -91,4 +91,5 @@ class StateReader:
             issuers=await self._all("issuer", IssuerState),
             deals=await self._all("deal", DealState),
             clock=await self.clock(),
+            entities=await self._all("entity", EntityState),
         )

@@ -27,11 +27,19 @@ from pydantic import BaseModel
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
-from streams.model.state import DealState, EntityState, IssuerState, MarketState, QuoteMark, TrancheState
+from streams.model.state import (
+    DealState,
+    EntityState,
+    FamilyState,
+    IssuerState,
+    MarketState,
+    QuoteMark,
+    TrancheState,
+)
 from streams.rules import stale_quote
 from streams.rules.config import StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
-from streams.state.keys import MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
+from streams.state.keys import FAMILIES_KEY, MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
 
 D = TypeVar("D", bound=BaseModel)
 # Set (to anything) in tests: every commit checks that the documents it does not write serialise as when
@@ -116,6 +124,12 @@ class Snapshot:
     deals: dict[str, DealState] = field(default_factory=dict)
     entities: dict[str, EntityState] = field(default_factory=dict)  # v2: abs.entities, by entity id
     market: MarketState = field(default_factory=MarketState)
+    # v2, family_stress (streams/engine/families.py): its document, loaded only when the batch needs it; the
+    # documents whose counted alerts changed, whether an entity changed, and the newest such event time.
+    families: FamilyState = field(default_factory=FamilyState)
+    family_docs: set[DocKey] = field(default_factory=set)
+    family_due: bool = False
+    family_when: dt.datetime | None = None
     dirty: set[DocKey] = field(default_factory=set)
     seen: list[tuple[str, str]] = field(default_factory=list)
     notices: list[Alert] = field(default_factory=list)
@@ -150,6 +164,15 @@ class Snapshot:
 
     def touch(self, key: DocKey) -> None:
         self.dirty.add(key)
+
+    def family_changed(self, when: dt.datetime, key: DocKey | None = None) -> None:
+        """family_stress must be judged after this batch: the counted alerts of `key` changed, or (None) an
+        entity did."""
+        if key is None:
+            self.family_due = True
+        else:
+            self.family_docs.add(key)
+        self.family_when = when if self.family_when is None else max(self.family_when, when)
 
     def to_commit(self) -> Commit:
         if self.as_loaded is not None:
@@ -203,6 +226,8 @@ class Snapshot:
             return self.deals[key.ident]
         if key.kind == "entity":
             return self.entities[key.ident]
+        if key == FAMILIES_KEY:
+            return self.families
         return self.market
 
 
@@ -294,6 +319,12 @@ async def load_snapshot(
     return snap
 
 
+async def load_more(snap: Snapshot, store: StateStore, keys: set[DocKey], cache: StateCache | None) -> None:
+    """Loads into `snap` the documents of `keys` it has not loaded yet (their versions are checked at the
+    commit like the others'); one round trip."""
+    await _load_into(snap, store, keys, cache)
+
+
 async def _load_into(snap: Snapshot, store: StateStore, keys: set[DocKey], cache: StateCache | None) -> None:
     pending = sorted(keys - snap.versions.keys())
     if not pending:
@@ -330,6 +361,7 @@ _MODEL: dict[str, type[BaseModel]] = {
     "deal": DealState,
     "market": MarketState,
     "entity": EntityState,
+    "families": FamilyState,
 }
 
 
@@ -349,5 +381,7 @@ def _place(snap: Snapshot, key: DocKey, doc: BaseModel) -> None:
         snap.deals[key.ident] = doc
     elif isinstance(doc, EntityState):
         snap.entities[key.ident] = doc
+    elif isinstance(doc, FamilyState):
+        snap.families = doc
     elif isinstance(doc, MarketState):
         snap.market = doc

@@ -19,6 +19,7 @@ from streams.model.state import IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.issuer_loss_widening import period_key
 from streams.state.reader import StateReader
+from streams.views.exposures import GROUPS, Exposures, exposures
 from streams.views.watchlist import MarketView, Watchlist, WatchQuery, WatchRow, build_row, watchlist
 
 BASE = "/api/v1"
@@ -85,6 +86,15 @@ class StateApi:
 
     async def watchlist(self, params: Mapping[str, str]) -> ApiResponse:
         return await self._list(params)
+
+    async def exposures(self, params: Mapping[str, str]) -> ApiResponse:
+        """The known tranches summed by family, province or asset type (contract v2)."""
+        unknown = sorted(set(params) - {"group_by"})
+        group_by = params.get("group_by", "family")
+        if unknown or group_by not in GROUPS:
+            wrong = f"unknown parameter {unknown[0]!r}" if unknown else f"group_by {group_by!r}"
+            return ApiResponse(400, ApiError(error=f"{wrong}: group_by is one of {', '.join(GROUPS)}"))
+        return ApiResponse(200, exposures(await self.reader.view(), group_by))
 
     async def tranche(self, tranche_id: str) -> ApiResponse:
         tranche = await self.reader.tranche(tranche_id)
@@ -165,7 +175,7 @@ def _path_param(name: str) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Watchlist, TrancheDetail, IssuerDetail, ApiError]
+    models: list[type[BaseModel]] = [Watchlist, TrancheDetail, IssuerDetail, Exposures, ApiError]
     _, top = models_json_schema(
         [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
     )
@@ -189,6 +199,19 @@ def openapi_document() -> dict[str, Any]:
                 True,
             ),
             f"{BASE}/watchlist": _op("Tranches sorted and filtered", "Watchlist", _parameters()),
+            f"{BASE}/exposures": _op(
+                "The known tranches summed by credit family, province or asset type",
+                "Exposures",
+                [
+                    {
+                        "name": "group_by",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": list(GROUPS), "default": "family"},
+                        "description": "family (the issuer's family root), province or asset_type",
+                    }
+                ],
+            ),
         },
         "components": {"schemas": top.get("$defs", {})},
     }

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from streams.model.schedule import settlement_date
-from streams.model.state import DealState, IssuerState, TrancheState
+from streams.model.state import DealState, EntityState, IssuerState, TrancheState
 from streams.rules import issuer_loss_widening, stale_quote
 from streams.rules.below_par import discount_to_par
 from streams.rules.config import StaleQuoteConfig
@@ -90,6 +90,7 @@ class MarketView:
     issuers: dict[str, IssuerState] = field(default_factory=dict)
     deals: dict[str, DealState] = field(default_factory=dict)
     clock: dt.datetime | None = None  # stale_quote's event-time clock
+    entities: dict[str, EntityState] = field(default_factory=dict)  # v2: abs.entities, for families
 
 
 def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | None, float | None]:

@@ -100,6 +100,10 @@ def register_state_pages(app: faust.App, runtime: Runtime) -> None:
     async def watch(web: Any, request: Any) -> Any:
         return await guarded(web, request, lambda: api.watchlist(request.query))
 
+    @app.page(f"{BASE}/exposures", name="state_exposures")
+    async def exposed(web: Any, request: Any) -> Any:
+        return await guarded(web, request, lambda: api.exposures(request.query))
+
     @app.page(f"{BASE}/openapi.json", name="state_openapi")
     async def openapi(web: Any, request: Any) -> Any:
         return web.bytes(spec, content_type=JSON)

@@ -19,7 +19,16 @@ from hypothesis import strategies as st
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope
 from streams.ingest.parse import MAX_MESSAGE_BYTES, Rejected, parse
-from streams.kafka.topics import DEALS, DISTRIBUTIONS, ENTITIES, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.kafka.topics import (
+    DEALS,
+    DISTRIBUTIONS,
+    ENTITIES,
+    FINANCIALS,
+    INPUT_TOPICS,
+    QUOTES,
+    RATINGS,
+    SERVICER_REPORTS,
+)
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
@@ -99,12 +108,33 @@ def entity(draw: st.DrawFn) -> dict[str, Any]:
             "name": draw(st.none() | IDS), "updated_at": draw(TIMES)}  # fmt: skip
 
 
+@st.composite
+def servicer_report(draw: st.DrawFn) -> dict[str, Any]:
+    return {"event_id": draw(IDS), "deal_id": draw(IDS), "period_start": draw(DATES), "period_end": draw(DATES),
+            "reported_at": draw(TIMES), "collections": draw(MONEY), "debt_service_due": draw(MONEY),
+            "reserve_balance": draw(st.none() | MONEY), "reserve_required": draw(st.none() | MONEY),
+            "delinquency_pct": draw(st.none() | st.floats(-5, 120)),
+            "triggers": draw(st.lists(st.fixed_dictionaries({"name": IDS, "breached": st.booleans()}),
+                                      max_size=2))}  # fmt: skip
+
+
+@st.composite
+def rating(draw: st.DrawFn) -> dict[str, Any]:
+    subject = draw(st.sampled_from([{"tranche_id": draw(IDS)}, {"issuer_id": draw(IDS)}, {}]))
+    return {"event_id": draw(IDS), **subject, "agency": draw(st.sampled_from(["ccxi", "dagong", ""])),
+            "rating": draw(st.sampled_from(["AAA", "AA+", "A-", "BBB", "D", "Z"])),
+            "outlook": draw(st.none() | st.sampled_from(["stable", "negative", "sideways"])),
+            "ts": draw(TIMES)}  # fmt: skip
+
+
 SHAPED = {
     QUOTES: quote(),
     DEALS: deal(),
     FINANCIALS: financials(),
     DISTRIBUTIONS: distribution(),
     ENTITIES: entity(),
+    SERVICER_REPORTS: servicer_report(),
+    RATINGS: rating(),
 }
 
 

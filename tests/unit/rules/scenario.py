@@ -119,6 +119,7 @@ def all_alerts(snap: Snapshot) -> list[Alert]:
         *snap.issuers.values(),
         *snap.deals.values(),
         *snap.market.records.values(),
+        *snap.families.records.values(),
     ]
     return [alert for doc in docs for alert in doc.alerts.values()]
 
@@ -136,7 +137,10 @@ def alert(snap: Snapshot, rule: str, subject: str) -> Alert | None:
     """The alert of `rule` whose subject id (tranche, deal, issuer or year) is `subject`."""
     for a in all_alerts(snap):
         s = a.subject
-        if a.rule == rule and (s.tranche_id or s.deal_id or s.issuer_id or str(s.year)) == subject:
+        if (
+            a.rule == rule
+            and (s.tranche_id or s.deal_id or s.issuer_id or s.entity_id or str(s.year)) == subject
+        ):
             return a
     return None
 

@@ -51,4 +51,5 @@ def test_titles_are_names_in_words() -> None:
         "Issuance record",
         "Issuance value record",
         "Stale quote",
+        "Family stress",
     ]
