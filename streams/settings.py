@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     # Event ids are remembered this long (event time, before their topic's newest) to drop duplicates; a
     # redelivery from Kafka is known by its offset however old (streams/engine/pipeline.py).
     dedup_retention_days: float = Field(7.0, gt=0)
+    # n > 0: a batch's offsets move only after n replicas acknowledged its commit (WAIT, up to the timeout);
+    # on a timeout the batch is retried, never acknowledged (README, Reliability).
+    redis_min_replicas: int = Field(0, ge=0)
+    redis_replica_wait_ms: int = Field(1000, ge=1)
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
 

@@ -199,6 +199,7 @@ class BatchHandler:
                 commit = Commit({}, {}, [], [], positions=raised, loaded_positions=_subset(loaded, raised))
                 if not await self.store.commit(commit):
                     return None
+            await self.store.confirm()  # an unconfirmed earlier commit of these events: replicated now?
             return Committed([], duplicates, loaded)
         started = time.monotonic()
         events = [event for _, event in fresh]

@@ -110,6 +110,11 @@ class StateKeys:
     def offsets(self) -> str:
         return f"{self.prefix}offsets"
 
+    # Written (INCR) to confirm, with WAIT, that replicas hold every commit before it (streams/state/store.py).
+    @property
+    def replication_probe(self) -> str:
+        return f"{self.prefix}replication:probe"
+
     # The state marker (streams/state/marker.py): proof that Redis still holds the state the consumer
     # group's offsets stand for. A rebuild's progress: the offsets replayed, and the ends it replays to.
     @property

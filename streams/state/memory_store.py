@@ -37,6 +37,9 @@ class MemoryStore:
     async def positions(self, parts: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return {tp: self.offsets.get(tp, NONE) for tp in parts}
 
+    async def confirm(self) -> None:
+        return None
+
     async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
         ids = self.seen_ids.get(topic)
         return max(ids.values()) - retention if ids else None

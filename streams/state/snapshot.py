@@ -93,6 +93,10 @@ class StateStore(Protocol):
 
     async def seen(self, topic: str, event_ids: Iterable[str]) -> set[str]: ...
 
+    async def confirm(self) -> None:
+        """Raises (one of `unavailable_errors`) unless every commit so far is as durable as configured."""
+        ...
+
     async def forgotten_before(self, topic: str, retention: dt.timedelta) -> dt.datetime | None:
         """Event ids of `topic` stamped before this are forgotten (the topic's newest minus `retention`)."""
         ...

@@ -153,10 +153,22 @@ class RedisStore:
     unavailable_errors: tuple[type[Exception], ...] = (RedisError, OSError)
 
     def __init__(
-        self, redis: Redis, prefix: str, marker: MarkerMode | None = None, price_points: int | None = None
+        self,
+        redis: Redis,
+        prefix: str,
+        marker: MarkerMode | None = None,
+        price_points: int | None = None,
+        *,
+        min_replicas: int = 0,
+        replica_wait_ms: int = 1000,
     ) -> None:
-        """`price_points`: quotes kept per tranche for the web page's chart (PRICE_POINTS; 0: none)."""
+        """`price_points`: quotes kept per tranche for the web page's chart (PRICE_POINTS; 0: none).
+        `min_replicas` > 0 (TRANCHEWATCH_REDIS_MIN_REPLICAS): a commit counts only once that many replicas
+        acknowledged it (WAIT, up to `replica_wait_ms`); otherwise NotReplicated, and the batch is retried."""
         self.redis = redis
+        self.min_replicas = min_replicas
+        self.replica_wait_ms = replica_wait_ms
+        self._unconfirmed = False  # a commit applied here that no replica is known to hold yet
         self.price_points = PRICE_POINTS if price_points is None else price_points
         self.keys = StateKeys(prefix)
         # `create` until a commit has made sure the marker exists; the worker sets it before it consumes.
@@ -209,6 +221,24 @@ class RedisStore:
         ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
+    def _replicated(self, acked: int) -> None:
+        self._unconfirmed = acked < self.min_replicas
+        if self._unconfirmed:
+            raise NotReplicated(
+                f"{acked} of {self.min_replicas} replicas acknowledged the commit within {self.replica_wait_ms} ms"
+            )
+
+    async def confirm(self) -> None:
+        """Before a batch that wrote nothing is acknowledged: if an earlier commit was not confirmed by the
+        replicas (NotReplicated), a write of its own and WAIT, which covers every write before it."""
+        if not self.min_replicas or not self._unconfirmed:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(self.keys.replication_probe)
+        pipe.execute_command("WAIT", self.min_replicas, self.replica_wait_ms)
+        _, acked = await pipe.execute()
+        self._replicated(int(acked))
+
     async def commit(self, commit: Commit) -> bool:
         payload: dict[str, object] = {
             "expected": [[k, v] for k, v in commit.expected.items()],
@@ -245,16 +275,30 @@ class RedisStore:
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
         k, alerts = self.keys, self.keys.alerts
-        result = await self._commit(
-            keys=[k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets],
-            args=[body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies],
-        )
+        keys = [k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets]
+        args = [body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies]
+        acked = None
+        if self.min_replicas:
+            # WAIT on the commit's own connection: it waits for this connection's writes to replicate.
+            pipe = self.redis.pipeline(transaction=False)
+            await self._commit(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self.min_replicas, self.replica_wait_ms)
+            result, acked = await pipe.execute()
+        else:
+            result = await self._commit(keys=keys, args=args)
         text = result.decode() if isinstance(result, bytes) else str(result)
+        if text == "ok" and acked is not None:
+            self._replicated(int(acked))
         if text.startswith("lost:"):
             raise StateLost(lost_reason(k.prefix, f"at a commit, marker {text[5:]}"))
         if text == "ok" and self.marker.kind == "create":
             self.marker = MarkerMode("expect")  # it exists now: from here on, its absence means a loss
         return text == "ok"
+
+
+class NotReplicated(RedisError):
+    """Fewer replicas than TRANCHEWATCH_REDIS_MIN_REPLICAS acknowledged a commit in time: it may be lost in a
+    failover, so its batch is not acknowledged but retried (then found applied, or applied again)."""
 
 
 async def read_progress(redis: Redis, prefix: str) -> dict[TopicPartition, int]:

@@ -111,7 +111,13 @@ class Runtime:
             health_check_interval=10,
             **redis_options(settings),
         )
-        store = RedisStore(redis, settings.redis_prefix, price_points=settings.price_history_points)
+        store = RedisStore(
+            redis,
+            settings.redis_prefix,
+            price_points=settings.price_history_points,
+            min_replicas=settings.redis_min_replicas,
+            replica_wait_ms=settings.redis_replica_wait_ms,
+        )
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             client_id=f"{settings.app_id}-producer",
