@@ -87,7 +87,7 @@ def processed(worker: WorkerProcess) -> float:
 
 def documents(client: redis.Redis, prefix: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for pattern in ("tranche:*", "issuer:*", "deal:*", "market"):
+    for pattern in ("tranche:*", "issuer:*", "deal:*", "market", "entity:*", "families"):
         for key in client.scan_iter(match=prefix + pattern, count=1000):
             found[key.decode()[len(prefix) :]] = json.loads(client.hget(key, "d") or b"null")
     found["clock"] = client.hget(prefix + "clock", "at")
