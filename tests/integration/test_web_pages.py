@@ -97,7 +97,11 @@ def test_an_analyst_clicks_from_the_watchlist_to_a_tranche_and_its_issuer(
     shots: Path,
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    def arrived(check: Callable[[Any], bool]) -> None:
+        # A click that navigates returns before the next page has loaded on a busy machine: wait for it.
+        WebDriverWait(browser, 30).until(check)
 
     worker = worker_factory(
         TRANCHEWATCH_RULES_FILE=str(scenario_path().with_name("rules.toml")),
@@ -130,14 +134,16 @@ def test_an_analyst_clicks_from_the_watchlist_to_a_tranche_and_its_issuer(
     # Filter through the form (no JavaScript: a GET form), then sort by a column header's link.
     Select(browser.find_element(By.NAME, "province")).select_by_visible_text("Hubei")
     browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
-    assert "province=Hubei" in browser.current_url
+    arrived(lambda b: "province=Hubei" in b.current_url)
     ids = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#watchlist td > a[href^='/tranche/']")]
     assert ids == ["WHBUS-2025-A", "WHBUS-2025-B"]
     browser.find_element(By.PARTIAL_LINK_TEXT, "Tranche").click()
+    arrived(lambda b: "sort=tranche" in b.current_url)
     ids = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#watchlist td > a[href^='/tranche/']")]
     assert ids == ["WHBUS-2025-A", "WHBUS-2025-B"] and "sort=tranche" in browser.current_url
 
     browser.find_element(By.LINK_TEXT, "WHBUS-2025-A").click()
+    arrived(lambda b: b.title == "WHBUS-2025-A · tranchewatch")
     assert browser.title == "WHBUS-2025-A · tranchewatch"
     chart = browser.find_element(By.CSS_SELECTOR, "svg[role='img']")
     assert chart.size["width"] > 600
@@ -145,6 +151,7 @@ def test_an_analyst_clicks_from_the_watchlist_to_a_tranche_and_its_issuer(
     browser.save_screenshot(str(shots / "tranche.png"))
 
     browser.find_element(By.LINK_TEXT, "Wuhan Public Transport Group").click()
+    arrived(lambda b: b.title == "Wuhan Public Transport Group · tranchewatch")
     assert browser.title == "Wuhan Public Transport Group · tranchewatch"
     assert "2025-01-01 \N{EN DASH} 2025-06-30" in browser.find_element(By.TAG_NAME, "table").text
     browser.save_screenshot(str(shots / "issuer.png"))
