@@ -43,6 +43,7 @@ from streams.model.state import (
     RatingMark,
     TrancheState,
     file_rating,
+    keep_report,
 )
 from streams.rules import stale_quote
 from streams.rules.family_stress import marks_of
@@ -259,15 +260,8 @@ def _apply_servicer_report(judge: SnapshotJudge, event: ServicerReport, plan: _P
     if state is None:
         state = snap.deals[event.deal_id] = DealState()
     report = CollateralReport.model_validate(event.model_dump(exclude={"deal_id"}))
-    known = state.servicer_reports.get(report.period)
-    if known is not None and known.reported_at > report.reported_at:
+    if not keep_report(state.servicer_reports, report.period, report, MAX_SERVICER_REPORTS):
         return
-    full = known is None and len(state.servicer_reports) >= MAX_SERVICER_REPORTS
-    if full and report.period < min(state.servicer_reports):
-        return  # older than every period kept
-    state.servicer_reports[report.period] = report
-    for old in sorted(state.servicer_reports)[:-MAX_SERVICER_REPORTS]:
-        del state.servicer_reports[old]
     snap.touch(deal_key(event.deal_id))
     if state.deal is None:
         return

@@ -14,7 +14,7 @@ import datetime as dt
 
 from streams.model.events import Distribution, Quote
 from streams.model.schedule import settlement_date
-from streams.model.state import MAX_REPORTS, PaymentReport, QuoteMark, TrancheState
+from streams.model.state import MAX_REPORTS, PaymentReport, QuoteMark, TrancheState, keep_report
 from streams.rules import below_par, price_drop
 from streams.rules.registry import RulesConfig
 
@@ -39,16 +39,7 @@ def report_of(event: Distribution) -> PaymentReport:
 def store_report(tranche: TrancheState, report: PaymentReport) -> bool:
     """Keeps a report unless its payment date was already reported later; the newest MAX_REPORTS dates stay.
     True if it was kept (a restatement wins over a redelivered original, as for financials)."""
-    key = report.payment_date.isoformat()
-    known = tranche.reports.get(key)
-    if known is not None and known.reported_at > report.reported_at:
-        return False
-    if known is None and len(tranche.reports) >= MAX_REPORTS and key < min(tranche.reports):
-        return False  # older than every date kept
-    tranche.reports[key] = report
-    for old in sorted(tranche.reports)[:-MAX_REPORTS]:
-        del tranche.reports[old]
-    return True
+    return keep_report(tranche.reports, report.payment_date.isoformat(), report, MAX_REPORTS)
 
 
 def renormalise(tranche: TrancheState, rules: RulesConfig) -> bool:

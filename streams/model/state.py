@@ -7,6 +7,7 @@ whole batch commits in one atomic step.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -35,6 +36,29 @@ class QuoteMark(BaseModel):
     def clean_price(self) -> float:
         """Per 100 of outstanding principal: what below_par and price_drop judge."""
         return self.price if self.clean is None else self.clean
+
+
+class _Reported(Protocol):
+    @property
+    def reported_at(self) -> dt.datetime: ...
+
+
+R = TypeVar("R", bound=_Reported)
+
+
+def keep_report(kept: dict[str, R], key: str, report: R, limit: int) -> bool:
+    """Files a report under `key` (a payment date or a period, ISO, so that keys sort by time) unless that key
+    was already reported later, keeping the newest `limit` keys. True if it was kept: a restatement wins over
+    a redelivered original, as for financials."""
+    known = kept.get(key)
+    if known is not None and known.reported_at > report.reported_at:
+        return False
+    if known is None and len(kept) >= limit and key < min(kept):
+        return False  # older than every key kept
+    kept[key] = report
+    for old in sorted(kept)[:-limit]:
+        del kept[old]
+    return True
 
 
 MAX_AGENCIES = 20  # agencies whose ratings are kept per subject: China has a handful
