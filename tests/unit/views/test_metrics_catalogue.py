@@ -40,7 +40,11 @@ def test_the_catalogue_names_every_topic_and_rule_the_code_has() -> None:
     # rule missing here could not be graphed, so every input topic (contract v2's included) and every rule
     # must be listed for the per-topic and per-rule series.
     topics = set(INPUT_TOPICS)
-    for metric in ("tranchewatch_events_total", "tranchewatch_deadletters_total", "tranchewatch_consumer_lag"):
+    for metric in (
+        "tranchewatch_events_total",
+        "tranchewatch_deadletters_total",
+        "tranchewatch_consumer_lag",
+    ):
         assert topics <= _closed(metric, "topic"), metric
     rules = set(get_args(RuleName))
     for metric in ("tranchewatch_alerts_total", "tranchewatch_active_alerts"):
