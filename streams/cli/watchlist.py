@@ -17,6 +17,7 @@ from streams.model.positions import PositionsError, read_positions
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
+from streams.views.credit import ratings_brief
 from streams.views.exposures import GROUPS, Exposures, exposures
 from streams.views.watchlist import (
     Holding,
@@ -126,9 +127,19 @@ def _cells(row: WatchRow) -> list[str]:
         row.last_quote_at.date().isoformat() if row.last_quote_at else "-",
         _num(row.quote_age_trading_days, "{:d}") + (" STALE" if row.stale else ""),
         "-" if trend is None else ("+" if trend > 0 else "") + money(trend, cur) + "/yr",
+        row.last_distribution.brief() if row.last_distribution else "-",
+        row.deal_coverage.brief() if row.deal_coverage else "-",
+        _ratings(row),
         ",".join(row.alerts) or "-",
         _held(row.holdings, row.holding_face, cur),
     ]
+
+
+def _ratings(row: WatchRow) -> str:
+    """The tranche's own ratings; the issuer's, marked so, when the tranche has none."""
+    if row.ratings:
+        return ratings_brief(row.ratings)
+    return f"issuer: {ratings_brief(row.issuer_ratings)}" if row.issuer_ratings else "-"
 
 
 def _held(holdings: dict[str, float], total: float | None, currency: str) -> str:
@@ -150,7 +161,7 @@ HEADERS = [
     "MTM LOSS",
 ]
 HEADERS += ["YTM%", "YTP%", "WAL", "LAST QUOTE"]
-HEADERS += ["AGE (TD)", "LOSS TREND", "FIRING", "HELD"]
+HEADERS += ["AGE (TD)", "LOSS TREND", "LAST PAYMENT", "COVERAGE", "RATINGS", "FIRING", "HELD"]
 
 
 def _unknown(holdings: list[Holding]) -> str:
