@@ -56,6 +56,10 @@ def marks_of(doc: str, alerts: Mapping[str, Alert]) -> dict[str, StressMark]:
             subject=a.subject.tranche_id or a.subject.deal_id or a.subject.issuer_id or "",
             starts_at=a.starts_at,
             summary=a.summary,
+            # A firing alert changes only with its severity (alerts/core/lifecycle.py), so a critical one's
+            # event_time is when it became critical: a warning since September that turned critical in
+            # October made its issuer stressed in October.
+            critical_since=a.event_time,
         )
         for a in alerts.values()
         if a.rule in COUNTED and a.status == "firing" and a.severity == "critical"
@@ -123,6 +127,7 @@ def evaluate(
                             "rule": m.rule,
                             "subject": m.subject,
                             "starts_at": m.starts_at.isoformat(),
+                            "critical_since": (m.critical_since or m.starts_at).isoformat(),
                             "summary": m.summary,
                         }
                         for fp, m in sorted(state.stressed[issuer].items())
@@ -151,8 +156,9 @@ def evaluate(
 
 
 def when_fired(members: list[str], state: FamilyState, fallback: dt.datetime) -> dt.datetime:
-    """The family reached its count when the latest of its members' first marks began."""
-    firsts = [min(m.starts_at for m in state.stressed[i].values()) for i in members]
+    """The family reached its count when the latest of its members became stressed: each member's earliest
+    mark counted from when that alert turned critical, not from its first warning."""
+    firsts = [min(m.critical_since or m.starts_at for m in state.stressed[i].values()) for i in members]
     return max(firsts) if firsts else fallback
 
 

@@ -84,6 +84,19 @@ def test_two_issuers_warn_three_are_critical_and_fewer_than_two_resolve() -> Non
     assert FAMILIES_KEY in snap.dirty
 
 
+@pytest.mark.parametrize("each", [True, False])
+def test_it_fires_when_the_second_issuer_turned_critical_not_when_it_first_warned(each: bool) -> None:
+    # The tower's notes warn below par on 2 September and fall to critical on 3 September; the bus company has
+    # been critical since 1 September. The family has two stressed issuers from the 3rd, however batched.
+    events = [*STRESSED, below("wuhan-bus", 1), below("hongshan-tower", 2, 97.0), below("hongshan-tower", 3)]
+    snap = run(events, each=each)
+    found = alert(snap, "family_stress", "hubei-gov")
+    assert found is not None and found.severity == "warning"
+    assert found.starts_at.date().isoformat() == "2025-09-03"
+    (mark,) = found.evidence["stressed"]["hongshan-tower"]["alerts"]
+    assert (mark["starts_at"][:10], mark["critical_since"][:10]) == ("2025-09-02", "2025-09-03")
+
+
 def test_one_issuer_with_many_alerts_counts_once() -> None:
     events = [
         *STRESSED,
