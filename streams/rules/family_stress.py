@@ -77,7 +77,14 @@ def reconcile(state: FamilyState, doc: str, issuer_id: str | None, marks: dict[s
             del state.stressed[issuer]
     if issuer_id is not None and marks:
         state.stressed.setdefault(issuer_id, {}).update(marks)
-    return state.stressed != before
+    if state.stressed == before:
+        # Nothing changed, but the marks were taken out and put back at the end: restore the order as loaded,
+        # so the document, which is not written, also serialises as loaded (a rating_downgrade warning on a
+        # tranche with critical marks got here).
+        state.stressed.clear()
+        state.stressed.update(before)
+        return False
+    return True
 
 
 def families(state: FamilyState, parents: Mapping[str, str | None]) -> dict[str, list[str]]:
