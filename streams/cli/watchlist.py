@@ -16,6 +16,7 @@ from streams.cli.texttable import render as render_table
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
+from streams.views.credit import ratings_brief
 from streams.views.exposures import GROUPS, Exposures, exposures
 from streams.views.watchlist import MarketView, SortKey, Watchlist, WatchQuery, WatchRow, watchlist
 
@@ -110,8 +111,18 @@ def _cells(row: WatchRow) -> list[str]:
         row.last_quote_at.date().isoformat() if row.last_quote_at else "-",
         _num(row.quote_age_trading_days, "{:d}") + (" STALE" if row.stale else ""),
         "-" if trend is None else ("+" if trend > 0 else "") + money(trend, cur) + "/yr",
+        row.last_distribution.brief() if row.last_distribution else "-",
+        row.deal_coverage.brief() if row.deal_coverage else "-",
+        _ratings(row),
         ",".join(row.alerts) or "-",
     ]
+
+
+def _ratings(row: WatchRow) -> str:
+    """The tranche's own ratings; the issuer's, marked so, when the tranche has none."""
+    if row.ratings:
+        return ratings_brief(row.ratings)
+    return f"issuer: {ratings_brief(row.issuer_ratings)}" if row.issuer_ratings else "-"
 
 
 HEADERS = [
@@ -126,7 +137,7 @@ HEADERS = [
     "MTM LOSS",
 ]
 HEADERS += ["YTM%", "YTP%", "WAL", "LAST QUOTE"]
-HEADERS += ["AGE (TD)", "LOSS TREND", "FIRING"]
+HEADERS += ["AGE (TD)", "LOSS TREND", "LAST PAYMENT", "COVERAGE", "RATINGS", "FIRING"]
 
 
 def render(result: Watchlist) -> str:

@@ -59,6 +59,9 @@ class SnapshotJudge:
     def market_changed(self) -> None:
         self.snap.touch(MARKET_KEY)
 
+    def tranche_changed(self, tranche: TrancheState) -> None:
+        self.snap.touch(tranche_key(tranche.tranche_id))
+
 
 def record(
     snap: Snapshot,

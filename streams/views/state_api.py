@@ -15,10 +15,12 @@ from pydantic.json_schema import models_json_schema
 from alerts.core.model import Alert
 from alerts.core.validation import problems
 from alerts.ops.api import ApiResponse
-from streams.model.state import IssuerState, TrancheState
+from streams.model.events import Deal
+from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.issuer_loss_widening import period_key
 from streams.state.reader import StateReader
+from streams.views.credit import AgencyRating, LastCoverage, agency_ratings, coverage_history
 from streams.views.exposures import GROUPS, Exposures, exposures
 from streams.views.watchlist import MarketView, Watchlist, WatchQuery, WatchRow, build_row, watchlist
 
@@ -47,7 +49,22 @@ class IssuerDetail(BaseModel):
     city: str | None = None
     deal_ids: list[str]
     periods: list[PeriodView] = Field(description="oldest first")
+    ratings: list[AgencyRating] = Field(
+        default_factory=list, description="per agency (abs.ratings), by agency"
+    )
     alerts: list[Alert] = Field(description="the newest state of each rule on this issuer")
+    tranches: list[WatchRow]
+
+
+class DealDetail(BaseModel):
+    deal_id: str
+    deal: Deal | None = Field(
+        None, description="its announcement; none while only servicer reports were read"
+    )
+    coverage: list[LastCoverage] = Field(
+        description="its servicer reports, newest period first: coverage, reserve, triggers breached"
+    )
+    alerts: list[Alert] = Field(description="the newest state of each rule on this deal")
     tranches: list[WatchRow]
 
 
@@ -116,6 +133,26 @@ class StateApi:
         rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
         return ApiResponse(200, _issuer_detail(issuer, rows))
 
+    async def deal(self, deal_id: str) -> ApiResponse:
+        view = await self.reader.view()
+        deal = view.deals.get(deal_id)
+        if deal is None:
+            return ApiResponse(404, ApiError(error=f"no deal {deal_id!r}"))
+        return ApiResponse(200, deal_detail(deal_id, deal, view, self.cfg))
+
+
+def deal_detail(deal_id: str, deal: DealState, view: MarketView, cfg: StaleQuoteConfig) -> DealDetail:
+    """A deal's terms, coverage history, alerts and tranche rows (the API's body; the web page's too)."""
+    tranche_ids = [t.tranche_id for t in deal.deal.tranches] if deal.deal else []
+    rows = [build_row(view, view.tranches[t], cfg) for t in tranche_ids if t in view.tranches]
+    return DealDetail(
+        deal_id=deal_id,
+        deal=deal.deal,
+        coverage=coverage_history(deal_id, deal),
+        alerts=list(deal.alerts.values()),
+        tranches=rows,
+    )
+
 
 def _issuer_detail(issuer: IssuerState, rows: list[WatchRow]) -> IssuerDetail:
     periods = [
@@ -138,6 +175,7 @@ def _issuer_detail(issuer: IssuerState, rows: list[WatchRow]) -> IssuerDetail:
         city=issuer.city,
         deal_ids=issuer.deal_ids,
         periods=periods,
+        ratings=agency_ratings(issuer.ratings),
         alerts=list(issuer.alerts.values()),
         tranches=rows,
     )
@@ -175,7 +213,7 @@ def _path_param(name: str) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Watchlist, TrancheDetail, IssuerDetail, Exposures, ApiError]
+    models: list[type[BaseModel]] = [Watchlist, TrancheDetail, IssuerDetail, DealDetail, Exposures, ApiError]
     _, top = models_json_schema(
         [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
     )
@@ -196,6 +234,12 @@ def openapi_document() -> dict[str, Any]:
                 "One issuer: periods annualised, alerts, tranches",
                 "IssuerDetail",
                 [_path_param("issuer_id")],
+                True,
+            ),
+            f"{BASE}/deals/{{deal_id}}": _op(
+                "One deal: its terms, servicer reports (coverage, reserve, triggers), alerts, tranches",
+                "DealDetail",
+                [_path_param("deal_id")],
                 True,
             ),
             f"{BASE}/watchlist": _op("Tranches sorted and filtered", "Watchlist", _parameters()),

@@ -21,6 +21,14 @@ from streams.model.state import DealState, EntityState, IssuerState, TrancheStat
 from streams.rules import issuer_loss_widening, stale_quote
 from streams.rules.below_par import discount_to_par
 from streams.rules.config import StaleQuoteConfig
+from streams.views.credit import (
+    AgencyRating,
+    LastCoverage,
+    LastDistribution,
+    agency_ratings,
+    last_coverage,
+    last_distribution,
+)
 
 SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "tranche"]
 
@@ -57,7 +65,22 @@ class WatchRow(BaseModel):
     issuer_loss_trend: float | None = Field(
         None, description="previous minus newest annualised net income: how much worse a year, > 0 worsening"
     )
-    alerts: list[str] = Field(default_factory=list, description="rules firing on the tranche or its issuer")
+    last_distribution: LastDistribution | None = Field(
+        None,
+        description="the trustee's newest distribution report: payment date, interest due and paid, shortfall",
+    )
+    deal_coverage: LastCoverage | None = Field(
+        None, description="its deal's newest servicer report: collections / debt service, reserve, triggers"
+    )
+    ratings: list[AgencyRating] = Field(
+        default_factory=list, description="the tranche's ratings per agency: latest, outlook, reference"
+    )
+    issuer_ratings: list[AgencyRating] = Field(
+        default_factory=list, description="the issuer's ratings per agency: latest, outlook, reference"
+    )
+    alerts: list[str] = Field(
+        default_factory=list, description="rules firing on the tranche, its issuer or its deal"
+    )
 
 
 class Watchlist(BaseModel):
@@ -103,8 +126,9 @@ def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | N
     return now, before, trend
 
 
-def _firing(tranche: TrancheState, issuer: IssuerState | None) -> list[str]:
-    docs = [tranche, *([issuer] if issuer else [])]
+def _firing(tranche: TrancheState, issuer: IssuerState | None, deal: DealState | None = None) -> list[str]:
+    # The deal's collateral alerts (coverage_shortfall, trigger_breach...) concern each of its tranches.
+    docs = [tranche, *([issuer] if issuer else []), *([deal] if deal else [])]
     return sorted({a.rule for d in docs for a in d.alerts.values() if a.status == "firing"})
 
 
@@ -122,7 +146,11 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         seniority=terms.seniority if terms else None,
         currency=tranche.currency,
         face_value=terms.face_value if terms else None,
-        alerts=_firing(tranche, issuer),
+        alerts=_firing(tranche, issuer, deal),
+        last_distribution=last_distribution(tranche),
+        deal_coverage=last_coverage(tranche.deal_id, deal) if tranche.deal_id else None,
+        ratings=agency_ratings(tranche.ratings),
+        issuer_ratings=agency_ratings(issuer.ratings) if issuer else [],
     )
     if quote is not None:
         row.price, row.last_quote_at = quote.price, quote.ts

@@ -96,6 +96,10 @@ def register_state_pages(app: faust.App, runtime: Runtime) -> None:
     async def issuer(web: Any, request: Any, issuer_id: str) -> Any:
         return await guarded(web, request, lambda: api.issuer(issuer_id))
 
+    @app.page(f"{BASE}/deals/{{deal_id}}", name="state_deal")
+    async def deal(web: Any, request: Any, deal_id: str) -> Any:
+        return await guarded(web, request, lambda: api.deal(deal_id))
+
     @app.page(f"{BASE}/watchlist", name="state_watchlist")
     async def watch(web: Any, request: Any) -> Any:
         return await guarded(web, request, lambda: api.watchlist(request.query))
