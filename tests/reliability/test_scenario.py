@@ -25,12 +25,13 @@ V2_RULES = (
     "trigger_breach",
     "reserve_shortfall",
     "rating_downgrade",
+    "stressed_collateral",
     "family_stress",
 )
 
 
 async def test_the_v2_rules_fire_and_resolve_and_the_bad_messages_are_dead_lettered() -> None:
-    scenario = generate(2_000, seed=6, bad=100)
+    scenario = generate(5_000, seed=6, bad=100)  # the crash replay's market, at its CI size
     reference = await reference_run(scenario)
     seen: Counter[tuple[str, str]] = Counter((a.rule, a.status) for a in reference.notices)
     for rule in V2_RULES:
