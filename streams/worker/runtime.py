@@ -23,8 +23,9 @@ from streams.engine.pipeline import BatchHandler
 from streams.kafka.producer import KafkaPublisher
 from streams.metrics import Metrics
 from streams.model.positions import PositionBook
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
-from streams.security import kafka_client_options, redis_options
+from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
@@ -115,13 +116,7 @@ class Runtime:
         metrics = metrics or Metrics()
         book = positions or PositionBook.load(settings.positions_file)
         rules = rules or RulesConfig.load(settings.rules_file)
-        redis = Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=10,
-            **redis_options(settings),
-        )
+        redis = async_redis(settings, socket_timeout=5, socket_connect_timeout=5, health_check_interval=10)
         store = RedisStore(
             redis,
             settings.redis_prefix,
