@@ -26,10 +26,12 @@ from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.issuer_loss_widening import period_key
 from streams.rules.registry import RulesConfig
 from streams.views import web_format
+from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
 HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
+EXPOSURE_ROWS = 15  # per grouping on the page; the API has them all
 
 
 class PageSource(Protocol):
@@ -146,6 +148,8 @@ class WebPages:
             asset_types=sorted(
                 {d.deal.asset_type for d in view.deals.values() if d.deal and d.deal.asset_type}
             ),
+            exposure_groups=[exposures(view, group_by) for group_by in GROUPS],
+            exposure_rows=EXPOSURE_ROWS,
         )
         return Page(200, html)
 

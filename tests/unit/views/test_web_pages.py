@@ -18,6 +18,7 @@ from streams.demo.run import scenario_path
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.views import web_format
+from streams.views.exposures import exposures
 from streams.views.watchlist import MarketView, WatchRow
 from streams.views.web_pages import WebPages
 from tests.support.web import INJECTED
@@ -148,3 +149,17 @@ def test_every_watchlist_field_is_a_column_so_new_ones_appear_by_themselves() ->
     assert web_format.show(0.8, "factor") == "0.8000"
     assert web_format.show(3.456, "ytp_pct") == "3.46%"
     assert web_format.show(None) == "—"
+
+
+async def test_the_watchlist_page_shows_the_exposures_of_each_grouping(
+    pages: WebPages, run: BacktestRun
+) -> None:
+    page = await pages.watchlist({"province": "Hubei"})  # the filters narrow the tranches, not the exposures
+    section = page.html.split('id="exposures"')[1]
+    for group_by in ("family", "province", "asset_type"):
+        assert f'id="exposures-{group_by}"' in section
+    hubei = next(r for r in exposures(run.view(), "province").rows if r.key == "Hubei")
+    row = section.split('<a href="/?province=Hubei">Hubei</a>')[1].split("</tr>")[0]
+    assert web_format.show(hubei.outstanding_principal, "outstanding_principal") in row
+    assert web_format.show(hubei.mark_to_market_loss, "mark_to_market_loss") in row
+    assert 'href="/?asset_type=transport_revenue"' in section
