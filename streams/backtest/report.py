@@ -140,7 +140,7 @@ def _exposures_html(run: BacktestRun) -> str:
     for group_by in GROUPS:
         result = exposures(view, group_by)
         if not result.rows:
-            return "<p>No known tranche.</p>"
+            continue  # no known tranche yet, or (portfolio) no positions: a backtest has none
         table = [
             [
                 r.key,
@@ -156,7 +156,7 @@ def _exposures_html(run: BacktestRun) -> str:
         ]
         parts.append(f"<h3>By {html.escape(group_by.replace('_', ' '))}</h3>")
         parts.append(_rows([group_by.replace("_", " "), *EXPOSURE_HEADERS], table))
-    return "\n".join(parts)
+    return "\n".join(parts) or "<p>No known tranche.</p>"
 
 
 def _subject(n: Alert) -> str:

@@ -21,6 +21,7 @@ from streams.settings import load_settings
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.worker.positions import load_at_start
     from streams.worker.run import run_worker
     from streams.worker.runtime import load_routing_config
 
@@ -33,7 +34,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
         sys.exit(f"tranchewatch worker: {exc}")
-    return run_worker(settings)
+    positions = load_at_start(settings.positions_file)  # and a bad positions file, naming each bad line
+    if isinstance(positions, str):
+        sys.exit(f"tranchewatch worker: {positions}")
+    return run_worker(settings, positions=positions)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from alerts.core.model import Alert
 from streams.backtest.replay import BacktestRun, run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.demo.run import scenario_path
+from streams.model.positions import parse_positions
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.views import web_format
@@ -163,3 +164,22 @@ async def test_the_watchlist_page_shows_the_exposures_of_each_grouping(
     assert web_format.show(hubei.outstanding_principal, "outstanding_principal") in row
     assert web_format.show(hubei.mark_to_market_loss, "mark_to_market_loss") in row
     assert 'href="/?asset_type=transport_revenue"' in section
+
+
+async def test_with_positions_the_exposures_show_what_is_held_and_a_portfolio_table(run: BacktestRun) -> None:
+    class HeldSource(ReplaySource):
+        async def view(self) -> MarketView:
+            view = self.run.view()
+            view.positions = parse_positions(
+                "portfolio,tranche_id,holding_face\nfund-a,WHBUS-2025-A,50000000\n"
+            )
+            return view
+
+    section = (await WebPages(HeldSource(run), RulesConfig()).watchlist({})).html.split('id="exposures"')[1]
+    assert 'id="exposures-portfolio"' in section and ">Held</th>" in section
+    assert "<td>fund-a</td>" in section and "Rmb50.0mn" in section
+
+
+async def test_without_positions_no_portfolio_table(pages: WebPages) -> None:
+    page = await pages.watchlist({})
+    assert 'id="exposures-portfolio"' not in page.html and ">Held</th>" not in page.html
