@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from streams.model.positions import Positions
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.state.store import read_clock
@@ -21,9 +23,13 @@ _PIPELINE = 1000
 
 
 class StateReader:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, positions: Callable[[], Positions | None] = lambda: None
+    ) -> None:
         self.redis = redis
         self.keys = StateKeys(prefix)
+        # The holdings in force (the worker's, reloaded on SIGHUP), attached to every view it reads.
+        self.positions = positions
 
     async def _get(self, key: str, model: type[D]) -> D | None:
         raw = await self.redis.hget(self.keys.doc(key), "d")
@@ -98,6 +104,7 @@ class StateReader:
             deals=await self.raw_documents("deal"),
             clock=await self.clock(),
             entities=await self.raw_documents("entity"),
+            positions=self.positions(),
         )
 
 
@@ -111,6 +118,7 @@ class RawView:
     deals: dict[str, bytes]
     clock: dt.datetime | None
     entities: dict[str, bytes]
+    positions: Positions | None = None
 
     def parse(self) -> MarketView:
         return MarketView(
@@ -119,6 +127,7 @@ class RawView:
             deals=_parsed(self.deals, DealState),
             clock=self.clock,
             entities=_parsed(self.entities, EntityState),
+            positions=self.positions,
         )
 
 
