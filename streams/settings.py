@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     redis_sentinel_service: str | None = None
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
+    # Exposure gauges (streams/worker/gauges.py): every this many seconds a worker reads every state document,
+    # as GET /api/v1/exposures does (O(tranches): see README, Metrics); 0: no exposure gauges.
+    exposure_metrics_seconds: float = Field(60.0, ge=0, le=86_400)
+    # Keys exported by name per grouping: these (comma-separated), else the `top` largest by outstanding
+    # principal; the rest summed under `other`, so the series stay bounded whatever the market holds.
+    exposure_metrics_top: int = Field(10, ge=1, le=100)
+    exposure_metrics_provinces: str | None = None
+    exposure_metrics_asset_types: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod

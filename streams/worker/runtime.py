@@ -30,7 +30,7 @@ from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
 from streams.state.store import RedisStore
-from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.worker.gauges import refresh_exposure_gauges, refresh_market_gauges, refresh_tranche_discounts
 from streams.worker.readiness import Readiness
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,9 @@ class Runtime:
         if self.settings.per_tranche_metrics:
             await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
         await self.sender.refresh_metrics()
+
+    async def refresh_exposure_gauges(self) -> None:
+        await refresh_exposure_gauges(self.redis, self.settings, self.metrics)
 
     async def close(self) -> None:
         self.sender.stop()
