@@ -148,3 +148,12 @@ def test_every_watchlist_field_is_a_column_so_new_ones_appear_by_themselves() ->
     assert web_format.show(0.8, "factor") == "0.8000"
     assert web_format.show(3.456, "ytp_pct") == "3.46%"
     assert web_format.show(None) == "—"
+
+
+def test_holdings_show_by_portfolio_in_money_and_sort_by_holding() -> None:
+    held = {c.name: c for c in web_format.columns()}["holdings"]
+    assert held.title == "Held" and held.sort == "holding"
+    assert (
+        web_format.show({"fund-a": 50e6, "fund-b": 1.2e9}, "holdings") == "Rmb50.0mn fund-a, Rmb1.20bn fund-b"
+    )
+    assert web_format.show({}, "holdings") == "—"
