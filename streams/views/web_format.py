@@ -42,7 +42,7 @@ TITLES = {
     "asset_type": "Asset type",
     "last_distribution": "Last distribution",
     "deal_coverage": "Deal coverage",
-    "holdings": "Held",
+    "holdings": "Holdings",
 }
 # Shown otherwise: the issuer's id is the link behind its name, the currency is in every amount, the
 # firing rules are badges in the first column.
