@@ -79,14 +79,10 @@ class Progress:
         return all(self.client.get(f"{self.prefix}outbox:cursor:{sink}") == newest for sink in sinks)
 
 
-def publish(bootstrap: str, records: list[tuple[str, dict[str, Any]]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
-    try:
-        for topic, value in records:
-            producer.send(topic, key=message_key(topic, value), value=json.dumps(value).encode())
-        producer.flush(120)
-    finally:
-        producer.close(10)
+def publish(producer: KafkaProducer, records: list[tuple[str, dict[str, Any]]]) -> None:
+    for topic, value in records:
+        producer.send(topic, key=message_key(topic, value), value=json.dumps(value).encode())
+    producer.flush(120)
 
 
 @dataclass
@@ -141,22 +137,28 @@ def replay(
     # (Scenario.chunked), and a sum of each piece's distinct ids would then wait for one id too many.
     seen: dict[str, set[str]] = defaultdict(set)
     wanted: Counter[str] = Counter()
-    for phase in scenario.phases:
-        for topic, ids in phase.distinct_ids().items():
-            seen[topic] |= ids
-            wanted[topic] = len(seen[topic])
-        publish(bootstrap, phase.records)
-        deadline = time.monotonic() + timeout
-        while any(progress.stored(t) < n for t, n in wanted.items()):
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"phase {phase.name!r} not stored within {timeout:.0f}s: "
-                    f"{ {t: progress.stored(t) for t in INPUT_TOPICS} } of {dict(wanted)}"
-                )
-            if chaos is not None:
-                chaos.maybe_strike(progress.total())
-            time.sleep(0.02)
-        time.sleep(pause)
+    # One producer for every phase: the scenario has a dozen (the family's story is one event each), and a
+    # producer's start (bootstrap, version probe, metadata) would cost each of them as much as its sends.
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
+    try:
+        for phase in scenario.phases:
+            for topic, ids in phase.distinct_ids().items():
+                seen[topic] |= ids
+                wanted[topic] = len(seen[topic])
+            publish(producer, phase.records)
+            deadline = time.monotonic() + timeout
+            while any(progress.stored(t) < n for t, n in wanted.items()):
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"phase {phase.name!r} not stored within {timeout:.0f}s: "
+                        f"{ {t: progress.stored(t) for t in INPUT_TOPICS} } of {dict(wanted)}"
+                    )
+                if chaos is not None:
+                    chaos.maybe_strike(progress.total())
+                time.sleep(0.02)
+            time.sleep(pause)
+    finally:
+        producer.close(10)
 
 
 @dataclass
