@@ -108,10 +108,12 @@ def distribution(
             "principal_due": 0, "principal_paid": 0, "support_drawn": support, "currency": "CNY", **extra}  # fmt: skip
 
 
-def distributions(rng: random.Random, tranche_id: str, face: float, coupon: float) -> list[Record]:
+def distributions(
+    rng: random.Random, tranche_id: str, face: float, coupon: float, short_at_the_end: bool = False
+) -> list[Record]:
     """Three quarterly payment reports of one tranche, in one of the patterns a trustee reports."""
     due = round(face * coupon / 100 / 4)
-    shape = rng.random()
+    shape = 0.3 if short_at_the_end else rng.random()
     paid = [due, due, due]
     support = [0.0, 0.0, 0.0]
     if shape < 0.12:  # paid short in October (missed_payment), cured in January
@@ -270,12 +272,14 @@ def surveillance(
     """The reports of the market's deals, interleaved across keys (each key's own order kept), with a
     report for a deal announced only later and `bad_per_kind` bad messages of each kind (BAD)."""
     by_key: list[list[Record]] = []
+    joining = joiner(deals)
     for deal in deals:
         if deal.issuer_id in FAMILY:
             continue  # the story's reports come step by step (family_steps)
         by_key.append(servicer_reports(rng, deal))
-        for tranche_id, face, coupon in deal.tranches:
-            by_key.append(distributions(rng, tranche_id, face, coupon))
+        for n, (tranche_id, face, coupon) in enumerate(deal.tranches):
+            critical = deal is joining and n == 0  # still short at the end, when its issuer joins the family
+            by_key.append(distributions(rng, tranche_id, face, coupon, short_at_the_end=critical))
             if rng.random() < 0.4:
                 by_key.append(ratings(rng, {"tranche_id": tranche_id}, "(sf)"))
     for issuer in sorted({d.issuer_id for d in deals} - set(FAMILY)):
@@ -285,6 +289,14 @@ def surveillance(
         first = late[0]
         by_key.append([(SERVICER_REPORTS, servicer_report(f"s-{first.deal_id}-early", first.deal_id, 2,
                                                           first.debt_service(), 0.9))])  # fmt: skip
+        tranche_id, face, coupon = first.tranches[0]
+        due = round(face * coupon / 100 / 4)
+        by_key.append([(DISTRIBUTIONS, distribution(f"p-{tranche_id}-early", tranche_id, PAYMENT_DATES[2], due,
+                                                    round(due * 0.8)))])  # fmt: skip
+        subject = {"tranche_id": tranche_id}
+        by_key.append([(RATINGS, rating(f"r-{tranche_id}-early-{k}", subject, "CCXI", grade, day))
+                       for k, (grade, day) in enumerate([("AA+(sf)", dt.date(2025, 6, 2)),
+                                                         ("A(sf)", dt.date(2026, 1, 12))])])  # fmt: skip
     # the story's references, before its steps: the first payment, the first quarter, the first rating
     bus, tower = (next(d for d in deals if d.issuer_id == name) for name in FAMILY[:2])
     by_key.append([(DISTRIBUTIONS, distribution("p-fam-bus-0", bus.tranches[0][0], PAYMENT_DATES[0],
@@ -308,12 +320,20 @@ def surveillance(
     return records
 
 
+def joiner(deals: list[DealTerms]) -> DealTerms:
+    """The deal whose issuer, in trouble, joins the Hubei family late in the story (and leaves again)."""
+    return next(d for d in deals if d.issuer_id not in FAMILY)
+
+
 def family_steps(deals: list[DealTerms]) -> list[list[Record]]:
     """The Hubei family's story, one step a phase: 1, 2 (warning), 3 (critical) issuers in trouble, then 2
-    (still critical: severity never steps down while firing), 1 (resolved), 0."""
+    (still critical: severity never steps down while firing), 1 (resolved), 0; then the bus company short
+    again (1), an issuer short since January bought by the city (2: warning, moved by an entity record), and
+    sold on (1: resolved)."""
     bus, tower = (next(d for d in deals if d.issuer_id == name) for name in FAMILY[:2])
     bus_a = bus.tranches[0][0]
     water = {"issuer_id": "fam-water"}
+    joining = joiner(deals).issuer_id
     return [
         [(DISTRIBUTIONS, distribution("p-fam-bus-1", bus_a, PAYMENT_DATES[1], 1e7, 6e6, 4e6))],
         [(SERVICER_REPORTS, servicer_report("s-fam-tower-1", tower.deal_id, 1, 4e7, 0.75, 0.25))],
@@ -321,6 +341,9 @@ def family_steps(deals: list[DealTerms]) -> list[list[Record]]:
         [(DISTRIBUTIONS, distribution("p-fam-bus-2", bus_a, PAYMENT_DATES[2], 1e7, 1e7))],
         [(SERVICER_REPORTS, servicer_report("s-fam-tower-2", tower.deal_id, 2, 4e7, 1.4))],
         [(RATINGS, rating("r-fam-water-2", water, "CCXI", "AA", dt.date(2026, 2, 2)))],
+        [(DISTRIBUTIONS, distribution("p-fam-bus-3", bus_a, dt.date(2026, 2, 16), 1e7, 8e6))],
+        [(ENTITIES, entity(f"e-{joining}-hubei", joining, "lgfv", "gov-wuhan", dt.date(2026, 2, 20)))],
+        [(ENTITIES, entity(f"e-{joining}-sold", joining, "lgfv", "holding-new", dt.date(2026, 2, 25)))],
     ]
 
 
