@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +33,7 @@ from streams.kafka.topics import (
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
-from tests.reliability.scenario import size_from_env
+from tests.reliability.scenario import TIMEOUT, size_from_env
 
 HOSTILE_SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
@@ -198,6 +199,8 @@ def run_batch(messages: list[tuple[str, bytes]]) -> Recorder:
     return recorder
 
 
+# 10,000 examples a property take longer than pytest's 300 s on a busy machine: the suites' own limit.
+pytestmark = [pytest.mark.timeout(TIMEOUT)]
 # Examples per property: 300 in CI, 10,000 under TW_RELIABILITY_FULL=1 (`make reliability`), each topic drawn
 # alike; TW_RELIABILITY_FUZZ_EXAMPLES sets it.
 FUZZ = settings(max_examples=size_from_env("FUZZ_EXAMPLES", 300, 10_000), deadline=None, suppress_health_check=[HealthCheck.too_slow,
