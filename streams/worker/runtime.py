@@ -133,6 +133,7 @@ class Runtime:
             cache=cache,
             deadletter_read_back=settings.deadletter_read_back,
             dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
+            retire_after=dt.timedelta(days=settings.retire_after_days),
         )
         outbox = Outbox(redis, settings.redis_prefix)
         sender = build_sender(settings, redis, store, publisher, outbox, metrics)
