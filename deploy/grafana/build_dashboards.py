@@ -144,6 +144,98 @@ def _dashboard(uid: str, title: str, description: str, tags: list[str]) -> dash.
     )
 
 
+# The contract v2 rules on trustee, servicer and rating reports, by what they watch.
+PAYMENT_RULES = "missed_payment|support_drawn|distribution_overdue"
+COLLATERAL_RULES = "coverage_shortfall|trigger_breach|reserve_shortfall|stressed_collateral"
+RATING_RULES = "rating_downgrade"
+
+
+def _firing(rules: str, severity: str | None = None) -> str:
+    """Alerts of `rules` firing now. The gauge is read from the shared state, so each worker reports the
+    same value: max per series across workers, then summed over rules (and severities)."""
+    labels = f'rule=~"{rules}"' + (f', severity="{severity}"' if severity else "")
+    return f"sum(max by (rule, severity) (tranchewatch_active_alerts{{{labels}}}))"
+
+
+def credit_panels(board: dash.Dashboard) -> None:
+    """Payments, collateral and ratings: the alerts a holder of ABS acts on first (contract v2)."""
+    board.with_row(dash.Row("Payments, collateral and ratings"))
+    for title, description, rules, colour in (
+        (
+            "Payment alerts firing",
+            "Tranches with a distribution paid short (missed_payment, critical), topped up by a shortfall "
+            "undertaking, guarantee or reserve (support_drawn) or not reported when due "
+            "(distribution_overdue).",
+            PAYMENT_RULES,
+            RED,
+        ),
+        (
+            "Collateral alerts firing",
+            "Deals whose collections no longer cover debt service (coverage_shortfall), with a trigger "
+            "breached (trigger_breach) or a reserve below its requirement (reserve_shortfall), and "
+            "tranches below par on such a deal (stressed_collateral).",
+            COLLATERAL_RULES,
+            ORANGE,
+        ),
+        (
+            "Rating alerts firing",
+            "Tranches and issuers an agency rates below its first rating of them (rating_downgrade).",
+            RATING_RULES,
+            ORANGE,
+        ),
+    ):
+        board.with_panel(
+            single(
+                title, description, "short", query(_firing(rules), instant=True), ((None, GREEN), (1, colour))
+            )
+        )
+    board.with_panel(
+        single(
+            "Critical payment, collateral or rating alerts",
+            "Of the three above, the alerts firing at critical severity.",
+            "short",
+            query(_firing(f"{PAYMENT_RULES}|{COLLATERAL_RULES}|{RATING_RULES}", "critical"), instant=True),
+            ((None, GREEN), (1, RED)),
+        )
+    )
+    for title, description, rules in (
+        ("Payment alerts by rule", "Payment alerts firing now, by rule and severity.", PAYMENT_RULES),
+        (
+            "Collateral alerts by rule",
+            "Collateral alerts firing now, by rule and severity.",
+            COLLATERAL_RULES,
+        ),
+    ):
+        board.with_panel(
+            graph(
+                title,
+                description,
+                "short",
+                query(
+                    f'max by (rule, severity) (tranchewatch_active_alerts{{rule=~"{rules}"}})',
+                    "{{rule}} {{severity}}",
+                ),
+            )
+        )
+    board.with_panel(
+        graph(
+            "Rating downgrades",
+            "Subjects downgraded now, by severity, and how often rating_downgrade fired or resolved.",
+            "short",
+            query(
+                f'max by (severity) (tranchewatch_active_alerts{{rule="{RATING_RULES}"}})',
+                "firing {{severity}}",
+            ),
+            query(
+                "sum by (status) "
+                f'(increase(tranchewatch_alerts_total{{rule="{RATING_RULES}"}}[$__rate_interval]))',
+                "{{status}}",
+            ),
+            width=24,
+        )
+    )
+
+
 def market() -> dash.Dashboard:
     """What the market looks like through tranchewatch's rules: discounts, losses, issuance, alerts."""
     board = _dashboard(
@@ -244,6 +336,7 @@ def market() -> dash.Dashboard:
             ),
         )
     )
+    credit_panels(board)
     board.with_row(dash.Row("Issuance"))
     board.with_panel(
         single(

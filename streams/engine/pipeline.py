@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alerts.core.model import Alert
@@ -21,6 +22,7 @@ from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event, Quote
 from streams.model.retirement import DEFAULT_GRACE
+from streams.model.positions import Positions
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
@@ -47,6 +49,7 @@ class BatchHandler:
         dedup_retention: dt.timedelta = DEFAULT_RETENTION,
         guard: StateGuard | None = None,
         retire_after: dt.timedelta | None = DEFAULT_GRACE,
+        positions: Callable[[], Positions | None] = lambda: None,
     ) -> None:
         """`retire_after`: tranches retire this long after maturity on the event-time clock
         (streams/engine/retire.py; TRANCHEWATCH_RETIRE_AFTER_DAYS); None: never."""
@@ -61,6 +64,7 @@ class BatchHandler:
         self.dedup_retention = dedup_retention
         self.guard = guard or StateGuard()
         self.retire_after = retire_after
+        self.positions = positions  # the holdings in force (TRANCHEWATCH_POSITIONS_FILE), for evidence
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -209,6 +213,7 @@ class BatchHandler:
         started = time.monotonic()
         events = [event for _, event in fresh]
         snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote, self.retire_after)
+        snap.positions = self.positions()
         loaded_at = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
         refused: list[tuple[Envelope, Rejected]] = []

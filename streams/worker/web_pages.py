@@ -51,6 +51,10 @@ def register_web_pages(app: faust.App, runtime: Runtime) -> None:
     async def tranche(web: Any, request: Any, tranche_id: str) -> Any:
         return await respond(web, request, lambda: pages.tranche(tranche_id))
 
+    @app.page("/deal/{deal_id}", name="web_deal")
+    async def deal(web: Any, request: Any, deal_id: str) -> Any:
+        return await respond(web, request, lambda: pages.deal(deal_id))
+
     @app.page("/issuer/{issuer_id}", name="web_issuer")
     async def issuer(web: Any, request: Any, issuer_id: str) -> Any:
         return await respond(web, request, lambda: pages.issuer(issuer_id))
