@@ -21,8 +21,8 @@ from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, En
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event, Quote
-from streams.model.retirement import DEFAULT_GRACE
 from streams.model.positions import Positions
+from streams.model.retirement import DEFAULT_GRACE
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
