@@ -5,6 +5,7 @@ and a backtest of the same events retires it the same way."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -13,13 +14,17 @@ from typing import Any
 import pytest
 import redis
 
+from alerts.core.china import CHINA_TIME
 from streams.backtest.replay import run_backtest
 from streams.backtest.sources import Record
 from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.publish import publish_records
 from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, QUOTES
+from streams.model.state import Retirement, TrancheState
 from streams.rules.registry import RulesConfig
-from streams.state.keys import StateKeys
+from streams.rules.stale_quote import micros
+from streams.state.keys import StateKeys, tranche_key
+from streams.state.migrate import file_maturities
 from tests.support.kafka_io import read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -147,3 +152,24 @@ def test_a_matured_tranche_retires_once_and_stays_retired(
     backtest_a = [n for n in run.notices if n.rule == "stale_quote" and n.subject.tranche_id == "RET-25-A"]
     assert [json.loads(n.model_dump_json()) for n in backtest_a] == notices
     assert json.loads(run.tranches()["RET-25-A"].model_dump_json()) == tomb
+
+
+def test_the_worker_files_earlier_state_under_maturities_once(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    """State written before issue 17 has no index by maturity: built at start from the tranche documents."""
+    keys = StateKeys(redis_prefix)
+    tranche = TrancheState.model_validate({"tranche_id": "OLD-A", "terms": DEAL["tranches"][0]})
+    unknown = TrancheState(tranche_id="OLD-X")  # quoted, no terms yet: nothing to file
+    retired = TrancheState(
+        tranche_id="OLD-R",
+        retired=Retirement(retired_at=dt.datetime(2026, 4, 15, tzinfo=dt.UTC), maturity_date=dt.date(2026, 3, 16),
+                           reason="retired: matured 2026-03-16"),
+    )  # fmt: skip
+    for doc in (tranche, unknown, retired):
+        redis_client.hset(keys.doc(tranche_key(doc.tranche_id)), mapping={"d": doc.model_dump_json(), "v": 1})
+    assert file_maturities(redis_client, redis_prefix) == 1
+    assert redis_client.zrange(keys.maturing, 0, -1, withscores=True) == [
+        (b"OLD-A", float(micros(dt.datetime(2026, 3, 16, tzinfo=CHINA_TIME))))
+    ]
+    assert file_maturities(redis_client, redis_prefix) == 0  # there now: left to the commits
