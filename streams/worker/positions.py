@@ -80,6 +80,11 @@ def install_sighup(book: PositionBook, redis: Redis, prefix: str) -> None:
     reports: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references
 
     def on_hup() -> None:
+        if book.path is None:
+            log.info(
+                "SIGHUP: no positions file is configured (TRANCHEWATCH_POSITIONS_FILE): nothing to reload"
+            )
+            return
         log.info("SIGHUP: reading the positions file %s again", book.path)
         if reload(book):
             task = loop.create_task(report(redis, prefix, book.current))
