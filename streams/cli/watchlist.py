@@ -8,12 +8,12 @@ import sys
 from typing import Any, get_args
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
 from streams.model.positions import PositionsError, read_positions
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
@@ -33,7 +33,8 @@ from streams.views.watchlist import (
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
-        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
+        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age, last "
+        "distribution, deal coverage, ratings",
         description="Reads TRANCHEWATCH_REDIS_URL / TRANCHEWATCH_REDIS_PREFIX; the stale threshold comes "
         "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days.",
     )
@@ -59,7 +60,7 @@ async def _view(settings: Settings) -> MarketView:
     # The positions file the worker reads, read here too: the same file, so the same holdings (a worker
     # that refused an edited file on SIGHUP still holds the previous one; this command says why it refuses).
     positions = read_positions(settings.positions_file) if settings.positions_file else None
-    redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10, socket_connect_timeout=5)
+    redis = async_redis(settings, socket_timeout=10, socket_connect_timeout=5)
     try:
         view = await StateReader(redis, settings.redis_prefix).view()
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.metrics import Metrics
 from streams.model.positions import PositionBook
 from streams.worker.positions import load_at_start, reload
 
@@ -21,14 +22,17 @@ def test_a_bad_reload_is_logged_with_its_lines_and_the_old_positions_stay(
     path.write_text(HEADER + "fund-a,T-1,5\n")
     book = PositionBook.load(path)
     path.write_text(HEADER + "fund-a,T-1,5\nfund-a,T-1,6\nfund-b,T-2,x\n")
+    metrics = Metrics()
     with caplog.at_level(logging.ERROR):
-        assert reload(book) is False
+        assert reload(book, metrics) is False
     message = caplog.text
+    assert metrics.registry.get_sample_value("tranchewatch_positions_refused") == 1
     assert "positions reload refused, the previous positions stay in force (1 rows)" in message
     assert "line 3: duplicate of line 2" in message and "line 4: holding_face" in message
     assert book.current is not None and book.current.of_tranche("T-1") == {"fund-a": 5.0}
     path.write_text(HEADER + "fund-b,T-1,7\n")
-    assert reload(book) is True and book.current.of_tranche("T-1") == {"fund-b": 7.0}
+    assert reload(book, metrics) is True and book.current.of_tranche("T-1") == {"fund-b": 7.0}
+    assert metrics.registry.get_sample_value("tranchewatch_positions_refused") == 0
 
 
 def test_at_start_a_bad_file_is_the_exit_message_and_unset_is_no_positions(tmp_path: Path) -> None:
