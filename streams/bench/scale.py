@@ -8,12 +8,15 @@ as the client can; the bench reports, for the quotes:
 - Redis commands per event (`total_commands_processed`);
 - Redis main-thread CPU per event (`used_cpu_{sys,user}_main_thread`), and from it the events per second at
   which one primary's main thread would be busy all the time: the projected ceiling of one primary;
-- whether every run decided the same alerts (the set of committed notices).
+- the same quotes fed to the worker's handler in this process in full batches of 1,000, as a saturated worker
+  commits them: Redis's commands and CPU per event then, which set the ceiling of one primary;
+- whether every run decided the alerts that handler decided (the set of committed notices).
 Every figure comes from the same run on the same machine; none is asserted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import tempfile
@@ -22,28 +25,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from streams.bench.data import Dataset, generate
 from streams.bench.procs import BenchError, Throughput
 from streams.bench.redis_stats import AlertKey, alert_set
 from streams.bench.report import machine
 from streams.bench.run import Bench, Options, Report
+from streams.bench.soak import BATCH, feed_batch, worker_handler
 from streams.kafka.broker import free_port
+
+FULL_PREFIX = "twscale:"
 
 
 @dataclass
 class RedisCounters:
-    commands: int
+    commands: int  # every command Redis ran, those the Lua scripts call included
+    scripts: int  # EVALSHA and EVAL calls: the loads and commits, one round trip each
     cpu_seconds: float  # main thread, system + user
 
     @classmethod
     def read(cls, client: redis.Redis) -> RedisCounters:
-        stats, cpu = client.info("stats"), client.info("cpu")
+        stats, cpu, calls = client.info("stats"), client.info("cpu"), client.info("commandstats")
         main = float(cpu["used_cpu_sys_main_thread"]) + float(cpu["used_cpu_user_main_thread"])
-        return cls(int(stats["total_commands_processed"]), main)
+        scripts = sum(int(calls.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval"))
+        return cls(int(stats["total_commands_processed"]), scripts, main)
 
     def __sub__(self, other: RedisCounters) -> RedisCounters:
-        return RedisCounters(self.commands - other.commands, self.cpu_seconds - other.cpu_seconds)
+        return RedisCounters(
+            self.commands - other.commands, self.scripts - other.scripts, self.cpu_seconds - other.cpu_seconds
+        )
+
+    def per_event(self, events: int) -> tuple[float, float, float]:
+        """Commands, scripts and main-thread µs per event."""
+        n = max(events, 1)
+        return self.commands / n, self.scripts / n, self.cpu_seconds / n * 1e6
 
 
 @dataclass
@@ -54,17 +70,19 @@ class ScaleRun:
     alerts: set[AlertKey]
 
     @property
-    def commands_per_event(self) -> float:
-        return self.redis.commands / max(self.throughput.events, 1)
-
-    @property
-    def redis_us_per_event(self) -> float:
-        return self.redis.cpu_seconds / max(self.throughput.events, 1) * 1e6
-
-    @property
     def redis_busy(self) -> float:
         """Share of the run's wall time Redis's main thread spent working."""
         return self.redis.cpu_seconds / max(self.throughput.seconds, 1e-9)
+
+
+@dataclass
+class FullBatches:
+    """The worker's handler fed batches of `BATCH` in this process: what Redis does per event when every
+    batch is full, as it is for a saturated worker; the figure that sets one primary's ceiling."""
+
+    events: int
+    redis: RedisCounters
+    alerts: set[AlertKey]
 
 
 @dataclass
@@ -73,11 +91,14 @@ class ScaleReport:
     tranches: int
     partitions: int
     runs: list[ScaleRun] = field(default_factory=list)
+    full: FullBatches | None = None
 
     @property
     def same_alerts(self) -> bool:
-        first = self.runs[0].alerts if self.runs else set()
-        return bool(first) and all(run.alerts == first for run in self.runs)
+        """Every run of workers decided the alerts the handler decided alone on full batches."""
+        if self.full is None or not self.full.alerts:
+            return False
+        return all(run.alerts == self.full.alerts for run in self.runs)
 
     def render(self) -> str:
         base = self.runs[0].throughput.rate if self.runs else 0.0
@@ -85,24 +106,34 @@ class ScaleReport:
             f"scale: {self.quotes:,} quotes over {self.tranches:,} tranches, bond.quotes in "
             f"{self.partitions} partitions; a broker and a redis-server of its own per run",
             *machine(),
+            "commands: every command Redis ran, those its Lua scripts call included; scripts: the loads and "
+            "commits (one round trip each); µs: Redis's main thread",
             "",
             f"{'workers':>7}{'events/s':>11}{'x one':>7}{'per worker':>12}{'cmds/event':>12}"
-            f"{'Redis µs/event':>16}{'Redis busy':>12}{'1 primary max/s':>17}{'peak RSS MB':>13}",
+            f"{'scripts/event':>15}{'Redis µs/event':>16}{'Redis busy':>12}{'peak RSS MB':>13}",
         ]
         for run in self.runs:
             t = run.throughput
-            ceiling = 1e6 / run.redis_us_per_event if run.redis_us_per_event else float("nan")
+            commands, scripts, micros = run.redis.per_event(t.events)
             lines.append(
                 f"{run.workers:>7}{t.rate:>11,.0f}{t.rate / base if base else float('nan'):>7.2f}"
-                f"{t.rate / run.workers:>12,.0f}{run.commands_per_event:>12.3f}{run.redis_us_per_event:>16.1f}"
-                f"{run.redis_busy:>12.0%}{ceiling:>17,.0f}{t.peak_rss_mb:>13.0f}"
+                f"{t.rate / run.workers:>12,.0f}{commands:>12.2f}{scripts:>15.3f}{micros:>16.1f}"
+                f"{run.redis_busy:>12.0%}{t.peak_rss_mb:>13.0f}"
                 + (f"   per worker {t.per_process}" if run.workers > 1 else "")
             )
-        counts = {run.workers: len(run.alerts) for run in self.runs}
-        lines += [
-            "",
-            f"alerts (notices committed) by workers: {counts}; the same in every run: {self.same_alerts}",
-        ]
+        if self.full is not None:
+            commands, scripts, micros = self.full.redis.per_event(self.full.events)
+            lines += [
+                "",
+                f"full batches ({BATCH:,} quotes each, the worker's handler in this process, a redis-server of "
+                f"its own): {commands:.2f} commands/event, {scripts:.4f} scripts/event, {micros:.1f} Redis "
+                f"µs/event; one primary's main thread would be busy all the time at {1e6 / micros:,.0f} "
+                "events/s",
+            ]
+        counts: dict[str, int] = {f"{run.workers} workers": len(run.alerts) for run in self.runs}
+        if self.full is not None:
+            counts["full batches"] = len(self.full.alerts)
+        lines += ["", f"alerts (notices committed): {counts}; the same in every run: {self.same_alerts}"]
         return "\n".join(lines)
 
 
@@ -151,6 +182,7 @@ def run_scale(
     root = Path(tempfile.mkdtemp(prefix="tranchewatch-scale-"))
     for n in workers:
         report.runs.append(_run(data, n, partitions, root))
+    report.full = _full_batches(data, root)
     shutil.rmtree(root, ignore_errors=True)  # kept when a run failed: its logs say why
     return report
 
@@ -166,7 +198,7 @@ def _run(data: Dataset, workers: int, partitions: int, root: Path) -> ScaleRun:
             quotes_partitions=partitions,
         )
         bench, run, name = Bench(options), Report(options, data.counts(), 0.0), f"workers-{workers}"
-        bench.timeout = 300 + data.total / 200
+        bench.timeout = 300 + data.total / 20  # as the full bench: a loaded machine runs at dozens/s
         marks: list[RedisCounters] = []
         bench.stateful(run, data, name, "worker", workers, lambda: marks.append(RedisCounters.read(client)))
         spent = RedisCounters.read(client) - marks[0]
@@ -174,3 +206,29 @@ def _run(data: Dataset, workers: int, partitions: int, root: Path) -> ScaleRun:
         bench.redis.close()
         client.close()
     return ScaleRun(workers, run.throughput[name], spent, alerts)
+
+
+def _full_batches(data: Dataset, root: Path) -> FullBatches:
+    server = OwnRedisServer(root / "redis-full")
+    with server as client:
+        before = asyncio.run(_feed_all(data, server.url, client))
+        spent = RedisCounters.read(client) - before
+        alerts = alert_set(client, FULL_PREFIX)
+        client.close()
+    return FullBatches(len(data.quotes), spent, alerts)
+
+
+async def _feed_all(data: Dataset, url: str, client: redis.Redis) -> RedisCounters:
+    """Feeds the reference data, then the quotes in full batches; returns the counters between the two."""
+    connection = AsyncRedis.from_url(url)
+    handler = worker_handler(connection, FULL_PREFIX)
+    offsets: dict[str, int] = {}
+    try:
+        for at in range(0, len(data.reference), BATCH):
+            await feed_batch(handler, data.reference[at : at + BATCH], offsets)
+        before = RedisCounters.read(client)
+        for at in range(0, len(data.quotes), BATCH):
+            await feed_batch(handler, data.quotes[at : at + BATCH], offsets)
+    finally:
+        await connection.aclose()
+    return before
