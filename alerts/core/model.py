@@ -26,6 +26,7 @@ RuleName = Literal[
     "coverage_shortfall",
     "trigger_breach",
     "reserve_shortfall",
+    "stressed_collateral",
     "rating_downgrade",
     "issuing_into_weakness",
     "issuance_record",

@@ -117,6 +117,16 @@ class PaymentReport(BaseModel):
     currency: str = "CNY"
 
 
+class DealSign(BaseModel):
+    """A firing collateral alert of a tranche's deal (coverage_shortfall, trigger_breach), copied onto the
+    tranche by stressed_collateral: a quote then judges it without loading its deal."""
+
+    fingerprint: str
+    severity: Severity
+    starts_at: dt.datetime
+    summary: str
+
+
 class Latch(BaseModel):
     """The severity a hysteresis rule holds, and the quote that last moved it (None severity: cleared).
 
@@ -152,6 +162,9 @@ class TrancheState(_Doc):
     # deal's terms arrive, as quotes are.
     reports: dict[str, PaymentReport] = Field(default_factory=dict)
     ratings: dict[str, AgencyRatings] = Field(default_factory=dict)  # v2: by agency (abs.ratings)
+    # v2, stressed_collateral: its deal's firing coverage_shortfall and trigger_breach, by rule, as last seen
+    # with the deal loaded (a servicer report or the deal read); kept only while that rule is on.
+    deal_signs: dict[str, DealSign] = Field(default_factory=dict)
 
     def reported_factors(self) -> list[tuple[dt.date, float]]:
         return [(r.payment_date, r.factor_after) for r in self.reports.values() if r.factor_after is not None]
@@ -266,6 +279,9 @@ class StressMark(BaseModel):
     subject: str  # the alert's subject key
     starts_at: dt.datetime
     summary: str
+    # When it became critical: its starts_at, or later when a warning escalated. None on marks written before
+    # the field existed (their starts_at stands in).
+    critical_since: dt.datetime | None = None
 
 
 class FamilyState(_Doc):

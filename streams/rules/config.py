@@ -109,7 +109,9 @@ class DistressedTrancheConfig(RuleConfig):
 
 
 class IssuingIntoWeaknessConfig(RuleConfig):
-    """Fires from the states of below_par and issuer_loss_widening, so it has no threshold of its own."""
+    """Fires from the states of other rules (below_par, issuer_loss_widening, the payment and rating rules on
+    the issuer's tranches, coverage_shortfall and trigger_breach on its other deals), so it has no threshold
+    of its own."""
 
 
 class IssuanceRecordConfig(RuleConfig):
@@ -199,6 +201,11 @@ class TriggerBreachConfig(RuleConfig):
 
 class ReserveShortfallConfig(RuleConfig):
     """reserve_shortfall: reserve_balance below reserve_required (> 0) on the newest servicer report."""
+
+
+class StressedCollateralConfig(RuleConfig):
+    """stressed_collateral: below_par on the tranche and coverage_shortfall or trigger_breach on its deal at
+    once; it fires from their states, so it has no threshold of its own."""
 
 
 class RatingDowngradeConfig(RuleConfig):

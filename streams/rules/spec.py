@@ -71,6 +71,10 @@ class Judge(Protocol):
         """The market document's figures changed (no verdict): it is written with the batch."""
         ...
 
+    def tranche_changed(self, tranche: TrancheState) -> None:
+        """A rule changed the tranche's document (no verdict): it is written with the batch."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Rule(Generic[C]):

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
+from streams.model.positions import Positions
 from streams.model.state import (
     DealState,
     EntityState,
@@ -143,6 +144,9 @@ class Snapshot:
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
     index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+    # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
+    # holds of its subject (streams/engine/judge.py). None: no positions file.
+    positions: Positions | None = None
 
     @property
     def watching(self) -> list[stale_quote.Entry]:
@@ -281,7 +285,8 @@ async def load_snapshot(
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
-    brings all its tranches (their below_par states). Quotes also bring the clock and, with `stale`
+    brings all its tranches (their below_par states), and a deal's issuer its other deals (for
+    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes also bring the clock and, with `stale`
     enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
     overdue; documents whose cached version is current are neither sent nor decoded again.
     """
@@ -303,6 +308,16 @@ async def load_snapshot(
         issuer = snap.issuers.get(issuer_id)
         if issuer is not None:
             follow.update(tranche_key(t) for t in issuer.tranche_ids)
+    for issuer_id in {e.issuer_id for e in events if isinstance(e, Deal)}:
+        # issuing_into_weakness reads the collateral alerts of the issuer's other deals.
+        issuer = snap.issuers.get(issuer_id)
+        if issuer is not None:
+            follow.update(deal_key(d) for d in issuer.deal_ids)
+    for deal_id in {e.deal_id for e in events if isinstance(e, ServicerReport)}:
+        # stressed_collateral judges the deal's tranches when its collateral alerts move.
+        state = snap.deals.get(deal_id)
+        if state is not None and state.deal is not None:
+            follow.update(tranche_key(t.tranche_id) for t in state.deal.tranches)
     if not quoted or stale is None or not stale.enabled:
         await _load_into(snap, store, follow, cache)
         return snap

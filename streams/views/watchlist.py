@@ -16,13 +16,22 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streams.model.positions import Positions
 from streams.model.schedule import settlement_date
 from streams.model.state import DealState, EntityState, IssuerState, TrancheState
 from streams.rules import issuer_loss_widening, stale_quote
 from streams.rules.below_par import discount_to_par
 from streams.rules.config import StaleQuoteConfig
+from streams.views.credit import (
+    AgencyRating,
+    LastCoverage,
+    LastDistribution,
+    agency_ratings,
+    last_coverage,
+    last_distribution,
+)
 
-SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "tranche"]
+SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "holding", "tranche"]
 
 
 class WatchRow(BaseModel):
@@ -57,7 +66,36 @@ class WatchRow(BaseModel):
     issuer_loss_trend: float | None = Field(
         None, description="previous minus newest annualised net income: how much worse a year, > 0 worsening"
     )
-    alerts: list[str] = Field(default_factory=list, description="rules firing on the tranche or its issuer")
+    last_distribution: LastDistribution | None = Field(
+        None,
+        description="the trustee's newest distribution report: payment date, interest due and paid, shortfall",
+    )
+    deal_coverage: LastCoverage | None = Field(
+        None, description="its deal's newest servicer report: collections / debt service, reserve, triggers"
+    )
+    ratings: list[AgencyRating] = Field(
+        default_factory=list, description="the tranche's ratings per agency: latest, outlook, reference"
+    )
+    issuer_ratings: list[AgencyRating] = Field(
+        default_factory=list, description="the issuer's ratings per agency: latest, outlook, reference"
+    )
+    alerts: list[str] = Field(
+        default_factory=list, description="rules firing on the tranche, its issuer or its deal"
+    )
+    holding_face: float | None = Field(
+        None, description="face held by all portfolios together; null without a positions file"
+    )
+    holdings: dict[str, float] = Field(
+        default_factory=dict, description="face held (> 0) by portfolio (TRANCHEWATCH_POSITIONS_FILE)"
+    )
+
+
+class Holding(BaseModel):
+    """A position (a row of the positions file)."""
+
+    portfolio: str
+    tranche_id: str
+    holding_face: float
 
 
 class Watchlist(BaseModel):
@@ -65,6 +103,10 @@ class Watchlist(BaseModel):
     stale_after_trading_days: int
     total: int = Field(description="rows matching the filters, before limit and offset")
     rows: list[WatchRow]
+    unknown_tranches: list[Holding] = Field(
+        default_factory=list,
+        description="positions on tranches the state does not know (yet): kept, since the deal may come",
+    )
 
 
 class WatchQuery(BaseModel):
@@ -78,6 +120,7 @@ class WatchQuery(BaseModel):
     province: str | None = None
     asset_type: str | None = None
     stale: bool | None = Field(None, description="true: stale rows only; false: fresh rows only")
+    portfolio: str | None = Field(None, description="tranches this portfolio holds (> 0) only")
     limit: Annotated[int, Field(ge=1, le=10_000)] = 500
     offset: Annotated[int, Field(ge=0)] = 0
 
@@ -91,6 +134,17 @@ class MarketView:
     deals: dict[str, DealState] = field(default_factory=dict)
     clock: dt.datetime | None = None  # stale_quote's event-time clock
     entities: dict[str, EntityState] = field(default_factory=dict)  # v2: abs.entities, for families
+    positions: Positions | None = None  # v2: the holdings in force; None: no positions file configured
+
+
+def unknown_holdings(positions: Positions | None, known: Iterable[str]) -> list[Holding]:
+    """The positions whose tranche is not in `known`, in file order: kept and reported, not counted."""
+    if positions is None:
+        return []
+    return [
+        Holding(portfolio=r.portfolio, tranche_id=r.tranche_id, holding_face=r.holding_face)
+        for r in positions.unknown(set(known))
+    ]
 
 
 def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | None, float | None]:
@@ -103,8 +157,9 @@ def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | N
     return now, before, trend
 
 
-def _firing(tranche: TrancheState, issuer: IssuerState | None) -> list[str]:
-    docs = [tranche, *([issuer] if issuer else [])]
+def _firing(tranche: TrancheState, issuer: IssuerState | None, deal: DealState | None = None) -> list[str]:
+    # The deal's collateral alerts (coverage_shortfall, trigger_breach...) concern each of its tranches.
+    docs = [tranche, *([issuer] if issuer else []), *([deal] if deal else [])]
     return sorted({a.rule for d in docs for a in d.alerts.values() if a.status == "firing"})
 
 
@@ -122,8 +177,15 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         seniority=terms.seniority if terms else None,
         currency=tranche.currency,
         face_value=terms.face_value if terms else None,
-        alerts=_firing(tranche, issuer),
+        alerts=_firing(tranche, issuer, deal),
+        last_distribution=last_distribution(tranche),
+        deal_coverage=last_coverage(tranche.deal_id, deal) if tranche.deal_id else None,
+        ratings=agency_ratings(tranche.ratings),
+        issuer_ratings=agency_ratings(issuer.ratings) if issuer else [],
     )
+    if view.positions is not None:
+        row.holdings = view.positions.held([tranche.tranche_id])
+        row.holding_face = sum(view.positions.of_tranche(tranche.tranche_id).values())
     if quote is not None:
         row.price, row.last_quote_at = quote.price, quote.ts
         row.price_basis = "remaining" if quote.clean is None else "original"
@@ -164,6 +226,8 @@ def _matches(row: WatchRow, query: WatchQuery) -> bool:
         return False
     if query.asset_type is not None and row.asset_type != query.asset_type:
         return False
+    if query.portfolio is not None and query.portfolio not in row.holdings:
+        return False
     return query.stale is None or row.stale == query.stale
 
 
@@ -174,6 +238,8 @@ def _sort_value(key: SortKey, row: WatchRow) -> float | None:
         return row.mark_to_market_loss
     if key == "loss_trend":
         return row.issuer_loss_trend
+    if key == "holding":
+        return row.holding_face
     return row.quote_age_trading_days
 
 
@@ -193,4 +259,13 @@ def select(rows: Iterable[WatchRow], query: WatchQuery) -> tuple[int, list[Watch
 
 def watchlist(view: MarketView, cfg: StaleQuoteConfig, query: WatchQuery) -> Watchlist:
     total, rows = select(build_rows(view, cfg), query)
-    return Watchlist(clock=view.clock, stale_after_trading_days=cfg.trading_days, total=total, rows=rows)
+    unknown = unknown_holdings(view.positions, view.tranches)
+    if query.portfolio is not None:
+        unknown = [h for h in unknown if h.portfolio == query.portfolio]
+    return Watchlist(
+        clock=view.clock,
+        stale_after_trading_days=cfg.trading_days,
+        total=total,
+        rows=rows,
+        unknown_tranches=unknown,
+    )

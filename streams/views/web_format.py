@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 from alerts.core.china import CHINA_TIME
@@ -38,6 +39,8 @@ TITLES = {
     "issuer_previous_annualised": "Previous NI (ann.)",
     "issuer_loss_trend": "Loss trend",
     "asset_type": "Asset type",
+    "last_distribution": "Last distribution",
+    "deal_coverage": "Deal coverage",
 }
 # Shown otherwise: the issuer's id is the link behind its name, the currency is in every amount, the
 # firing rules are badges in the first column.
@@ -58,8 +61,18 @@ MONEY_WORDS = (
     "due",
     "paid",
     "drawn",
+    "shortfall",
+    "reserve",
     "value",
 )
+
+
+@runtime_checkable
+class Brief(Protocol):
+    """A figure made of several (a distribution report, a coverage, a rating) that a cell shows in a few
+    words (streams/views/credit.py); the tranche page and the API show every field."""
+
+    def brief(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +110,12 @@ def show(value: object, name: str = "", currency: str = "CNY") -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list | dict) and not value:
+        return "—"  # nothing known, as for None
+    if isinstance(value, Brief):
+        return value.brief()
+    if isinstance(value, list) and all(isinstance(v, Brief) for v in value):
+        return "; ".join(v.brief() for v in value) or "—"
     if isinstance(value, dt.datetime):
         return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):

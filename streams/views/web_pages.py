@@ -1,6 +1,6 @@
 """The web page for people at `/` on the worker's port: the watchlist with its filters and sort order, the
-firing alerts with their evidence, a page per tranche (its price history drawn as SVG) and per issuer
-(its reported periods). Server-rendered with Jinja2, autoescaped, no JavaScript, read-only.
+firing alerts with their evidence, a page per tranche (its price history drawn as SVG, its distributions and
+ratings), per issuer (its reported periods and ratings) and per deal (its servicer reports). Server-rendered with Jinja2, autoescaped, no JavaScript, read-only.
 
 Framework-free like the state API (streams/views/state_api.py): each handler takes query parameters and
 returns a Page (status, HTML, headers); streams/worker/web_pages.py only adapts it to faust's web server.
@@ -25,11 +25,14 @@ from alerts.core.model import SEVERITY_RANK, Alert
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.issuer_loss_widening import period_key
 from streams.rules.registry import RulesConfig
-from streams.views import web_format
+from streams.views import credit, web_format
+from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
+from streams.views.state_api import deal_detail
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
 HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
+EXPOSURE_ROWS = 15  # per grouping on the page; the API has them all
 
 
 class PageSource(Protocol):
@@ -146,6 +149,9 @@ class WebPages:
             asset_types=sorted(
                 {d.deal.asset_type for d in view.deals.values() if d.deal and d.deal.asset_type}
             ),
+            # by portfolio only with positions configured: without them every tranche is in no portfolio
+            exposure_groups=[e for g in GROUPS if (e := exposures(view, g)).rows or g != "portfolio"],
+            exposure_rows=EXPOSURE_ROWS,
         )
         return Page(200, html)
 
@@ -175,6 +181,25 @@ class WebPages:
             below_par=self.rules.below_par,
             alerts=_most_pressing_first(tranche.alerts.values()),
             transitions=sorted(transitions, key=lambda a: a.event_time, reverse=True),
+            distributions=credit.distributions(tranche),
+            ratings=credit.agency_ratings(tranche.ratings),
+        )
+        return Page(200, html)
+
+    async def deal(self, deal_id: str) -> Page:
+        view = await self.reader.view()
+        deal = view.deals.get(deal_id)
+        if deal is None:
+            return self._missing(f"deal {deal_id!r}")
+        detail = deal_detail(deal_id, deal, view, self.rules.stale_quote)
+        issuer = view.issuers.get(deal.deal.issuer_id) if deal.deal else None
+        html = self._render(
+            "deal.html",
+            title=deal_id,
+            detail=detail,
+            issuer=issuer,
+            columns=web_format.columns(),
+            alerts=_most_pressing_first(deal.alerts.values()),
         )
         return Page(200, html)
 
@@ -197,6 +222,7 @@ class WebPages:
             rows=rows,
             columns=web_format.columns(),
             alerts=_most_pressing_first(issuer.alerts.values()),
+            ratings=credit.agency_ratings(issuer.ratings),
             deals={d: deal for d in issuer.deal_ids if d in view.deals and (deal := view.deals[d].deal)},
         )
         return Page(200, html)

@@ -65,7 +65,9 @@ def register_api(app: faust.App, runtime: Runtime) -> None:
 
 def register_state_pages(app: faust.App, runtime: Runtime) -> None:
     api = StateApi(
-        StateReader(runtime.redis, runtime.settings.redis_prefix), runtime.handler.rules.stale_quote
+        StateReader(runtime.redis, runtime.settings.redis_prefix),
+        runtime.handler.rules.stale_quote,
+        lambda: runtime.positions.current,
     )
     spec = json.dumps(openapi_document()).encode()
     settings = runtime.settings
@@ -95,6 +97,10 @@ def register_state_pages(app: faust.App, runtime: Runtime) -> None:
     @app.page(f"{BASE}/issuers/{{issuer_id}}", name="state_issuer")
     async def issuer(web: Any, request: Any, issuer_id: str) -> Any:
         return await guarded(web, request, lambda: api.issuer(issuer_id))
+
+    @app.page(f"{BASE}/deals/{{deal_id}}", name="state_deal")
+    async def deal(web: Any, request: Any, deal_id: str) -> Any:
+        return await guarded(web, request, lambda: api.deal(deal_id))
 
     @app.page(f"{BASE}/watchlist", name="state_watchlist")
     async def watch(web: Any, request: Any) -> Any:

@@ -20,7 +20,8 @@ def register_web_pages(app: faust.App, runtime: Runtime) -> None:
     token = (
         settings.api_token.get_secret_value() if settings.api_token and settings.api_token_for_reads else None
     )
-    pages = WebPages(StateReader(runtime.redis, settings.redis_prefix), runtime.handler.rules, token)
+    reader = StateReader(runtime.redis, settings.redis_prefix, lambda: runtime.positions.current)
+    pages = WebPages(reader, runtime.handler.rules, token)
 
     async def respond(web: Any, request: Any, answer: Callable[[], Awaitable[Page]]) -> Any:
         if not pages.allows(dict(request.headers)):
@@ -50,6 +51,10 @@ def register_web_pages(app: faust.App, runtime: Runtime) -> None:
     @app.page("/tranche/{tranche_id}", name="web_tranche")
     async def tranche(web: Any, request: Any, tranche_id: str) -> Any:
         return await respond(web, request, lambda: pages.tranche(tranche_id))
+
+    @app.page("/deal/{deal_id}", name="web_deal")
+    async def deal(web: Any, request: Any, deal_id: str) -> Any:
+        return await respond(web, request, lambda: pages.deal(deal_id))
 
     @app.page("/issuer/{issuer_id}", name="web_issuer")
     async def issuer(web: Any, request: Any, issuer_id: str) -> Any:

@@ -1,5 +1,6 @@
 """The payment and collateral rules on the real broker and Redis: reports read before their deal, a short
-topped up by the shortfall undertaking, then a full one resolving both alerts, in `abs.alerts`."""
+topped up by the shortfall undertaking, then a full one resolving both alerts; a deal's collateral failing
+while its tranche trades below par (stressed_collateral), in `abs.alerts`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, RATINGS, SERVICER_REPORTS
+from streams.kafka.topics import ALERTS, DEALS, DISTRIBUTIONS, QUOTES, RATINGS, SERVICER_REPORTS
 from tests.support.kafka_io import produce, read_json
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -111,15 +112,21 @@ def test_servicer_report_before_its_deal_then_a_recovery(
     low = servicer("s-1", "2024-04-01", "2024-06-30", 75e6, True)
     produce(broker.bootstrap, SERVICER_REPORTS, [low], key_field="deal_id")
     produce(broker.bootstrap, DEALS, [DEAL], key_field="deal_id")
-    rules = {"coverage_shortfall", "trigger_breach", "reserve_shortfall"}
+    below = {"event_id": "q-1", "tranche_id": "BISHUI-24-A", "ts": "2024-08-01T10:00:00+08:00", "price": 94.0}
+    produce(broker.bootstrap, QUOTES, [below], key_field="tranche_id")
+    rules = {"coverage_shortfall", "trigger_breach", "reserve_shortfall", "stressed_collateral"}
     alerts = wait_for(
-        lambda: (f := latest(broker.bootstrap)) and rules <= set(f) and f, what="the three collateral alerts"
+        lambda: (f := latest(broker.bootstrap)) and rules <= set(f) and f, what="the four collateral alerts"
     )
     assert {r: (alerts[r]["severity"], alerts[r]["status"]) for r in rules} == {
         "coverage_shortfall": ("critical", "firing"),
         "trigger_breach": ("critical", "firing"),
         "reserve_shortfall": ("warning", "firing"),
+        "stressed_collateral": ("critical", "firing"),
     }
+    stressed = alerts["stressed_collateral"]
+    assert stressed["subject"]["tranche_id"] == "BISHUI-24-A"
+    assert "while the collateral of BISHUI-24 is stressed: BISHUI-24: Q2 2024" in stressed["summary"]
     assert alerts["coverage_shortfall"]["summary"].startswith(
         "BISHUI-24: Q2 2024 collections Rmb75.0mn covered debt service Rmb100mn 0.75x"
     )
@@ -130,9 +137,12 @@ def test_servicer_report_before_its_deal_then_a_recovery(
     wait_for(
         lambda: (
             (f := latest(broker.bootstrap))
-            and all(f[r]["status"] == "resolved" for r in ("coverage_shortfall", "trigger_breach"))
+            and all(
+                f[r]["status"] == "resolved"
+                for r in ("coverage_shortfall", "trigger_breach", "stressed_collateral")
+            )
         ),
-        what="coverage and trigger resolved by the next quarter",
+        what="coverage, trigger and the collateral stress resolved by the next quarter",
     )
     assert latest(broker.bootstrap)["reserve_shortfall"]["status"] == "firing"  # still under-funded
 

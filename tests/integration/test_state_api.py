@@ -24,20 +24,24 @@ from streams.rules.stale_quote import micros
 from streams.state.reader import StateReader
 from streams.views.state_api import StateApi, openapi_document
 from tests.conftest import REDIS_URL
+from tests.unit.views import credit_story
 
 pytestmark = pytest.mark.integration
+
+
+def _load(redis_client: redis.Redis, prefix: str, records: list[tuple[str, Any]]) -> None:
+    run = run_backtest(records, RulesConfig())
+    for key, (version, body) in run.store.documents.items():
+        redis_client.hset(f"{prefix}{key}", mapping={"d": body, "v": version})
+    clock = run.store.event_clock  # stale_quote's clock is kept beside the documents
+    if clock is not None:
+        redis_client.hset(f"{prefix}clock", mapping={"us": micros(clock), "at": clock.isoformat()})
 
 
 @pytest.fixture
 def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
     # The story up to mid-September (its December round left out), where these expectations were taken.
-    story = [r for r in read_jsonl(scenario_path()) if "q-dec-" not in str(r)]
-    run = run_backtest(story, RulesConfig())
-    for key, (version, body) in run.store.documents.items():
-        redis_client.hset(f"{redis_prefix}{key}", mapping={"d": body, "v": version})
-    clock = run.store.event_clock  # stale_quote's clock is kept beside the documents
-    assert clock is not None
-    redis_client.hset(f"{redis_prefix}clock", mapping={"us": micros(clock), "at": clock.isoformat()})
+    _load(redis_client, redis_prefix, [r for r in read_jsonl(scenario_path()) if "q-dec-" not in str(r)])
     # A key of another prefix that a careless scan would pick up.
     redis_client.hset(f"{redis_prefix}x:tranche:ALIEN", mapping={"d": b"{}", "v": 1})
     yield redis_prefix
@@ -104,6 +108,7 @@ def test_openapi_document_is_valid_openapi_31() -> None:
         "/api/v1/tranches",
         "/api/v1/tranches/{tranche_id}",
         "/api/v1/issuers/{issuer_id}",
+        "/api/v1/deals/{deal_id}",
         "/api/v1/watchlist",
         "/api/v1/exposures",
     }
@@ -127,3 +132,39 @@ def test_watchlist_command(
     assert main(["watchlist", "--issuer", "wuhan-bus", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [r["tranche_id"] for r in data["rows"]] == ["WHBUS-2025-A", "WHBUS-2025-B"]
+
+
+def test_payments_collateral_and_ratings_through_the_api_and_the_command(
+    redis_client: redis.Redis,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _load(redis_client, redis_prefix, credit_story.records())
+    deal = _check_schema(_call(redis_prefix, "deal", "BISHUI-24"), "DealDetail")
+    assert deal["deal"]["issuer_id"] == "bishui-bus"
+    assert [(c["period"], c["coverage"]) for c in deal["coverage"]] == [("Q2 2024", 0.75), ("Q1 2024", 1.25)]
+    assert deal["coverage"][0]["triggers_breached"] == ["dscr_below_1_1"]
+    assert {a["rule"] for a in deal["alerts"]} == {
+        "coverage_shortfall",
+        "trigger_breach",
+        "reserve_shortfall",
+    }
+    assert [t["tranche_id"] for t in deal["tranches"]] == ["BISHUI-24-A", "BISHUI-24-B"]
+    assert _check_schema(_call(redis_prefix, "deal", "NOPE"), "ApiError")["error"] == "no deal 'NOPE'"
+    row = _check_schema(_call(redis_prefix, "tranche", "BISHUI-24-A"), "TrancheDetail")["row"]
+    assert row["last_distribution"]["shortfall"] == 4e6 and row["last_distribution"]["support_drawn"] == 4e6
+    assert row["deal_coverage"]["coverage"] == 0.75
+    assert [(r["agency"], r["rating"], r["reference_rating"]) for r in row["ratings"]] == [
+        ("CCXI", "AA-", "AA+"),
+        ("Dagong", "AA", "AA"),
+    ]
+    issuer = _check_schema(_call(redis_prefix, "issuer", "bishui-bus"), "IssuerDetail")
+    assert [(r["agency"], r["rating"], r["outlook"]) for r in issuer["ratings"]] == [("CCXI", "AA", "stable")]
+
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_PREFIX", redis_prefix)
+    assert main(["watchlist", "--json"]) == 0
+    rows = {r["tranche_id"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["BISHUI-24-A"]["last_distribution"]["payment_date"] == "2024-07-15"
+    assert rows["BISHUI-24-B"]["issuer_ratings"][0]["rating"] == "AA"

@@ -212,3 +212,52 @@ async def test_ids_are_kept_for_the_retention_and_redeliveries_known_by_offset(m
     # Past the progress, an event older than the retention is new to this topic: applied, and forgotten.
     await handler.handle([env("bond.quotes", quote("q-late", 99.0, 2), 4)])
     assert sample(metrics, "tranchewatch_events_total", topic="bond.quotes", outcome="processed") == 5
+
+
+@pytest.mark.parametrize(
+    ("topic", "valid", "invalid"),
+    [
+        (
+            "abs.distributions",
+            {
+                "tranche_id": "A",
+                "payment_date": "2025-04-15",
+                "reported_at": "2025-04-16T18:00:00+08:00",
+                "interest_due": 3.9e6,
+                "interest_paid": 3.9e6,
+                "principal_due": 0,
+                "principal_paid": 0,
+            },
+            {"interest_due": -1.0},
+        ),
+        (
+            "abs.servicer_reports",
+            {
+                "deal_id": "D",
+                "period_start": "2025-01-01",
+                "period_end": "2025-03-31",
+                "reported_at": "2025-04-20T18:00:00+08:00",
+                "collections": 4.1e7,
+                "debt_service_due": 3.9e7,
+            },
+            {"period_end": "2024-12-31"},
+        ),
+        (
+            "abs.ratings",
+            {"tranche_id": "A", "agency": "CCXI", "rating": "AA+", "ts": "2025-04-01T17:00:00+08:00"},
+            {"rating": "Z"},
+        ),
+    ],
+)
+async def test_each_v2_topic_is_counted_by_outcome(
+    metrics: Metrics, topic: str, valid: dict[str, object], invalid: dict[str, object]
+) -> None:
+    # tranchewatch_events_total{topic, outcome} counts the contract v2 topics with the labels the quote path
+    # has: processed, duplicate (the same event_id again) and invalid (dead-lettered).
+    handler = BatchHandler(MemoryStore(), RulesConfig(), RecordingPublisher(), metrics)
+    first = json.dumps({"event_id": "e-1", **valid}).encode()
+    bad = json.dumps({"event_id": "e-2", **valid, **invalid}).encode()
+    await handler.handle([env("abs.deals", json.dumps(DEAL).encode())])
+    await handler.handle([env(topic, first, 1), env(topic, first, 2), env(topic, bad, 3)])
+    for outcome in ("processed", "duplicate", "invalid"):
+        assert sample(metrics, "tranchewatch_events_total", topic=topic, outcome=outcome) == 1, outcome

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from streams.model.events import Event
-from tests.unit.rules.scenario import deal, financials, quote, replay, severity, terms
+import datetime as dt
+
+from streams.backtest.replay import run_backtest
+from streams.model.events import Event, ServicerReport, Trigger
+from streams.rules.registry import RulesConfig
+from tests.unit.rules.scenario import TOPIC_OF, alert, at, deal, financials, quote, replay, severity, terms
 
 FIRST = deal("d-1", "WHBUS-2025", "2025-01-10", [terms("A")])
 SECOND = deal("d-2", "WHBUS-2025-2", "2025-09-10", [terms("B", 400e6, issue_date="2025-09-15")])
@@ -48,3 +52,46 @@ def test_a_re_announcement_does_not_repeat_the_notice() -> None:
     snap = replay([FIRST, FY24, H125, SECOND, again])
     assert [n.rule for n in snap.notices].count("issuing_into_weakness") == 1
     assert severity(snap, "issuing_into_weakness", "WHBUS-2025-2") == "warning"
+
+
+def _servicer(
+    event_id: str, deal_id: str, collections: float, reported: str, *, breached: bool = False
+) -> ServicerReport:
+    return ServicerReport(
+        event_id=event_id,
+        deal_id=deal_id,
+        period_start=dt.date(2025, 4, 1),
+        period_end=dt.date(2025, 6, 30),
+        reported_at=at(reported),
+        collections=collections,
+        debt_service_due=100e6,
+        triggers=[Trigger(name="dscr_below_1_1", breached=breached)],
+    )
+
+
+def test_a_coverage_shortfall_on_an_earlier_deal_is_enough() -> None:
+    snap = replay([FIRST, _servicer("s-1", "WHBUS-2025", 75e6, "2025-07-20"), SECOND])
+    found = alert(snap, "issuing_into_weakness", "WHBUS-2025-2")
+    assert found is not None and found.severity == "warning"
+    assert found.summary.endswith("while WHBUS-2025 had a coverage shortfall")
+    assert set(found.evidence["coverage_shortfall"]) == {"WHBUS-2025"}
+
+
+def test_a_breached_trigger_on_an_earlier_deal_is_enough() -> None:
+    breach = _servicer("s-1", "WHBUS-2025", 140e6, "2025-07-20", breached=True)
+    assert _second(breach) == "warning"
+    found = alert(replay([FIRST, breach, SECOND]), "issuing_into_weakness", "WHBUS-2025-2")
+    assert found is not None and found.summary.endswith("while WHBUS-2025 had a trigger breached")
+
+
+def test_collateral_reported_after_the_announcement_or_on_the_deal_itself_does_not_count() -> None:
+    assert _second(_servicer("s-1", "WHBUS-2025", 75e6, "2025-09-11")) is None  # read first, stamped after
+    assert _second(_servicer("s-1", "WHBUS-2025-2", 75e6, "2025-07-20")) is None  # the new deal's own
+    assert _second(_servicer("s-1", "OTHER-24", 75e6, "2025-07-20")) is None  # a deal never announced
+
+
+def test_the_issuers_other_deals_are_loaded_when_each_event_is_its_own_batch() -> None:
+    events: list[Event] = [FIRST, _servicer("s-1", "WHBUS-2025", 75e6, "2025-07-20"), SECOND]
+    records = [(TOPIC_OF[type(e)], e.model_dump(mode="json")) for e in events]
+    run = run_backtest(records, RulesConfig(), batch_size=1)
+    assert {a.rule for a in run.firing().values()} == {"coverage_shortfall", "issuing_into_weakness"}

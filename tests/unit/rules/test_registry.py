@@ -46,6 +46,7 @@ def test_titles_are_names_in_words() -> None:
         "Coverage shortfall",
         "Trigger breach",
         "Reserve shortfall",
+        "Stressed collateral",
         "Rating downgrade",
         "Issuing into weakness",
         "Issuance record",
