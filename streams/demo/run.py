@@ -59,7 +59,7 @@ def _publish_when_ready(settings: Settings, records: list[tuple[str, Any]], pace
     print(f"demo: all {len(records)} events published; the worker keeps running (Ctrl-C stops).", flush=True)
 
 
-def run_demo(scenario: Path | None = None, pace_seconds: float = 0.2) -> int:
+def run_demo(scenario: Path | None = None, pace_seconds: float = 0.15) -> int:
     os.environ.setdefault("TRANCHEWATCH_REDIS_PREFIX", DEMO_PREFIX)
     os.environ.setdefault("TRANCHEWATCH_APP_ID", "tranchewatch-demo")
     os.environ.setdefault("TRANCHEWATCH_LOG_LEVEL", "WARNING")
