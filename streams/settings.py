@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     kafka_ssl_check_hostname: bool = True
 
     rules_file: Path | None = None
+    # CSV `portfolio,tranche_id,holding_face` (streams/model/positions.py): holdings for the watchlist, the
+    # exposures, alert evidence and routing; read at start (invalid: the worker exits) and on SIGHUP.
+    positions_file: Path | None = None
     # Receivers, routes, grouping, inhibition (alerts/routing/routes.py); unset: log, abs.alerts and the webhook.
     routing_file: Path | None = None
     # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse). Set but empty

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
+from streams.model.positions import Positions
 from streams.model.state import (
     DealState,
     EntityState,
@@ -143,6 +144,9 @@ class Snapshot:
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
     index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+    # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
+    # holds of its subject (streams/engine/judge.py). None: no positions file.
+    positions: Positions | None = None
 
     @property
     def watching(self) -> list[stale_quote.Entry]:

@@ -62,6 +62,7 @@ MONEY_WORDS = (
     "paid",
     "drawn",
     "shortfall",
+    "reserve",
     "value",
 )
 
@@ -109,6 +110,8 @@ def show(value: object, name: str = "", currency: str = "CNY") -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list | dict) and not value:
+        return "—"  # nothing known, as for None
     if isinstance(value, Brief):
         return value.brief()
     if isinstance(value, list) and all(isinstance(v, Brief) for v in value):

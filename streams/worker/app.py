@@ -18,6 +18,7 @@ from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
+from streams.worker.positions import install_sighup, report
 from streams.worker.runtime import Runtime
 from streams.worker.state_watch import MarkerWatch, PolicyWatch
 from streams.worker.web import register_api, register_state_pages
@@ -110,6 +111,15 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             await runtime.sender.run()
         finally:
             runtime.sender.stop()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_positions() -> None:
+        # Here, in the worker's own loop: mode's Worker installs its signal handlers before the tasks run,
+        # and SIGHUP is not one of them.
+        book, prefix = runtime.positions, runtime.settings.redis_prefix
+        if book.path is not None:
+            install_sighup(book, runtime.redis, prefix)
+            await report(runtime.redis, prefix, book.current)
 
     @app.task  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:

@@ -79,8 +79,10 @@ def _documents() -> list[tuple[Path, dict[str, Any]]]:
     return [(path, doc) for path in MANIFESTS for doc in load_yaml_all(path)]
 
 
-def _one(kind: str) -> dict[str, Any]:
-    (doc,) = [doc for _, doc in _documents() if doc["kind"] == kind]
+def _one(kind: str, name: str | None = None) -> dict[str, Any]:
+    (doc,) = [
+        doc for _, doc in _documents() if doc["kind"] == kind and name in (None, doc["metadata"]["name"])
+    ]
     return doc
 
 
@@ -131,7 +133,7 @@ def test_deployment_probes_resources_and_security() -> None:
 
 def test_settings_come_from_the_configmap_and_secrets_from_the_secret() -> None:
     container = _one("Deployment")["spec"]["template"]["spec"]["containers"][0]
-    config, secret = _one("ConfigMap"), _one("Secret")
+    config, secret = _one("ConfigMap", "tranchewatch-config"), _one("Secret")
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
     assert config["data"]["TRANCHEWATCH_HTTP_HOST"] == "0.0.0.0"
     assert "TRANCHEWATCH_KAFKA_BOOTSTRAP" in config["data"]
@@ -148,6 +150,19 @@ def test_settings_come_from_the_configmap_and_secrets_from_the_secret() -> None:
     )
     for value in secret["stringData"].values():
         assert "REPLACE" in value, "the committed Secret holds placeholders only"
+
+
+def test_the_positions_file_is_mounted_where_the_setting_points_and_parses() -> None:
+    from streams.model.positions import parse_positions
+
+    pod = _one("Deployment")["spec"]["template"]["spec"]
+    path = Path(_one("ConfigMap", "tranchewatch-config")["data"]["TRANCHEWATCH_POSITIONS_FILE"])
+    positions = _one("ConfigMap", "tranchewatch-positions")
+    (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "tranchewatch-positions"]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    # A directory mount (no subPath): the kubelet refreshes it after an edit, for a SIGHUP reload.
+    assert Path(mount["mountPath"]) == path.parent and "subPath" not in mount and mount["readOnly"]
+    assert parse_positions(positions["data"][path.name]).portfolios == ["fund-a", "fund-b"]
 
 
 def test_service_selects_the_pods_and_names_the_port() -> None:

@@ -4,6 +4,7 @@ PNGs, one per quoted tranche (with alerts first), per issuer with periods, and i
 from __future__ import annotations
 
 import base64
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from streams.backtest.report import quote_series
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
 from streams.demo.run import scenario_path
+from tests.unit.views import credit_story
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -110,3 +112,16 @@ def test_the_report_lists_each_tranches_analytics(report: Path) -> None:
     cells = [c.removeprefix("<td>") for c in row.split("</td>") if c.startswith("<td>")]
     assert cells[:6] == ["HZMETRO-2025-A", "2025-12-10", "72.45", "original", "96.60", "0.75"]
     assert cells[6] == "225,000,000" and cells[-1] == "7,650,000"
+
+
+def test_the_report_lists_payments_collateral_and_ratings(tmp_path: Path) -> None:
+    story = tmp_path / "story.jsonl"
+    story.write_text("".join(json.dumps({"topic": t, "value": v}) + "\n" for t, v in credit_story.records()))
+    assert main(["backtest", str(story), "--report", str(tmp_path / "out"), "--progress-every", "0"]) == 0
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    section = text.split("Payments, collateral and ratings at the end of the replay</h2>")[1].split("<h2>")[0]
+    a_row = section.split("<td>BISHUI-24-A</td>")[1].split("</tr>")[0]
+    assert "2024-07-15 short Rmb4.00mn, drawn Rmb4.00mn" in a_row
+    assert "0.75x Q2 2024, reserve 25%, breached dscr_below_1_1" in a_row
+    assert "CCXI AA- negative (from AA+); Dagong AA" in a_row
+    assert "issuer: CCXI AA stable" in section.split("<td>BISHUI-24-B</td>")[1]

@@ -141,3 +141,36 @@ def test_exposures_by_family_on_the_demo(view: MarketView) -> None:
     assert (jiangsu.issuers, jiangsu.tranches, jiangsu.face_value) == (2, 2, 1.2e9)
     assert (jiangsu.firing.critical, jiangsu.firing.warning) == (0, 0)
     assert "wuhan-bus" not in rows and "hongshan-property" not in rows  # counted in their family, once
+
+
+def test_holdings_column_portfolio_filter_and_unknown_tranches(view: MarketView) -> None:
+    from dataclasses import replace
+
+    from streams.cli.watchlist import render
+    from streams.model.positions import parse_positions
+
+    held = replace(
+        view,
+        positions=parse_positions(
+            "portfolio,tranche_id,holding_face\n"
+            "fund-a,WHBUS-2025-A,50000000\n"
+            "fund-b,WHBUS-2025-A,20000000\n"
+            "fund-b,CQTOWER-2025-A,0\n"
+            "fund-a,NEXT-2026-A,1000000\n"
+        ),
+    )
+    result = watchlist(held, StaleQuoteConfig(), WatchQuery())
+    rows = {r.tranche_id: r for r in result.rows}
+    assert rows["WHBUS-2025-A"].holdings == {"fund-a": 50e6, "fund-b": 20e6}
+    assert rows["WHBUS-2025-A"].holding_face == 70e6
+    assert (rows["CQTOWER-2025-A"].holdings, rows["CQTOWER-2025-A"].holding_face) == ({}, 0.0)
+    assert rows["NJWATER-2024-A"].holding_face == 0.0  # positions configured, none on it
+    assert [(h.portfolio, h.tranche_id) for h in result.unknown_tranches] == [("fund-a", "NEXT-2026-A")]
+    assert _ids(held, portfolio="fund-b") == ["WHBUS-2025-A"]  # held at zero is not held
+    assert _ids(held, sort="holding")[0] == "WHBUS-2025-A"
+    text = render(result)
+    assert "HELD" in text and "Rmb50.0mn fund-a, Rmb20.0mn fund-b" in text
+    assert "NEXT-2026-A: Rmb1.00mn in fund-a" in text
+    # Without a positions file: no holdings at all, not holdings of zero.
+    plain = {r.tranche_id: r for r in watchlist(view, StaleQuoteConfig(), WatchQuery()).rows}
+    assert plain["WHBUS-2025-A"].holding_face is None and plain["WHBUS-2025-A"].holdings == {}
