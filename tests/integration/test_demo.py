@@ -46,6 +46,9 @@ def test_demo_prints_the_story_and_stops_cleanly(tmp_path: Path, redis_prefix: s
         "[CRITICAL] Coverage shortfall: HSTOWER-2025",
         "[WARNING] Family stress: 2 issuers of the Hubei Provincial Government family have critical alerts:"
         " hongshan-property",
+        # The demo's positions (streams/demo/positions.csv): who holds the paper an alert is about.
+        "[CRITICAL] Coverage shortfall: WHBUS-2025: Q3 2025 collections Rmb15.1mn covered debt service Rmb18.9mn"
+        " 0.80x (critical below 1.00x); held: Rmb50.0mn in fund-a, Rmb20.0mn in fund-b",
         "events published",
     ]
     deadline = time.monotonic() + 120
