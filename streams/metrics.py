@@ -107,6 +107,14 @@ class Metrics(AlertMetrics):
             ["reason"],
             registry=r,
         )
+        # The positions file (README, Holdings): a refused SIGHUP reload leaves the old positions in force,
+        # which only the log would say otherwise.
+        self.positions_refused = Gauge(
+            "tranchewatch_positions_refused",
+            "1 while the positions file's last reload was refused (invalid; the previous positions stay in "
+            "force), 0 once a reload loads.",
+            registry=r,
+        )
         self.fetch_errors = Counter(
             "tranchewatch_fetch_errors",
             "Failed attempts to fetch or decode a partition's records, by topic and kind (the partition is "

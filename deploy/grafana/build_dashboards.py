@@ -152,9 +152,10 @@ RATING_RULES = "rating_downgrade"
 
 def _firing(rules: str, severity: str | None = None) -> str:
     """Alerts of `rules` firing now. The gauge is read from the shared state, so each worker reports the
-    same value: max per series across workers, then summed over rules (and severities)."""
+    same value: max per series across workers, then summed over rules (and severities). The gauge drops a
+    rule's series when its last alert resolves, so none firing is `or vector(0)`: 0, not "No data"."""
     labels = f'rule=~"{rules}"' + (f', severity="{severity}"' if severity else "")
-    return f"sum(max by (rule, severity) (tranchewatch_active_alerts{{{labels}}}))"
+    return f"sum(max by (rule, severity) (tranchewatch_active_alerts{{{labels}}})) or vector(0)"
 
 
 def credit_panels(board: dash.Dashboard) -> None:
@@ -219,18 +220,12 @@ def credit_panels(board: dash.Dashboard) -> None:
         )
     board.with_panel(
         graph(
-            "Rating downgrades",
-            "Subjects downgraded now, by severity, and how often rating_downgrade fired or resolved.",
+            "Rating downgrades firing",
+            "Tranches and issuers downgraded now (rating_downgrade), and how many of them critically: "
+            "three notches or more, or below A- after a downgrade.",
             "short",
-            query(
-                f'max by (severity) (tranchewatch_active_alerts{{rule="{RATING_RULES}"}})',
-                "firing {{severity}}",
-            ),
-            query(
-                "sum by (status) "
-                f'(increase(tranchewatch_alerts_total{{rule="{RATING_RULES}"}}[$__rate_interval]))',
-                "{{status}}",
-            ),
+            query(_firing(RATING_RULES), "downgraded"),
+            query(_firing(RATING_RULES, "critical"), "critical"),
             width=24,
         )
     )

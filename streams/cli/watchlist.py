@@ -33,7 +33,8 @@ from streams.views.watchlist import (
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
-        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
+        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age, last "
+        "distribution, deal coverage, ratings",
         description="Reads TRANCHEWATCH_REDIS_URL / TRANCHEWATCH_REDIS_PREFIX; the stale threshold comes "
         "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days.",
     )

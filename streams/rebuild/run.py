@@ -38,6 +38,7 @@ from streams.kafka.history import Position, TopicHistory
 from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
+from streams.model.positions import PositionBook
 from streams.rebuild.ledger import count_unsent, ledger_topics, mark_sent, sent_on_ledgers
 from streams.rebuild.receivers import restore_alertmanager
 from streams.rules.registry import RulesConfig
@@ -120,6 +121,9 @@ class Rebuild:
         )
         self.routing = load_routing_config(settings)
         self.outbox = Outbox(self.redis, self.prefix)
+        # The worker's positions, so the replayed alerts' evidence and the labels handed to Alertmanager
+        # name the holdings a worker would (those in force now: the file keeps no history).
+        self.positions = PositionBook.load(settings.positions_file)
 
     async def run(self) -> RebuildReport:
         try:
@@ -135,7 +139,7 @@ class Rebuild:
                 report.notices, report.to_send = await count_unsent(self.redis, self.keys.alerts.outbox, seqs)
                 store = RedisStore(self.redis, self.prefix)
                 report.alertmanager = await restore_alertmanager(
-                    self.redis, self.prefix, self.routing, StateLabels(store)
+                    self.redis, self.prefix, self.routing, StateLabels(store, lambda: self.positions.current)
                 )
                 await self._finish(owner)
             finally:
@@ -232,7 +236,7 @@ class Rebuild:
             dead = HeldDeadLetters()
             handler = BatchHandler(
                 store, self.rules, dead, Metrics(), retry_max_seconds=self.settings.redis_retry_max_seconds,
-                cache=cache, guard=_AbortingGuard(),
+                cache=cache, guard=_AbortingGuard(), positions=lambda: self.positions.current,
             )  # fmt: skip
             next_report = self.progress_every
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from streams.model.positions import Positions
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.state.store import read_clock
@@ -19,9 +21,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class StateReader:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, positions: Callable[[], Positions | None] = lambda: None
+    ) -> None:
         self.redis = redis
         self.keys = StateKeys(prefix)
+        # The holdings in force (the worker's, reloaded on SIGHUP), attached to every view it reads.
+        self.positions = positions
 
     async def _get(self, key: str, model: type[D]) -> D | None:
         raw = await self.redis.hget(self.keys.doc(key), "d")
@@ -92,4 +98,5 @@ class StateReader:
             deals=await self._all("deal", DealState),
             clock=await self.clock(),
             entities=await self._all("entity", EntityState),
+            positions=self.positions(),
         )

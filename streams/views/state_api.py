@@ -100,7 +100,9 @@ class StateApi:
 
     async def _view(self) -> MarketView:
         view = await self.reader.view()
-        view.positions = self.positions()
+        positions = self.positions()
+        if positions is not None:  # else whatever the reader attached (StateReader's own positions)
+            view.positions = positions
         return view
 
     async def _list(self, params: Mapping[str, str], **defaults: str) -> ApiResponse:

@@ -117,9 +117,8 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
         # Here, in the worker's own loop: mode's Worker installs its signal handlers before the tasks run,
         # and SIGHUP is not one of them.
         book, prefix = runtime.positions, runtime.settings.redis_prefix
-        if book.path is not None:
-            install_sighup(book, runtime.redis, prefix)
-            await report(runtime.redis, prefix, book.current)
+        install_sighup(book, runtime.redis, prefix, runtime.metrics)  # also without a file: a stray SIGHUP
+        await report(runtime.redis, prefix, book.current, runtime.metrics)  # must not kill the worker
 
     @app.task  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from streams.metrics import Metrics
 from streams.model.positions import PositionBook, Positions, PositionsError
 from streams.state.keys import StateKeys, tranche_key
 
@@ -43,7 +44,7 @@ async def unknown_tranches(redis: Redis, prefix: str, positions: Positions) -> l
     return [t for t, exists in zip(tranches, found, strict=True) if not exists]
 
 
-async def report(redis: Redis, prefix: str, positions: Positions | None) -> None:
+async def report(redis: Redis, prefix: str, positions: Positions | None, metrics: Metrics) -> None:
     if positions is None:
         return
     log.info(
@@ -62,7 +63,7 @@ async def report(redis: Redis, prefix: str, positions: Positions | None) -> None
         )
 
 
-def reload(book: PositionBook) -> bool:
+def reload(book: PositionBook, metrics: Metrics | None = None) -> bool:
     """SIGHUP: the file again. Invalid, it is refused and logged with its lines; the old positions stay."""
     before = book.current
     try:
@@ -70,19 +71,28 @@ def reload(book: PositionBook) -> bool:
     except PositionsError as exc:
         kept = f"{len(before.rows)} rows" if before is not None else "none"
         log.error("positions reload refused, the previous positions stay in force (%s): %s", kept, exc)
+        if metrics is not None:
+            metrics.positions_refused.set(1)
         return False
+    if metrics is not None:
+        metrics.positions_refused.set(0)
     return True
 
 
-def install_sighup(book: PositionBook, redis: Redis, prefix: str) -> None:
+def install_sighup(book: PositionBook, redis: Redis, prefix: str, metrics: Metrics) -> None:
     """Reloads the positions on SIGHUP, in the running event loop (a handler never interrupts a batch)."""
     loop = asyncio.get_running_loop()
     reports: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references
 
     def on_hup() -> None:
+        if book.path is None:
+            log.info(
+                "SIGHUP: no positions file is configured (TRANCHEWATCH_POSITIONS_FILE): nothing to reload"
+            )
+            return
         log.info("SIGHUP: reading the positions file %s again", book.path)
-        if reload(book):
-            task = loop.create_task(report(redis, prefix, book.current))
+        if reload(book, metrics):
+            task = loop.create_task(report(redis, prefix, book.current, metrics))
             reports.add(task)
             task.add_done_callback(reports.discard)
 

@@ -81,11 +81,13 @@ def test_holdings_in_evidence_and_watchlist_and_a_sighup_reload(
     worker.process.send_signal(signal.SIGHUP)
     wait_for(lambda: "positions reload refused" in worker.log(), what="the refused reload logged")
     assert "line 2: holding_face" in worker.log()
+    assert worker.metric("tranchewatch_positions_refused") == 1
     assert _holdings(worker) == {"fund-a": 50e6, "fund-b": 20e6}
 
     positions.write_text(HEADER + "fund-c,WHBUS-2025-A,30000000\n")
     worker.process.send_signal(signal.SIGHUP)
     wait_for(lambda: _holdings(worker) == {"fund-c": 30e6}, what="the reloaded holdings in the watchlist")
+    assert worker.metric("tranchewatch_positions_refused") == 0
     status, body = worker.http("/api/v1/exposures?group_by=portfolio")
     assert status == 200 and [r["key"] for r in json.loads(body)["rows"]] == ["fund-c"]
     # A reload alone re-fires nothing: abs.alerts still holds the one below_par notice.

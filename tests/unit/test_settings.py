@@ -79,6 +79,7 @@ def test_every_setting_is_in_the_readme() -> None:
         "KAFKA_SASL_USERNAME",
         "RULES_FILE",
         "ROUTING_FILE",
+        "POSITIONS_FILE",
         "REDIS_SSL_CA_FILE",
         "KAFKA_SSL_CAFILE",
         "MAX_POLL_RECORDS",
