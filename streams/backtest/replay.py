@@ -99,9 +99,6 @@ class BacktestRun:
     def deals(self) -> dict[str, DealState]:
         return self.documents("deal", DealState)
 
-    def entities(self) -> dict[str, EntityState]:
-        return self.documents("entity", EntityState)
-
     def market(self) -> MarketState:
         raw = self.store.documents.get(MARKET_KEY)
         return MarketState.model_validate_json(raw[1]) if raw else MarketState()
@@ -109,7 +106,11 @@ class BacktestRun:
     def view(self) -> MarketView:
         """The documents and the clock a watchlist of the final state is built from."""
         return MarketView(
-            self.tranches(), self.issuers(), self.deals(), self.store.event_clock, self.entities()
+            self.tranches(),
+            self.issuers(),
+            self.deals(),
+            self.store.event_clock,
+            self.documents("entity", EntityState),
         )
 
     def firing(self) -> dict[str, Alert]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from alerts.core.format import money
 from alerts.core.model import Alert
 from streams.ingest.parse import parse
 from streams.model.analytics import factor_at
@@ -22,6 +23,7 @@ from streams.model.events import Deal, Distribution, Quote, TrancheTerms
 from streams.model.schedule import settlement_date
 from streams.rules.issuer_loss_widening import period_key
 from streams.views import credit
+from streams.views.exposures import GROUPS, exposures
 
 from . import charts
 from .compare import Change
@@ -129,6 +131,35 @@ def _tranches_html(run: BacktestRun) -> str:
     return _rows(TRANCHE_HEADERS, table)
 
 
+EXPOSURE_HEADERS = ["issuers", "tranches", "face", "outstanding", "MTM loss", "held", "firing C/W/I"]
+
+
+def _exposures_html(run: BacktestRun) -> str:
+    """GET /api/v1/exposures' rows of the final state, one table per grouping (streams/views/exposures.py)."""
+    view = run.view()
+    parts = []
+    for group_by in GROUPS:
+        result = exposures(view, group_by)
+        if not result.rows:
+            continue  # no known tranche yet, or (portfolio) no positions: a backtest has none
+        table = [
+            [
+                r.key,
+                str(r.issuers),
+                str(r.tranches),
+                money(r.face_value, "CNY"),
+                money(r.outstanding_principal, "CNY"),
+                money(r.mark_to_market_loss, "CNY"),
+                "-" if r.holding_face is None else money(r.holding_face, "CNY"),
+                f"{r.firing.critical}/{r.firing.warning}/{r.firing.info}",
+            ]
+            for r in result.rows
+        ]
+        parts.append(f"<h3>By {html.escape(group_by.replace('_', ' '))}</h3>")
+        parts.append(_rows([group_by.replace("_", " "), *EXPOSURE_HEADERS], table))
+    return "\n".join(parts) or "<p>No known tranche.</p>"
+
+
 def _credit_html(run: BacktestRun) -> str:
     """Each tranche's newest distribution, its deal's newest coverage and its ratings, in the watchlist's
     words (streams/views/credit.py); tranches with none of them are left out."""
@@ -226,6 +257,12 @@ def _page(runs: Sequence[BacktestRun], changes: Sequence[Change], figures: list[
     parts.append(_tranches_html(run))
     parts.append("<h2>Payments, collateral and ratings at the end of the replay</h2>")
     parts.append(_credit_html(run))
+    parts.append("<h2>Exposures at the end of the replay</h2>")
+    parts.append(
+        "<p>Every known tranche once per grouping, money at the stream's clock "
+        "(as <code>GET /api/v1/exposures</code>).</p>"
+    )
+    parts.append(_exposures_html(run))
     parts.append("<h2>Charts</h2>")
     if omitted > 0:
         parts.append(

@@ -8,12 +8,12 @@ import sys
 from typing import Any, get_args
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
 from streams.model.positions import PositionsError, read_positions
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
@@ -60,7 +60,7 @@ async def _view(settings: Settings) -> MarketView:
     # The positions file the worker reads, read here too: the same file, so the same holdings (a worker
     # that refused an edited file on SIGHUP still holds the previous one; this command says why it refuses).
     positions = read_positions(settings.positions_file) if settings.positions_file else None
-    redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10, socket_connect_timeout=5)
+    redis = async_redis(settings, socket_timeout=10, socket_connect_timeout=5)
     try:
         view = await StateReader(redis, settings.redis_prefix).view()
     finally:

@@ -14,11 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.publish import publish_records, read_jsonl
 from streams.kafka.topics import ensure_topics
+from streams.redis_client import sync_redis
 from streams.settings import Settings
 from streams.state.keys import StateKeys
 from streams.worker.run import run_worker
@@ -30,9 +29,9 @@ def scenario_path() -> Path:
     return Path(str(resources.files("streams") / "demo" / "scenario.jsonl"))
 
 
-def clear_prefix(redis_url: str, prefix: str) -> int:
+def clear_prefix(settings: Settings, prefix: str) -> int:
     """The demo starts from nothing; it deletes only keys under its own prefix."""
-    client = redis.Redis.from_url(redis_url)
+    client = sync_redis(settings)
     try:
         keys = list(client.scan_iter(match=StateKeys(prefix).everything, count=1000))
         if keys:
@@ -80,7 +79,7 @@ def run_demo(scenario: Path | None = None, pace_seconds: float = 0.25) -> int:
     broker.start()
     try:
         settings = Settings(kafka_bootstrap=broker.bootstrap)
-        clear_prefix(settings.redis_url.get_secret_value(), settings.redis_prefix)
+        clear_prefix(settings, settings.redis_prefix)
         ensure_topics(settings)
         records = read_jsonl(scenario or scenario_path())
         logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)

@@ -26,8 +26,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from alerts.delivery.nflog import NotificationLog
 from alerts.delivery.outbox import Outbox
 from alerts.delivery.sender import LEASE_MS
@@ -41,8 +39,9 @@ from streams.metrics import Metrics
 from streams.model.positions import PositionBook
 from streams.rebuild.ledger import count_unsent, ledger_topics, mark_sent, sent_on_ledgers
 from streams.rebuild.receivers import restore_alertmanager
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
-from streams.security import kafka_client_options, redis_options
+from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
@@ -116,9 +115,7 @@ class Rebuild:
         self.say = say
         self.batch_size = batch_size or settings.batch_size
         self.progress_every = progress_every
-        self.redis = Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=30, **redis_options(settings)
-        )
+        self.redis = async_redis(settings, socket_timeout=30)
         self.routing = load_routing_config(settings)
         self.outbox = Outbox(self.redis, self.prefix)
         # The worker's positions, so the replayed alerts' evidence and the labels handed to Alertmanager

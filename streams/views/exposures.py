@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -160,3 +160,29 @@ def _collect(view: MarketView, tranche: TrancheState, docs: dict[int, _Doc], iss
             docs[id(issuer)] = issuer
     if tranche.deal_id and (deal := view.deals.get(tranche.deal_id)) is not None:
         docs[id(deal)] = deal
+
+
+OTHER = "other"
+
+
+class Money(NamedTuple):
+    outstanding_principal: float
+    mark_to_market_loss: float
+
+
+def bounded(result: Exposures, top: int, keys: tuple[str, ...] = ()) -> dict[str, Money]:
+    """The money figures a metric names (the configured `keys`, else the `top` largest by outstanding
+    principal) and `other`, the sum of the rest: a producer's typo in a province, or a market of thousands of
+    groups, must not become thousands of series. A configured key the market lacks is named with zeros and
+    `other` is always there, so a dashboard's series do not come and go; together they add up to the whole.
+    """
+    named = set(keys) if keys else {row.key for row in result.rows[:top]}
+    out = {key: Money(0.0, 0.0) for key in (*named, OTHER)}
+    for row in result.rows:
+        key = row.key if row.key in named else OTHER
+        before = out[key]
+        out[key] = Money(
+            before.outstanding_principal + row.outstanding_principal,
+            before.mark_to_market_loss + row.mark_to_market_loss,
+        )
+    return out

@@ -149,6 +149,17 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
                 log.debug("gauge refresh failed: %s", exc)
             await asyncio.sleep(2.0)
 
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_exposure_gauges() -> None:
+        # Apart from keep_gauges: it reads every state document, so it runs far less often than every 2 s.
+        every = runtime.settings.exposure_metrics_seconds
+        while every > 0:
+            try:
+                await runtime.refresh_exposure_gauges()
+            except Exception as exc:  # a gauge must never take the worker down
+                log.debug("exposure gauge refresh failed: %s", exc)
+            await asyncio.sleep(every)
+
 
 def add_readiness_checks(app: faust.App, runtime: Runtime) -> None:
     """The worker's own reasons not to be ready; other parts add theirs to `runtime.readiness`."""

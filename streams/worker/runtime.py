@@ -23,13 +23,14 @@ from streams.engine.pipeline import BatchHandler
 from streams.kafka.producer import KafkaPublisher
 from streams.metrics import Metrics
 from streams.model.positions import PositionBook
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
-from streams.security import kafka_client_options, redis_options
+from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
 from streams.state.store import RedisStore
-from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.worker.gauges import refresh_exposure_gauges, refresh_market_gauges, refresh_tranche_discounts
 from streams.worker.readiness import Readiness
 
 log = logging.getLogger(__name__)
@@ -115,13 +116,7 @@ class Runtime:
         metrics = metrics or Metrics()
         book = positions or PositionBook.load(settings.positions_file)
         rules = rules or RulesConfig.load(settings.rules_file)
-        redis = Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=10,
-            **redis_options(settings),
-        )
+        redis = async_redis(settings, socket_timeout=5, socket_connect_timeout=5, health_check_interval=10)
         store = RedisStore(
             redis,
             settings.redis_prefix,
@@ -159,6 +154,9 @@ class Runtime:
         if self.settings.per_tranche_metrics:
             await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
         await self.sender.refresh_metrics()
+
+    async def refresh_exposure_gauges(self) -> None:
+        await refresh_exposure_gauges(self.redis, self.settings, self.metrics)
 
     async def close(self) -> None:
         self.sender.stop()

@@ -45,6 +45,9 @@ MOVED = {
     "tranchewatch_batch_size_sum",
     "tranchewatch_consumer_lag",
     "tranchewatch_outbox_depth",
+    "tranchewatch_exposure_outstanding_principal",
+    "tranchewatch_exposure_mark_to_market_loss",
+    "tranchewatch_exposure_refresh_seconds",
     "up",
 }
 
@@ -111,7 +114,7 @@ def test_every_dashboard_expression_answers_on_a_live_scrape(
     worker_factory: Callable[..., WorkerProcess],
     prometheus_for: Callable[[int], Prometheus],
 ) -> None:
-    worker = worker_factory()
+    worker = worker_factory(TRANCHEWATCH_EXPOSURE_METRICS_SECONDS="1")
     worker.wait_ready()
     prom = prometheus_for(worker.port)
     publish_records(broker.bootstrap, read_jsonl(scenario_path()))

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from alerts.core.format import money
+from streams.backtest.replay import run_backtest
 from streams.backtest.report import quote_series
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
 from streams.demo.run import scenario_path
+from streams.rules.registry import RulesConfig
+from streams.views.exposures import exposures
 from tests.unit.views import credit_story
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -112,6 +116,21 @@ def test_the_report_lists_each_tranches_analytics(report: Path) -> None:
     cells = [c.removeprefix("<td>") for c in row.split("</td>") if c.startswith("<td>")]
     assert cells[:6] == ["HZMETRO-2025-A", "2025-12-10", "72.45", "original", "96.60", "0.75"]
     assert cells[6] == "225,000,000" and cells[-1] == "7,650,000"
+
+
+def test_the_report_tables_the_exposures_as_the_api_serves_them(report: Path) -> None:
+    text = (report / "report.html").read_text(encoding="utf-8")
+    section = text[text.index("Exposures at the end of the replay") :]
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    for group_by in ("family", "province", "asset_type"):  # not portfolio: a backtest holds no positions
+        assert f"<h3>By {group_by.replace('_', ' ')}</h3>" in section
+    assert "<h3>By portfolio</h3>" not in section
+    table = section.split("<h3>By province</h3>")[1].split("</table>")[0]
+    for row in exposures(run.view(), "province").rows:
+        cells = table.split(f"<tr><td>{row.key}</td>")[1].split("</tr>")[0]
+        assert (
+            f"<td>{money(row.outstanding_principal)}</td><td>{money(row.mark_to_market_loss)}</td>" in cells
+        )
 
 
 def test_the_report_lists_payments_collateral_and_ratings(tmp_path: Path) -> None:

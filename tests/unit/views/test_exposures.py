@@ -10,7 +10,7 @@ from streams.engine.families import settle_families
 from streams.model.positions import Positions, parse_positions
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
-from streams.views.exposures import exposures
+from streams.views.exposures import OTHER, bounded, exposures
 from streams.views.state_api import StateApi
 from streams.views.watchlist import MarketView
 from tests.unit.rules.scenario import deal, entity, quote, replay, terms
@@ -90,6 +90,26 @@ def test_the_command_prints_the_same_table() -> None:
     text = render_exposures(exposures(view(), "family"))
     assert text.startswith("2 groups by family; market clock 2025-09-01")
     assert "hubei-gov" in text and "1/0/0" in text
+
+
+def test_bounded_names_the_top_n_and_sums_the_rest_as_other() -> None:
+    result = exposures(view(), "family")
+    got = bounded(result, top=1)
+    assert set(got) == {"hubei-gov", OTHER}
+    assert got["hubei-gov"].outstanding_principal == pytest.approx(1.5e9)
+    assert got[OTHER].outstanding_principal == pytest.approx(300e6)  # lonely's T-4, never quoted
+    assert got[OTHER].mark_to_market_loss == 0.0
+    total = sum(r.outstanding_principal for r in result.rows)
+    assert sum(m.outstanding_principal for m in got.values()) == pytest.approx(total)
+    assert bounded(result, top=10)[OTHER] == (0.0, 0.0)  # always there, so its series never goes away
+
+
+def test_bounded_configured_keys_replace_the_top_n_and_a_missing_one_is_zero() -> None:
+    got = bounded(exposures(view(), "family"), top=1, keys=("lonely", "guizhou-gov"))
+    assert set(got) == {"lonely", "guizhou-gov", OTHER}
+    assert got["guizhou-gov"] == (0.0, 0.0)
+    assert got[OTHER].outstanding_principal == pytest.approx(1.5e9)  # hubei-gov, not configured
+    assert got[OTHER].mark_to_market_loss == pytest.approx(600e6 * 0.10 + 500e6 * 0.01)
 
 
 POSITIONS = parse_positions(
