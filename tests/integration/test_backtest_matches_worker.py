@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -133,11 +134,21 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     assert status == 200 and "/api/v1/watchlist" in json.loads(text)["paths"]
     # And the same exposures: the Hubei and Jiangsu families summed from the entity records.
     for group_by in ("family", "province"):
-        status, text = worker.http(f"/api/v1/exposures?group_by={group_by}")
-        assert status == 200 and json.loads(text) == exposures(view, group_by).model_dump(mode="json")
-    assert {"hubei-gov", "jiangsu-gov"} <= {
-        r["key"] for r in json.loads(worker.http("/api/v1/exposures")[1])["rows"]
-    }
+        assert _api(worker, f"/api/v1/exposures?group_by={group_by}") == exposures(view, group_by).model_dump(
+            mode="json"
+        )
+    assert {"hubei-gov", "jiangsu-gov"} <= {r["key"] for r in _api(worker, "/api/v1/exposures")["rows"]}
+
+
+def _api(worker: WorkerProcess, path: str) -> Any:
+    """The body of a 200: a worker on a busy machine may miss one 5-second try."""
+    status, text = 0, ""
+    for _ in range(3):
+        status, text = worker.http(path)
+        if status:
+            break
+    assert status == 200, (path, status, text)
+    return json.loads(text)
 
 
 V2_SCENARIO = Path(__file__).with_name("data") / "v2_rules.jsonl"
