@@ -192,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
     demo.add_argument(
-        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+        "--pace", type=float, default=0.25, help="seconds between published events (default 0.25)"
     )
     demo.set_defaults(func=cmd_demo)
     backtest_cli.add_commands(sub)  # each command module registers its commands the same way
