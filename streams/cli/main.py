@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import logging
@@ -127,11 +128,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.only == "soak":
         from streams.bench.soak import run_soak
 
+        settings = load_settings()
         soak = run_soak(
-            args.quotes, args.tranches, args.soak_days, load_settings().redis_url.get_secret_value()
+            args.quotes,
+            args.tranches,
+            args.soak_days,
+            settings.redis_url.get_secret_value(),
+            life_days=args.soak_life_days,
+            retire_after=dt.timedelta(days=settings.retire_after_days),
         )
         print(soak.render(), flush=True)
         return 0
+    if args.only == "scale":
+        from streams.bench.scale import run_scale
+
+        workers = tuple(int(n) for n in args.workers.split(","))
+        scale = run_scale(args.quotes, args.tranches, workers, args.partitions)
+        print(scale.render(), flush=True)
+        return 0 if scale.same_alerts else 1
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -178,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
     demo.add_argument(
-        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+        "--pace", type=float, default=0.25, help="seconds between published events (default 0.25)"
     )
     demo.set_defaults(func=cmd_demo)
     backtest_cli.add_commands(sub)  # each command module registers its commands the same way
@@ -200,13 +214,25 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput", "soak"],
+        choices=["throughput", "soak", "scale"],
         default=None,
         help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
-        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS; "
+        "scale: --workers workers on a --partitions-partition quote topic, a redis-server of its own each",
+    )
+    bench.add_argument("--workers", default="1,2,4", help="worker counts of --only scale (default 1,2,4)")
+    bench.add_argument(
+        "--partitions", type=int, default=8, help="partitions of bond.quotes for --only scale (default 8)"
     )
     bench.add_argument(
         "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"
+    )
+    bench.add_argument(
+        "--soak-life-days",
+        type=int,
+        default=0,
+        help="soak: a rolling market whose tranches each live this many days, maturing and retiring all the "
+        "time (TRANCHEWATCH_RETIRE_AFTER_DAYS after maturity); 0: the bench's market (default)",
     )
     bench.add_argument(
         "--compression",

@@ -14,7 +14,7 @@ from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, watchlist
 from streams.views.web_pages import WebPages
-from tests.unit.views.credit_story import records
+from tests.support.credit_story import records
 
 
 @pytest.fixture(scope="module")
