@@ -203,7 +203,9 @@ class BatchHandler:
             return Committed([], duplicates, loaded)
         started = time.monotonic()
         events = [event for _, event in fresh]
-        snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote)
+        snap = await load_snapshot(
+            self.store, events, self.cache, self.rules.stale_quote, self.rules.distribution_overdue
+        )
         loaded_at = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
         refused: list[tuple[Envelope, Rejected]] = []

@@ -11,6 +11,11 @@ make overdue: the tranches filed before the cutoff of its final clock (the store
 quote). Two checks in the commit keep "stale as soon as the clock says so" true across workers: a filed
 tranche the stored clock has already made overdue, or an overdue one this batch did not load (another
 worker filed it meanwhile), is a conflict, and the batch is judged again on fresh state.
+
+distribution_overdue keeps an index of its own beside it (streams/rules/distribution_overdue.py), on the same
+clock and with the same two checks: tranches with a report filed under the date their next payment falls
+due. Batches that read a distribution report or a deal load the clock too (not moving it), to judge a
+tranche's own events against it.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from streams.model.state import (
     QuoteMark,
     TrancheState,
 )
-from streams.rules import stale_quote
-from streams.rules.config import StaleQuoteConfig
+from streams.rules import distribution_overdue, stale_quote
+from streams.rules.config import DistributionOverdueConfig, StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
 from streams.state.keys import FAMILIES_KEY, MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
 
@@ -67,6 +72,10 @@ class Commit:
     filed_overdue_from: dt.datetime | None = None
     # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
     judged_before: dt.datetime | None = None
+    # distribution_overdue's index (apart from stale_quote's), by tranche id: the due date it is filed under,
+    # None to take it out; and its own `judged_before` check (its `filed_overdue_from` joins the one above).
+    overdue: dict[str, dt.datetime | None] = field(default_factory=dict)
+    overdue_judged_before: dt.datetime | None = None
     # Each accepted quote, late ones too, as (tranche id, mark): the price history the web page draws.
     prices: list[tuple[str, QuoteMark]] = field(default_factory=list)
     # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
@@ -115,6 +124,10 @@ class StateStore(Protocol):
         """Tranche ids in stale_quote's index filed under a quote older than `before`."""
         ...
 
+    async def due_before(self, before: dt.datetime) -> list[str]:
+        """Tranche ids in distribution_overdue's index filed under a due date before `before`."""
+        ...
+
 
 @dataclass
 class Snapshot:
@@ -139,10 +152,20 @@ class Snapshot:
     # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
     as_loaded: dict[DocKey, bytes] | None = None
     clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
+    # The stored clock, when the batch loaded it: every quote batch, and a batch with a distribution report or
+    # a deal (distribution_overdue judges them against it; `clock` stays None there, so it moves nothing).
     loaded_clock: dt.datetime | None = None
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
     index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+    # distribution_overdue's index over the tranches loaded that this batch can make overdue.
+    overdue_index: distribution_overdue.Index = field(default_factory=distribution_overdue.Index)
+    overdue_cfg: DistributionOverdueConfig | None = None  # None: its index is left as it is
+
+    @property
+    def market_clock(self) -> dt.datetime | None:
+        """The event-time clock as this batch knows it: moved by its quotes, else as loaded."""
+        return self.clock if self.clock is not None else self.loaded_clock
 
     @property
     def watching(self) -> list[stale_quote.Entry]:
@@ -187,6 +210,8 @@ class Snapshot:
             commit.clock = self.clock
         if self.stale_cfg is not None:
             self._commit_index(commit, self.stale_cfg)
+        if self.overdue_cfg is not None:
+            self._commit_overdue(commit, self.overdue_cfg)
         return commit
 
     def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
@@ -202,6 +227,24 @@ class Snapshot:
         filed = [at for at in commit.watching.values() if at is not None and at >= cutoff]
         if filed:
             commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
+
+    def _commit_overdue(self, commit: Commit, cfg: DistributionOverdueConfig) -> None:
+        """distribution_overdue's index, with stale_quote's two checks on its own entries."""
+        for key in self.dirty:
+            if key.kind == "tranche":
+                tranche = self.tranches[key.ident]
+                commit.overdue[key.ident] = distribution_overdue.watched_at(tranche) if cfg.enabled else None
+        clock = self.market_clock
+        if not cfg.enabled or clock is None:
+            return
+        cutoff = distribution_overdue.cutoff(clock, cfg)
+        if self.clock is not None:  # a batch that moved the clock loaded every tranche it made overdue
+            commit.overdue_judged_before = cutoff
+        filed = [at for at in commit.overdue.values() if at is not None and at >= cutoff]
+        if filed:
+            first = distribution_overdue.overdue_from(min(filed).date(), cfg)
+            if commit.filed_overdue_from is None or first < commit.filed_overdue_from:
+                commit.filed_overdue_from = first
 
     def _check_untouched(self, as_loaded: dict[DocKey, bytes]) -> None:
         for key, loaded in as_loaded.items():
@@ -277,22 +320,31 @@ async def load_snapshot(
     events: list[Event],
     cache: StateCache | None = None,
     stale: StaleQuoteConfig | None = None,
+    overdue: DistributionOverdueConfig | None = None,
 ) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
     brings all its tranches (their below_par states), and a deal's issuer its other deals (for
-    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes also bring the clock and, with `stale`
-    enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
-    overdue; documents whose cached version is current are neither sent nor decoded again.
+    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes
+    also bring the clock and, with `stale` or `overdue` enabled, the tranches the batch can make overdue
+    (stale_quote's and distribution_overdue's); with `overdue` enabled, a distribution report or a deal
+    brings the clock too. Two round trips, a third when some tranche is overdue; documents whose cached
+    version is current are neither sent nor decoded again.
     """
-    snap = Snapshot(stale_cfg=stale, as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None)
+    snap = Snapshot(
+        stale_cfg=stale,
+        overdue_cfg=overdue,
+        as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None,
+    )
     primary = _primary_keys(events)
     quoted = [e.ts for e in events if isinstance(e, Quote)]
+    overdue_on = overdue is not None and overdue.enabled
     first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
-    if quoted:
+    if quoted or (overdue_on and any(isinstance(e, Distribution | Deal) for e in events)):
         snap.loaded_clock = (await asyncio.gather(first, store.clock()))[1]
-        snap.clock = snap.loaded_clock
+        if quoted:
+            snap.clock = snap.loaded_clock
     else:
         await first
     wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
@@ -314,20 +366,33 @@ async def load_snapshot(
         state = snap.deals.get(deal_id)
         if state is not None and state.deal is not None:
             follow.update(tranche_key(t.tranche_id) for t in state.deal.tranches)
-    if not quoted or stale is None or not stale.enabled:
+    stale_on = stale is not None and stale.enabled
+    if not quoted or not (stale_on or overdue_on):
         await _load_into(snap, store, follow, cache)
         return snap
     final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
-    final_cutoff = stale_quote.cutoff(final, stale)
-    overdue = (
-        await asyncio.gather(_load_into(snap, store, follow, cache), store.watched_before(final_cutoff))
-    )[1]
-    await _load_into(snap, store, {tranche_key(t) for t in overdue}, cache)
-    # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
-    snap.index.below = final_cutoff
-    for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche, stale)
+    stale_cutoff = stale_quote.cutoff(final, stale) if stale is not None and stale_on else None
+    due_cutoff = distribution_overdue.cutoff(final, overdue) if overdue is not None and overdue_on else None
+    found = await asyncio.gather(
+        _load_into(snap, store, follow, cache),
+        store.watched_before(stale_cutoff) if stale_cutoff is not None else _nothing(),
+        store.due_before(due_cutoff) if due_cutoff is not None else _nothing(),
+    )
+    await _load_into(snap, store, {tranche_key(t) for t in [*found[1], *found[2]]}, cache)
+    # No clock of this batch passes `final`, so nothing filed at or after its cutoffs is indexed in memory.
+    if stale is not None and stale_cutoff is not None:
+        snap.index.below = stale_cutoff
+        for tranche in snap.tranches.values():
+            stale_quote.watch(snap.index, tranche, stale)
+    if due_cutoff is not None:
+        snap.overdue_index.below = due_cutoff
+        for tranche in snap.tranches.values():
+            distribution_overdue.watch(snap.overdue_index, tranche)
     return snap
+
+
+async def _nothing() -> list[str]:
+    return []
 
 
 async def load_more(snap: Snapshot, store: StateStore, keys: set[DocKey], cache: StateCache | None) -> None:

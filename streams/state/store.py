@@ -29,7 +29,7 @@ from streams.state.snapshot import Commit
 # state, nothing is written.
 _COMMIT = """
 local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local offsets = KEYS[7]
+local offsets, due = KEYS[7], KEYS[8]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
@@ -53,6 +53,11 @@ if p.judged_before then
     if not loaded[tranche .. t] then return 'conflict:stale:' .. t end
   end
 end
+if p.overdue_judged_before then
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', '(' .. p.overdue_judged_before)) do
+    if not loaded[tranche .. t] then return 'conflict:overdue:' .. t end
+  end
+end
 for _, s in ipairs(p.seen) do
   if redis.call('ZSCORE', seen .. s[1], s[2]) then return 'seen:' .. s[2] end
 end
@@ -68,6 +73,9 @@ for i, key in ipairs(p.documents) do
 end
 for _, w in ipairs(p.watching) do
   if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
+end
+for _, w in ipairs(p.overdue) do
+  if w[2] then redis.call('ZADD', due, w[2], w[1]) else redis.call('ZREM', due, w[1]) end
 end
 if p.clock and tonumber(p.clock[1]) > clock then
   redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
@@ -218,7 +226,13 @@ class RedisStore:
         return await read_clock(self.redis, self.keys)
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
+        return await self._before(self.keys.watching, before)
+
+    async def due_before(self, before: dt.datetime) -> list[str]:
+        return await self._before(self.keys.overdue, before)
+
+    async def _before(self, index: str, before: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(index, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     def _replicated(self, acked: int) -> None:
@@ -247,6 +261,7 @@ class RedisStore:
             "seen": [[t, e, _stamp(commit.seen_at.get((t, e)))] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            "overdue": [[t, str(micros(at)) if at else False] for t, at in commit.overdue.items()],
             # The price history (StateKeys.prices), unless it is turned off.
             "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices]
             if self.price_points
@@ -268,6 +283,7 @@ class RedisStore:
         for name, stamp in (
             ("filed_overdue_from", commit.filed_overdue_from),
             ("judged_before", commit.judged_before),
+            ("overdue_judged_before", commit.overdue_judged_before),
         ):
             if stamp is not None:
                 payload[name] = str(micros(stamp))
@@ -275,7 +291,16 @@ class RedisStore:
         bodies: list[bytes | str] = [*commit.documents.values()]
         bodies.extend(n.model_dump_json() for n in commit.notices)
         k, alerts = self.keys, self.keys.alerts
-        keys = [k.watching, k.clock, alerts.outbox, alerts.active, alerts.latest, k.marker, k.offsets]
+        keys = [
+            k.watching,
+            k.clock,
+            alerts.outbox,
+            alerts.active,
+            alerts.latest,
+            k.marker,
+            k.offsets,
+            k.overdue,
+        ]
         args = [body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies]
         acked = None
         if self.min_replicas:
