@@ -94,6 +94,30 @@ class Metrics(AlertMetrics):
             ["tranche_id"],
             registry=r,
         )
+        # Exposures (streams/views/exposures.py, as GET /api/v1/exposures): group_by is province or asset_type,
+        # key the configured keys or the top N by outstanding principal, plus `other` for the rest.
+        self.exposure_outstanding_principal = Gauge(
+            "tranchewatch_exposure_outstanding_principal",
+            "Outstanding principal (face value x factor at the stream's clock) of the known tranches, by "
+            "province or asset type, in currency units (CNY); keys beyond the configured or top N are summed "
+            "as other.",
+            ["group_by", "key"],
+            registry=r,
+        )
+        self.exposure_mark_to_market_loss = Gauge(
+            "tranchewatch_exposure_mark_to_market_loss",
+            "Mark-to-market loss (outstanding x (100 - newest clean price) / 100) of the known tranches, by "
+            "province or asset type, in currency units (CNY); keys beyond the configured or top N are summed "
+            "as other.",
+            ["group_by", "key"],
+            registry=r,
+        )
+        self.exposure_refresh_seconds = Gauge(
+            "tranchewatch_exposure_refresh_seconds",
+            "How long the last refresh of the exposure gauges took: reading every state document and "
+            "summing (TRANCHEWATCH_EXPOSURE_METRICS_SECONDS apart).",
+            registry=r,
+        )
         self.redis_eviction_policy = Gauge(
             "tranchewatch_redis_eviction_policy",
             "1 for Redis's maxmemory-policy as last read (source: config, info or unknown); anything but "
@@ -105,6 +129,14 @@ class Metrics(AlertMetrics):
             "tranchewatch_state_blocked",
             "1 while state commits are stopped for this reason (redis_policy, state_lost); input waits.",
             ["reason"],
+            registry=r,
+        )
+        # The positions file (README, Holdings): a refused SIGHUP reload leaves the old positions in force,
+        # which only the log would say otherwise.
+        self.positions_refused = Gauge(
+            "tranchewatch_positions_refused",
+            "1 while the positions file's last reload was refused (invalid; the previous positions stay in "
+            "force), 0 once a reload loads.",
             registry=r,
         )
         self.fetch_errors = Counter(

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     kafka_ssl_check_hostname: bool = True
 
     rules_file: Path | None = None
+    # CSV `portfolio,tranche_id,holding_face` (streams/model/positions.py): holdings for the watchlist, the
+    # exposures, alert evidence and routing; read at start (invalid: the worker exits) and on SIGHUP.
+    positions_file: Path | None = None
     # Receivers, routes, grouping, inhibition (alerts/routing/routes.py); unset: log, abs.alerts and the webhook.
     routing_file: Path | None = None
     # Bearer token of the alerts API; unset, the API is read-only (mutating endpoints refuse). Set but empty
@@ -126,8 +129,20 @@ class Settings(BaseSettings):
     # on a timeout the batch is retried, never acknowledged (README, Reliability).
     redis_min_replicas: int = Field(0, ge=0)
     redis_replica_wait_ms: int = Field(1000, ge=1)
+    # Redis through Sentinel (streams/redis_client.py): `host:port,...` of the sentinels and the name they
+    # monitor the primary under; the URL then gives only the database, credentials and scheme.
+    redis_sentinels: str | None = None
+    redis_sentinel_service: str | None = None
     log_level: str = "INFO"
     per_tranche_metrics: bool = False
+    # Exposure gauges (streams/worker/gauges.py): every this many seconds a worker reads every state document,
+    # as GET /api/v1/exposures does (O(tranches): see README, Metrics); 0: no exposure gauges.
+    exposure_metrics_seconds: float = Field(60.0, ge=0, le=86_400)
+    # Keys exported by name per grouping: these (comma-separated), else the `top` largest by outstanding
+    # principal; the rest summed under `other`, so the series stay bounded whatever the market holds.
+    exposure_metrics_top: int = Field(10, ge=1, le=100)
+    exposure_metrics_provinces: str | None = None
+    exposure_metrics_asset_types: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -166,6 +181,31 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_addresses_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            _addresses(value)  # raises naming the entry that is not host:port
+        return value
+
+    @model_validator(mode="after")
+    def _sentinels_name_their_service(self) -> Settings:
+        if self.redis_sentinels and not self.redis_sentinel_service:
+            raise ValueError(
+                "TRANCHEWATCH_REDIS_SENTINELS needs TRANCHEWATCH_REDIS_SENTINEL_SERVICE "
+                "(the name the sentinels monitor the primary under, as in `sentinel monitor <name> ...`)"
+            )
+        if self.redis_sentinel_service and not self.redis_sentinels:
+            raise ValueError(
+                "TRANCHEWATCH_REDIS_SENTINEL_SERVICE is set but TRANCHEWATCH_REDIS_SENTINELS is not "
+                "(the sentinels' host:port,...)"
+            )
+        return self
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels as (host, port); empty when Redis is reached by its URL."""
+        return _addresses(self.redis_sentinels) if self.redis_sentinels else []
+
     @model_validator(mode="after")
     def _reads_need_a_token(self) -> Settings:
         if self.api_token_for_reads and self.api_token is None:
@@ -202,6 +242,22 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 data[name] = value.get_secret_value() if plaintext_secrets else "**********"
         return data
+
+
+def _addresses(value: str) -> list[tuple[str, int]]:
+    """`host:port,...` (an IPv6 host in brackets: `[::1]:26379`) as (host, port) pairs."""
+    found = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{entry!r} is not host:port")
+        found.append((host, int(port)))
+    if not found:
+        raise ValueError("no sentinel given")
+    return found
 
 
 def load_settings(command: str = "tranchewatch") -> Settings:

@@ -1,5 +1,12 @@
 """The labels routes, silences and inhibition match on: the alert's own, plus what its subject's state
-knows (province, asset type, programme), looked up at notification time through a LabelSource."""
+knows (province, asset type, programme, the issuer's credit family, the portfolios holding it), looked up at
+notification time through a LabelSource.
+
+`portfolio` is the one label with several values: every portfolio holding the subject (TRANCHEWATCH_POSITIONS_FILE),
+sorted and joined with commas (a portfolio's name has none). Routing takes each value in turn (`variants`):
+an alert on a tranche that two funds hold is routed as if it were one alert per fund, so it reaches both
+funds' routes whatever `continue` says, and each receiver's notice carries the one portfolio it was routed
+by (a silence or grouping on `portfolio=fund-a` applies to fund-a's notice only)."""
 
 from __future__ import annotations
 
@@ -34,3 +41,14 @@ class OwnLabels:
 
     async def labels(self, alert: Alert) -> Labels:
         return alert_labels(alert)
+
+
+MULTI_VALUED = "portfolio"  # the label that may hold several values, comma-joined
+
+
+def variants(labels: Labels) -> list[Labels]:
+    """One label set per value of the multi-valued label (itself when it has at most one value)."""
+    values = labels.get(MULTI_VALUED, "")
+    if "," not in values:
+        return [labels]
+    return [{**labels, MULTI_VALUED: value} for value in values.split(",") if value]

@@ -49,9 +49,9 @@ class NotifyPipeline:
         plan = Plan()
         routed: list[Entry] = []
         for entry_id, alert in batch:
-            labels = await self.labels.labels(alert)
-            route = self.routing.route_to(receiver, labels)
-            if route is not None:
+            found = self.routing.routed(receiver, await self.labels.labels(alert))
+            if found is not None:  # with the labels it was routed by: one portfolio's, when several hold it
+                route, labels = found
                 routed.append(Entry(entry_id, alert, labels, tuple(route.group_by)))
         mutable = self.routing.receivers[receiver].honour_mutes
         reasons = await self.mute_reasons(routed) if mutable else [None] * len(routed)

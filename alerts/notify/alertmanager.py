@@ -34,7 +34,13 @@ from alerts.redact import redact
 AmAlert = dict[str, Any]  # one element of the API's PostableAlerts
 REFRESH_LIFETIMES = 4  # a firing alert outlives this many missed re-posts
 _SUBJECT_LABELS = ("tranche_id", "deal_id", "issuer_id", "year", "entity_id")
-_STATE_LABELS = ("province", "asset_type")  # looked up from the subject's documents (LabelSource)
+_STATE_LABELS = (
+    "province",
+    "asset_type",
+    "family",
+    "portfolio",
+)  # from the subject's documents (LabelSource);
+# portfolio: every holder, comma-joined (match one with `portfolio=~"(.*,)?fund-a(,.*)?"` in Alertmanager)
 
 
 def utcnow() -> dt.datetime:

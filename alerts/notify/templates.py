@@ -32,6 +32,17 @@ def _subject_line(alert: Alert) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def held(alert: Alert) -> str | None:
+    """`held: Rmb50mn in fund-a, Rmb20mn in fund-b` from the evidence's holdings (what each portfolio held
+    of the subject when the alert changed), or None when no portfolio holds it."""
+    holdings = alert.evidence.get("holdings")
+    if not isinstance(holdings, dict) or not holdings:
+        return None
+    currency = str(alert.evidence.get("currency", "CNY"))
+    parts = [f"{money(float(face), currency)} in {name}" for name, face in holdings.items()]
+    return "held: " + ", ".join(parts)
+
+
 def _facts(alert: Alert) -> list[str]:
     e: dict[str, Any] = alert.evidence
     currency = str(e.get("currency", "CNY"))
@@ -67,13 +78,22 @@ def _facts(alert: Alert) -> list[str]:
     return facts
 
 
+def _context(alert: Alert) -> str:
+    """The subject, and what the portfolios hold of it (outside the facts: Slack caps those at ten)."""
+    subject = _subject_line(alert) or alert.rule
+    holding = held(alert)
+    return f"{subject} · *{holding}*" if holding else subject
+
+
 def slack_message(alert: Alert) -> dict[str, Any]:
     """Text for notifications and clients without blocks, plus blocks for a readable card."""
     icon = ":white_check_mark:" if alert.status == "resolved" else _ICON.get(alert.severity, "")
     title = f"{icon} {headline(alert)}"
+    if (holding := held(alert)) is not None:
+        title += f" ({holding})"  # the notification's text, e.g. on a phone: no blocks there
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _subject_line(alert) or alert.rule}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _context(alert)}]},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in _facts(alert)][:10]},
         {
             "type": "context",
@@ -86,7 +106,9 @@ def slack_message(alert: Alert) -> dict[str, Any]:
 def line(alert: Alert) -> str:
     """One notice as one line of a grouped message or a digest."""
     icon = ":white_check_mark:" if alert.status == "resolved" else _ICON.get(alert.severity, "")
-    return f"{icon} {headline(alert)} (`{alert.fingerprint}` seq {alert.seq})"
+    holding = held(alert)
+    tail = f" — {holding}" if holding else ""
+    return f"{icon} {headline(alert)}{tail} (`{alert.fingerprint}` seq {alert.seq})"
 
 
 def group_message(alerts: list[Alert], title: str) -> dict[str, Any]:

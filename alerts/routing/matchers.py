@@ -23,6 +23,8 @@ LABEL_NAMES = frozenset(
         "asset_type",
         "year",
         "entity",
+        "family",  # the issuer's credit family root (abs.entities)
+        "portfolio",  # a portfolio holding the subject (alerts/core/labels.py: one route walk per portfolio)
     }
 )
 Op = Literal["=", "!=", "=~", "!~"]

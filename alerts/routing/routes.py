@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.core.labels import Labels, variants
 from alerts.core.validation import problems
 from alerts.exceptions import AlertsError
 from alerts.mute.inhibit import DEFAULT_INHIBIT_RULES, InhibitRule
@@ -99,7 +100,18 @@ ReceiverConfig = Annotated[
     SlackWebhookReceiver | SlackBotReceiver | KafkaReceiver | AlertmanagerReceiver | LogReceiver,
     Field(discriminator="type"),
 ]
-GroupLabel = Literal["issuer", "programme", "deal", "tranche", "rule", "province", "asset_type", "severity"]
+GroupLabel = Literal[
+    "issuer",
+    "programme",
+    "deal",
+    "tranche",
+    "rule",
+    "province",
+    "asset_type",
+    "severity",
+    "family",
+    "portfolio",
+]
 
 
 class Route(BaseModel):
@@ -144,7 +156,14 @@ class RoutingConfig(BaseModel):
         return self
 
     def routes_for(self, labels: Mapping[str, str]) -> list[Route]:
-        """Routes in order; the first match ends the walk unless it says `continue`; none: the default."""
+        """Routes in order; the first match ends the walk unless it says `continue`; none: the default. With
+        several portfolios, one walk per portfolio (alerts/core/labels.py), each route chosen once."""
+        chosen: list[Route] = []
+        for variant in variants(dict(labels)):
+            chosen += [r for r in self._walk(variant) if not any(r is c for c in chosen)]
+        return chosen
+
+    def _walk(self, labels: Mapping[str, str]) -> list[Route]:
         chosen: list[Route] = []
         for route in self.routes:
             if all_match(route.parsed(), labels):
@@ -156,7 +175,17 @@ class RoutingConfig(BaseModel):
         return chosen
 
     def route_to(self, receiver: str, labels: Mapping[str, str]) -> Route | None:
-        return next((r for r in self.routes_for(labels) if r.receiver == receiver), None)
+        found = self.routed(receiver, labels)
+        return found[0] if found is not None else None
+
+    def routed(self, receiver: str, labels: Mapping[str, str]) -> tuple[Route, Labels] | None:
+        """The route that sends the alert to `receiver` and the labels it was chosen by (for several
+        portfolios: the first portfolio whose walk reaches the receiver), or None."""
+        for variant in variants(dict(labels)):
+            route = next((r for r in self._walk(variant) if r.receiver == receiver), None)
+            if route is not None:
+                return route, variant
+        return None
 
     @classmethod
     def default(cls, webhook_url: str | None) -> RoutingConfig:

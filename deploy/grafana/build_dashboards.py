@@ -43,6 +43,7 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 # The uid deploy/grafana/provisioning/datasources/prometheus.yml gives the Prometheus data source.
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
+CNY = "currencyCNY"  # Grafana's unit for yuan (¥, with k/M/B scaling)
 
 Panel = timeseries.Panel | stat.Panel | bargauge.Panel
 
@@ -112,7 +113,14 @@ def single(
     return panel
 
 
-def bars(title: str, description: str, unit: str, *queries: prom.Dataquery, width: int = 12) -> Panel:
+def bars(
+    title: str,
+    description: str,
+    unit: str,
+    *queries: prom.Dataquery,
+    width: int = 12,
+    steps: tuple[tuple[float | None, str], ...] = ((None, GREEN), (1, ORANGE), (10, RED)),
+) -> Panel:
     panel = (
         bargauge.Panel()
         .title(title)
@@ -124,7 +132,7 @@ def bars(title: str, description: str, unit: str, *queries: prom.Dataquery, widt
         .orientation(VizOrientation.HORIZONTAL)
         .display_mode(BarGaugeDisplayMode.GRADIENT)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
-        .thresholds(thresholds((None, GREEN), (1, ORANGE), (10, RED)))
+        .thresholds(thresholds(*steps))
     )
     _targets(panel, list(queries))
     return panel
@@ -152,9 +160,10 @@ RATING_RULES = "rating_downgrade"
 
 def _firing(rules: str, severity: str | None = None) -> str:
     """Alerts of `rules` firing now. The gauge is read from the shared state, so each worker reports the
-    same value: max per series across workers, then summed over rules (and severities)."""
+    same value: max per series across workers, then summed over rules (and severities). The gauge drops a
+    rule's series when its last alert resolves, so none firing is `or vector(0)`: 0, not "No data"."""
     labels = f'rule=~"{rules}"' + (f', severity="{severity}"' if severity else "")
-    return f"sum(max by (rule, severity) (tranchewatch_active_alerts{{{labels}}}))"
+    return f"sum(max by (rule, severity) (tranchewatch_active_alerts{{{labels}}})) or vector(0)"
 
 
 def credit_panels(board: dash.Dashboard) -> None:
@@ -219,18 +228,12 @@ def credit_panels(board: dash.Dashboard) -> None:
         )
     board.with_panel(
         graph(
-            "Rating downgrades",
-            "Subjects downgraded now, by severity, and how often rating_downgrade fired or resolved.",
+            "Rating downgrades firing",
+            "Tranches and issuers downgraded now (rating_downgrade), and how many of them critically: "
+            "three notches or more, or below A- after a downgrade.",
             "short",
-            query(
-                f'max by (severity) (tranchewatch_active_alerts{{rule="{RATING_RULES}"}})',
-                "firing {{severity}}",
-            ),
-            query(
-                "sum by (status) "
-                f'(increase(tranchewatch_alerts_total{{rule="{RATING_RULES}"}}[$__rate_interval]))',
-                "{{status}}",
-            ),
+            query(_firing(RATING_RULES), "downgraded"),
+            query(_firing(RATING_RULES, "critical"), "critical"),
             width=24,
         )
     )
@@ -582,7 +585,105 @@ def operations() -> dash.Dashboard:
     return board
 
 
-DASHBOARDS = {"market.json": market, "operations.json": operations}
+def _exposure_row(board: dash.Dashboard, group_by: str, title: str) -> None:
+    """Outstanding principal and mark-to-market loss of one grouping, now and over time."""
+    principal = f'max by (key) (tranchewatch_exposure_outstanding_principal{{group_by="{group_by}"}})'
+    loss = f'max by (key) (tranchewatch_exposure_mark_to_market_loss{{group_by="{group_by}"}})'
+    board.with_row(dash.Row(f"By {title}"))
+    board.with_panel(
+        bars(
+            f"Outstanding principal by {title}",
+            f"Face value x factor of the known tranches, by {title} (the configured keys or the largest "
+            "TRANCHEWATCH_EXPOSURE_METRICS_TOP, the rest as other).",
+            CNY,
+            query(principal, "{{key}}", instant=True),
+            steps=((None, BLUE),),
+        )
+    )
+    board.with_panel(
+        bars(
+            f"Mark-to-market loss by {title}",
+            f"Outstanding x (100 - newest clean price) / 100, by {title}.",
+            CNY,
+            query(loss, "{{key}}", instant=True),
+            steps=((None, ORANGE),),
+        )
+    )
+    board.with_panel(
+        graph(
+            f"Loss as a share of outstanding, by {title}",
+            f"Mark-to-market loss over outstanding principal: how far below par the {title}'s paper trades.",
+            "percentunit",
+            query(f"{loss} / {principal}", "{{key}}"),
+        )
+    )
+    board.with_panel(
+        graph(
+            f"Mark-to-market loss by {title} over time",
+            "As refreshed every TRANCHEWATCH_EXPOSURE_METRICS_SECONDS (default 60 s).",
+            CNY,
+            query(loss, "{{key}}"),
+        )
+    )
+
+
+def exposure() -> dash.Dashboard:
+    """What the market holds and loses, by province and by asset type (GET /api/v1/exposures' figures)."""
+    board = _dashboard(
+        "tranchewatch-exposure",
+        "tranchewatch · Exposure",
+        "Outstanding principal and mark-to-market loss of the known tranches by province and asset type, "
+        "at the stream's clock.",
+        ["exposure"],
+    )
+    # Each worker exports the same figures from the shared state: max by key, then sum over the keys (the
+    # named keys and `other` add up to the whole market).
+    principal = 'sum(max by (key) (tranchewatch_exposure_outstanding_principal{group_by="province"}))'
+    loss = 'sum(max by (key) (tranchewatch_exposure_mark_to_market_loss{group_by="province"}))'
+    board.with_row(dash.Row("The whole market"))
+    board.with_panel(
+        single(
+            "Outstanding principal",
+            "Face value x factor at the stream's clock, every known tranche.",
+            CNY,
+            query(principal, instant=True),
+            ((None, BLUE),),
+        )
+    )
+    board.with_panel(
+        single(
+            "Mark-to-market loss",
+            "Outstanding x (100 - newest clean price) / 100, every quoted tranche.",
+            CNY,
+            query(loss, instant=True),
+            ((None, GREEN), (1, ORANGE)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Loss as a share of outstanding",
+            "Mark-to-market loss over outstanding principal.",
+            "percentunit",
+            query(f"{loss} / {principal}", instant=True),
+            ((None, GREEN), (0.02, ORANGE), (0.05, RED)),
+        )
+    )
+    board.with_panel(
+        single(
+            "Refresh time",
+            "How long the slowest worker's last exposure refresh took (reading every state document); "
+            "keep it well under TRANCHEWATCH_EXPOSURE_METRICS_SECONDS.",
+            "s",
+            query("max(tranchewatch_exposure_refresh_seconds)", instant=True),
+            ((None, GREEN), (5, ORANGE), (30, RED)),
+        )
+    )
+    _exposure_row(board, "province", "province")
+    _exposure_row(board, "asset_type", "asset type")
+    return board
+
+
+DASHBOARDS = {"market.json": market, "operations.json": operations, "exposure.json": exposure}
 
 
 def render(name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import sys
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from streams.cli.csv_options import CSV_EPILOG, add_csv_arguments, csv_files, csv_records
 from streams.rules.registry import RulesConfig
 
 from . import sources
@@ -19,13 +19,19 @@ from .replay import BacktestRun, Progress, run_backtest
 from .table import alerts_table, changes_table, counts_line
 from .tranches import tranche_rows
 
-EPILOG = """\
+EPILOG = (
+    """\
 Replay order: the records' order in the file, as the worker reads each topic in its own order; with
 --sort-by-event-time (or when reading more than one source) a stable sort on each event's own timestamp.
 Examples:
   tranchewatch backtest events.jsonl --rules deploy/rules.example.toml --rules candidate.toml
   tranchewatch backtest deals.jsonl --csv quotes.csv --map tranche_id=Code,ts=Date,price=Close --tz +08:00
+  tranchewatch backtest deals.jsonl --distributions-csv trustee.csv --servicer-csv servicer.csv \
+      --servicer-map deal_id=Deal,period_start=From,period_end=To,reported_at=Published,...
+
 """
+    + CSV_EPILOG
+)
 
 
 def add_commands(sub: Any) -> None:
@@ -39,15 +45,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--rules", action="append", type=Path, default=[], help="rules TOML; give twice to compare"
     )
-    p.add_argument("--csv", action="append", type=Path, default=[], help="quotes exported as CSV")
-    p.add_argument(
-        "--map", default="tranche_id=tranche_id,ts=ts,price=price", help="field=Column,... for --csv"
-    )
-    p.add_argument("--tz", default="+08:00", help="zone of CSV times without an offset (default +08:00)")
-    p.add_argument(
-        "--close-time", default="15:00", help="time of a date-only CSV row (default 15:00, the close)"
-    )
-    p.add_argument("--tranche-id", default=None, help="tranche of a one-security CSV without a code column")
+    add_csv_arguments(p)
     p.add_argument("--sort-by-event-time", action="store_true", help="replay in event-time order")
     p.add_argument("--batch-size", type=int, default=500, help="events per batch, as the worker (speed only)")
     p.add_argument(
@@ -61,30 +59,18 @@ def add_commands(sub: Any) -> None:
 
 
 def _records(args: argparse.Namespace) -> list[sources.Record]:
-    if args.events is None and not args.csv:
-        raise ValueError("give an events file, --csv, or both")
+    if args.events is None and not csv_files(args):
+        raise ValueError(
+            "give an events file, CSV files (--csv, --distributions-csv, --servicer-csv), or both"
+        )
     streams: list[list[sources.Record]] = []
     if args.events is not None:
         streams.append(list(sources.read_jsonl(args.events)))
-    if args.csv:
-        spec = sources.CsvQuotes(
-            sources.parse_mapping(args.map),
-            sources.parse_tz(args.tz),
-            close_time=_clock(args.close_time),
-            tranche_id=args.tranche_id,
-        )
-        streams.extend(list(sources.read_quotes_csv(path, spec)) for path in args.csv)
+    streams.extend(csv_records(args))
     records = [r for s in streams for r in s]
     # Several files have no common order but event time: concatenating them would replay every deal
     # before every quote.
     return sources.by_event_time(records) if args.sort_by_event_time or len(streams) > 1 else records
-
-
-def _clock(text: str) -> dt.time:
-    try:
-        return dt.time.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"--close-time {text!r}: expected HH:MM") from exc
 
 
 def _progress(label: str, every: int) -> Progress | None:
@@ -151,7 +137,7 @@ def _report(
 
 
 def _print_text(args: argparse.Namespace, count: int, runs: list[BacktestRun], changes: list[Any]) -> None:
-    merged = args.sort_by_event_time or len(args.csv) + (args.events is not None) > 1
+    merged = args.sort_by_event_time or csv_files(args) + (args.events is not None) > 1
     order = "event-time order" if merged else "file order"
     print(f"Backtest of {count} records ({order}) under {runs[0].label}")
     print(counts_line(runs[0]))

@@ -26,7 +26,7 @@ from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.kafka.publish import message_key
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
-from streams.model.state import DealState, IssuerState, MarketState, TrancheState
+from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.state.keys import MARKET_KEY, DocKey
 from streams.state.memory_store import MemoryStore
@@ -82,7 +82,7 @@ class BacktestRun:
     dead_letters: list[tuple[str, str]] = field(default_factory=list)  # (source topic, reason)
 
     def documents(self, kind: str, model: type[D]) -> dict[str, D]:
-        """Final state documents of one kind ('tranche', 'issuer', 'deal'), by id."""
+        """Final state documents of one kind ('tranche', 'issuer', 'deal', 'entity'), by id."""
         found: dict[str, D] = {}
         for name, (_, raw) in sorted(self.store.documents.items()):
             key = DocKey.parse(name)
@@ -105,7 +105,13 @@ class BacktestRun:
 
     def view(self) -> MarketView:
         """The documents and the clock a watchlist of the final state is built from."""
-        return MarketView(self.tranches(), self.issuers(), self.deals(), self.store.event_clock)
+        return MarketView(
+            self.tranches(),
+            self.issuers(),
+            self.deals(),
+            self.store.event_clock,
+            self.documents("entity", EntityState),
+        )
 
     def firing(self) -> dict[str, Alert]:
         """Alerts firing once every event is applied, by fingerprint: the newest notice of each."""

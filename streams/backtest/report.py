@@ -15,12 +15,15 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from alerts.core.format import money
 from alerts.core.model import Alert
 from streams.ingest.parse import parse
 from streams.model.analytics import factor_at
 from streams.model.events import Deal, Distribution, Quote, TrancheTerms
 from streams.model.schedule import settlement_date
 from streams.rules.issuer_loss_widening import period_key
+from streams.views import credit
+from streams.views.exposures import GROUPS, exposures
 
 from . import charts
 from .compare import Change
@@ -128,6 +131,56 @@ def _tranches_html(run: BacktestRun) -> str:
     return _rows(TRANCHE_HEADERS, table)
 
 
+EXPOSURE_HEADERS = ["issuers", "tranches", "face", "outstanding", "MTM loss", "held", "firing C/W/I"]
+
+
+def _exposures_html(run: BacktestRun) -> str:
+    """GET /api/v1/exposures' rows of the final state, one table per grouping (streams/views/exposures.py)."""
+    view = run.view()
+    parts = []
+    for group_by in GROUPS:
+        result = exposures(view, group_by)
+        if not result.rows:
+            continue  # no known tranche yet, or (portfolio) no positions: a backtest has none
+        table = [
+            [
+                r.key,
+                str(r.issuers),
+                str(r.tranches),
+                money(r.face_value, "CNY"),
+                money(r.outstanding_principal, "CNY"),
+                money(r.mark_to_market_loss, "CNY"),
+                "-" if r.holding_face is None else money(r.holding_face, "CNY"),
+                f"{r.firing.critical}/{r.firing.warning}/{r.firing.info}",
+            ]
+            for r in result.rows
+        ]
+        parts.append(f"<h3>By {html.escape(group_by.replace('_', ' '))}</h3>")
+        parts.append(_rows([group_by.replace("_", " "), *EXPOSURE_HEADERS], table))
+    return "\n".join(parts) or "<p>No known tranche.</p>"
+
+
+def _credit_html(run: BacktestRun) -> str:
+    """Each tranche's newest distribution, its deal's newest coverage and its ratings, in the watchlist's
+    words (streams/views/credit.py); tranches with none of them are left out."""
+    deals, issuers = run.deals(), run.issuers()
+    table = []
+    for tranche_id, t in sorted(run.tranches().items()):
+        paid = credit.last_distribution(t)
+        cover = credit.last_coverage(t.deal_id, deals.get(t.deal_id)) if t.deal_id else None
+        rated = credit.ratings_brief(credit.agency_ratings(t.ratings))
+        issuer = issuers.get(t.issuer_id) if t.issuer_id else None
+        if not rated and issuer is not None and issuer.ratings:
+            rated = "issuer: " + credit.ratings_brief(credit.agency_ratings(issuer.ratings))
+        if paid or cover or rated:
+            table.append(
+                [tranche_id, paid.brief() if paid else "-", cover.brief() if cover else "-", rated or "-"]
+            )
+    if not table:
+        return "<p>No distribution, servicer or rating report was read.</p>"
+    return _rows(["tranche", "last distribution", "deal coverage", "ratings"], table)
+
+
 def _subject(n: Alert) -> str:
     s = n.subject
     return s.tranche_id or s.deal_id or s.issuer_id or s.entity_id or str(s.year)
@@ -202,6 +255,14 @@ def _page(runs: Sequence[BacktestRun], changes: Sequence[Change], figures: list[
         )
     parts.append("<h2>Tranches at the end of the replay</h2>")
     parts.append(_tranches_html(run))
+    parts.append("<h2>Payments, collateral and ratings at the end of the replay</h2>")
+    parts.append(_credit_html(run))
+    parts.append("<h2>Exposures at the end of the replay</h2>")
+    parts.append(
+        "<p>Every known tranche once per grouping, money at the stream's clock "
+        "(as <code>GET /api/v1/exposures</code>).</p>"
+    )
+    parts.append(_exposures_html(run))
     parts.append("<h2>Charts</h2>")
     if omitted > 0:
         parts.append(

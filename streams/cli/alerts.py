@@ -13,11 +13,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
-from redis.asyncio import Redis
-
 from alerts.exceptions import AlertsError, NotFound
 from alerts.mute.schedule import Recurrence
 from alerts.ops.service import AlertsService
+from streams.redis_client import async_redis
 from streams.settings import load_settings
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
@@ -42,7 +41,7 @@ def _run(
     settings = load_settings()
 
     async def go() -> Any:
-        redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_connect_timeout=5)
+        redis = async_redis(settings, socket_connect_timeout=5)
         try:
             return await func(AlertsService(redis, settings.redis_prefix), args)
         finally:

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import signal
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from alerts.core.model import Alert
 from alerts.exceptions import AlertsError
 from streams.backtest import cli as backtest_cli
 from streams.cli import alerts as alerts_cli
 from streams.cli import watchlist as watchlist_cli
+from streams.cli.csv_options import CSV_EPILOG, add_csv_arguments, csv_files, csv_records
 from streams.kafka.codecs import KAFKA_CODECS
+from streams.kafka.publish import PublishError
 from streams.model.events import Deal, Distribution, Entity, Financials, Quote, Rating, ServicerReport
 from streams.rebuild import cli as rebuild_cli
 from streams.settings import load_settings
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.worker.positions import load_at_start
     from streams.worker.run import run_worker
     from streams.worker.runtime import load_routing_config
 
@@ -33,18 +39,35 @@ def cmd_worker(args: argparse.Namespace) -> int:
         load_routing_config(settings)  # refuse a bad routing file before anything starts
     except AlertsError as exc:
         sys.exit(f"tranchewatch worker: {exc}")
-    return run_worker(settings)
+    positions = load_at_start(settings.positions_file)  # and a bad positions file, naming each bad line
+    if isinstance(positions, str):
+        sys.exit(f"tranchewatch worker: {positions}")
+    return run_worker(settings, positions=positions)
+
+
+def _publish_input(args: argparse.Namespace) -> Iterable[tuple[str, Any]]:
+    """The JSON Lines file (streamed), then each CSV file in the order given. Every CSV file is read, and
+    every unreadable row reported, before anything is sent."""
+    from streams.kafka.publish import iter_jsonl
+
+    if args.file is None and not csv_files(args):
+        raise PublishError(
+            "give a JSON Lines file, CSV files (--csv, --distributions-csv, --servicer-csv), or both"
+        )
+    tables = csv_records(args)
+    jsonl = iter_jsonl(Path(args.file)) if args.file is not None else iter(())
+    return itertools.chain(jsonl, *tables)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from streams.kafka.publish import PublishError, publish_records, read_jsonl
+    from streams.kafka.publish import publish_records
     from streams.security import kafka_client_options
 
     settings = load_settings()
     try:
         counts = publish_records(
             settings.kafka_bootstrap,
-            read_jsonl(Path(args.file)),
+            _publish_input(args),
             compression=None if args.compression == "none" else args.compression,
             **kafka_client_options(settings),
         )
@@ -109,6 +132,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
         print(soak.render(), flush=True)
         return 0
+    if args.only == "scale":
+        from streams.bench.scale import run_scale
+
+        workers = tuple(int(n) for n in args.workers.split(","))
+        scale = run_scale(args.quotes, args.tranches, workers, args.partitions)
+        print(scale.render(), flush=True)
+        return 0 if scale.same_alerts else 1
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -131,8 +161,15 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tranchewatch", description="Surveillance of asset-backed securities.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("worker", help="run the stream processors until stopped").set_defaults(func=cmd_worker)
-    pub = sub.add_parser("publish", help="publish a JSON Lines file of {topic, value} records")
-    pub.add_argument("file")
+    pub = sub.add_parser(
+        "publish",
+        help="publish a JSON Lines file of {topic, value} records, and CSV exports with a column mapping",
+        epilog="Example: tranchewatch publish deals.jsonl --distributions-csv trustee.csv "
+        "--distributions-map tranche_id=Tranche,payment_date=Paid,...\n\n" + CSV_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pub.add_argument("file", nargs="?", help='JSON Lines of {"topic": ..., "value": ...}')
+    add_csv_arguments(pub)
     pub.add_argument(
         "--compression",
         choices=["none", *KAFKA_CODECS],
@@ -148,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
     demo.add_argument(
-        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+        "--pace", type=float, default=0.25, help="seconds between published events (default 0.25)"
     )
     demo.set_defaults(func=cmd_demo)
     backtest_cli.add_commands(sub)  # each command module registers its commands the same way
@@ -170,10 +207,15 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput", "soak"],
+        choices=["throughput", "soak", "scale"],
         default=None,
         help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
-        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS; "
+        "scale: --workers workers on a --partitions-partition quote topic, a redis-server of its own each",
+    )
+    bench.add_argument("--workers", default="1,2,4", help="worker counts of --only scale (default 1,2,4)")
+    bench.add_argument(
+        "--partitions", type=int, default=8, help="partitions of bond.quotes for --only scale (default 8)"
     )
     bench.add_argument(
         "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"

@@ -8,25 +8,36 @@ import sys
 from typing import Any, get_args
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from alerts.core.format import money
 from streams.cli.texttable import render as render_table
+from streams.model.positions import PositionsError, read_positions
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
 from streams.views.credit import ratings_brief
 from streams.views.exposures import GROUPS, Exposures, exposures
-from streams.views.watchlist import MarketView, SortKey, Watchlist, WatchQuery, WatchRow, watchlist
+from streams.views.watchlist import (
+    Holding,
+    MarketView,
+    SortKey,
+    Watchlist,
+    WatchQuery,
+    WatchRow,
+    watchlist,
+)
 
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
-        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age",
+        help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age, last "
+        "distribution, deal coverage, ratings, holdings",
         description="Reads TRANCHEWATCH_REDIS_URL / TRANCHEWATCH_REDIS_PREFIX; the stale threshold comes "
-        "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days.",
+        "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days; holdings from "
+        "TRANCHEWATCH_POSITIONS_FILE.",
     )
     p.add_argument("--sort", choices=get_args(SortKey), default="discount", help="default: discount")
     p.add_argument("--asc", action="store_true", help="smallest first (default: largest first)")
@@ -34,23 +45,29 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--province")
     p.add_argument("--asset-type")
     p.add_argument("--stale", action="store_true", help="stale quotes only")
+    p.add_argument("--portfolio", help="tranches this portfolio holds only (TRANCHEWATCH_POSITIONS_FILE)")
     p.add_argument("--limit", type=int, default=500)
     p.add_argument("--json", action="store_true", help="the rows as JSON")
     p.add_argument(
         "--group-by",
         choices=GROUPS,
-        help="exposures instead of tranches: one row per credit family, province or asset type "
+        help="exposures instead of tranches: one row per credit family, province, asset type or portfolio "
         "(as GET /api/v1/exposures)",
     )
     p.set_defaults(func=cmd_watchlist)
 
 
 async def _view(settings: Settings) -> MarketView:
-    redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=10, socket_connect_timeout=5)
+    # The positions file the worker reads, read here too: the same file, so the same holdings (a worker
+    # that refused an edited file on SIGHUP still holds the previous one; this command says why it refuses).
+    positions = read_positions(settings.positions_file) if settings.positions_file else None
+    redis = async_redis(settings, socket_timeout=10, socket_connect_timeout=5)
     try:
-        return await StateReader(redis, settings.redis_prefix).view()
+        view = await StateReader(redis, settings.redis_prefix).view()
     finally:
         await redis.aclose()
+    view.positions = positions
+    return view
 
 
 async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Watchlist:
@@ -59,8 +76,8 @@ async def _read(settings: Settings, query: WatchQuery, rules: RulesConfig) -> Wa
 
 def _grouped(args: argparse.Namespace) -> int:
     try:
-        result = exposures(asyncio.run(_view(Settings())), args.group_by)
-    except (ValidationError, OSError, RedisError) as exc:
+        result = exposures(asyncio.run(_view(load_settings())), args.group_by)
+    except (ValidationError, OSError, RedisError, PositionsError) as exc:
         sys.exit(f"tranchewatch watchlist: {exc}")
     print(result.model_dump_json(indent=2) if args.json else render_exposures(result))
     return 0
@@ -79,10 +96,11 @@ def cmd_watchlist(args: argparse.Namespace) -> int:
             province=args.province,
             asset_type=args.asset_type,
             stale=True if args.stale else None,
+            portfolio=args.portfolio,
             limit=args.limit,
         )
         result = asyncio.run(_read(settings, query, rules))
-    except (ValidationError, OSError, RedisError) as exc:
+    except (ValidationError, OSError, RedisError, PositionsError) as exc:
         sys.exit(f"tranchewatch watchlist: {exc}")
     print(result.model_dump_json(indent=2) if args.json else render(result))
     return 0
@@ -115,6 +133,7 @@ def _cells(row: WatchRow) -> list[str]:
         row.deal_coverage.brief() if row.deal_coverage else "-",
         _ratings(row),
         ",".join(row.alerts) or "-",
+        _held(row.holdings, row.holding_face, cur),
     ]
 
 
@@ -123,6 +142,13 @@ def _ratings(row: WatchRow) -> str:
     if row.ratings:
         return ratings_brief(row.ratings)
     return f"issuer: {ratings_brief(row.issuer_ratings)}" if row.issuer_ratings else "-"
+
+
+def _held(holdings: dict[str, float], total: float | None, currency: str) -> str:
+    """`Rmb50mn fund-a, Rmb20mn fund-b`; `0` when listed at zero; `-` without positions."""
+    if total is None:
+        return "-"
+    return ", ".join(f"{money(face, currency)} {p}" for p, face in holdings.items()) or "0"
 
 
 HEADERS = [
@@ -137,7 +163,14 @@ HEADERS = [
     "MTM LOSS",
 ]
 HEADERS += ["YTM%", "YTP%", "WAL", "LAST QUOTE"]
-HEADERS += ["AGE (TD)", "LOSS TREND", "LAST PAYMENT", "COVERAGE", "RATINGS", "FIRING"]
+HEADERS += ["AGE (TD)", "LOSS TREND", "LAST PAYMENT", "COVERAGE", "RATINGS", "FIRING", "HELD"]
+
+
+def _unknown(holdings: list[Holding]) -> str:
+    if not holdings:
+        return ""
+    lines = [f"  {h.tranche_id}: {money(h.holding_face, 'CNY')} in {h.portfolio}" for h in holdings]
+    return "\n\npositions on unknown tranches (kept; no deal describes them yet):\n" + "\n".join(lines)
 
 
 def render(result: Watchlist) -> str:
@@ -146,7 +179,8 @@ def render(result: Watchlist) -> str:
         f"{len(result.rows)} of {result.total} tranches; market clock {clock}; "
         f"stale after {result.stale_after_trading_days} China trading days"
     )
-    return head + "\n\n" + render_table(HEADERS, [_cells(r) for r in result.rows])
+    table = render_table(HEADERS, [_cells(r) for r in result.rows])
+    return head + "\n\n" + table + _unknown(result.unknown_tranches)
 
 
 EXPOSURE_HEADERS = ["KEY", "ISSUERS", "TRANCHES", "FACE", "OUTSTANDING", "MTM LOSS", "HELD", "FIRING C/W/I"]
@@ -168,4 +202,4 @@ def render_exposures(result: Exposures) -> str:
         ]
         for r in result.rows
     ]
-    return head + "\n\n" + render_table(EXPOSURE_HEADERS, rows)
+    return head + "\n\n" + render_table(EXPOSURE_HEADERS, rows) + _unknown(result.unknown_tranches)

@@ -85,8 +85,9 @@ def record(
         rule,
         verdict,
         when,
-        lambda current, v: transition(
-            current, v, rule=rule, fingerprint=fp, subject=subject, event_time=when
+        lambda current, v: with_holdings(
+            snap,
+            transition(current, v, rule=rule, fingerprint=fp, subject=subject, event_time=when),
         ),
     )
     if applied.notice is not None:
@@ -96,3 +97,30 @@ def record(
     if applied.dirty:
         snap.touch(doc_key)
     return applied.state
+
+
+def subject_tranches(snap: Snapshot, subject: Subject) -> list[str]:
+    """The tranches an alert is about, for its holdings: its tranche, its deal's or its issuer's (a family
+    or a year: none; streams/state/labels.py routes on the same)."""
+    if subject.tranche_id:
+        return [subject.tranche_id]
+    if subject.deal_id:
+        deal = snap.deals.get(subject.deal_id)
+        return [t.tranche_id for t in deal.deal.tranches] if deal is not None and deal.deal else []
+    if subject.issuer_id and not subject.entity_id:
+        issuer = snap.issuers.get(subject.issuer_id)
+        return list(issuer.tranche_ids) if issuer is not None else []
+    return []
+
+
+def with_holdings(snap: Snapshot, alert: Alert | None) -> Alert | None:
+    """The new alert state with `evidence.holdings` ({portfolio: face held}) when any portfolio holds its
+    subject. Added to a state the lifecycle already decided to emit, so holdings change no fingerprint and
+    never cause a notice: a positions reload alone re-fires nothing, and the next transition carries the
+    holdings then in force."""
+    if alert is None or snap.positions is None:
+        return alert
+    held = snap.positions.held(subject_tranches(snap, alert.subject))
+    if not held:
+        return alert
+    return alert.model_copy(update={"evidence": {**alert.evidence, "holdings": held}})

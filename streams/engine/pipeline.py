@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alerts.core.model import Alert
@@ -20,6 +21,7 @@ from streams.ingest.deadletter import DEFAULT_READ_BACK, DeadLetterPublisher, En
 from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event, Quote
+from streams.model.positions import Positions
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
@@ -45,6 +47,7 @@ class BatchHandler:
         deadletter_read_back: int = DEFAULT_READ_BACK,
         dedup_retention: dt.timedelta = DEFAULT_RETENTION,
         guard: StateGuard | None = None,
+        positions: Callable[[], Positions | None] = lambda: None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -56,6 +59,7 @@ class BatchHandler:
         self.deadletter_read_back = deadletter_read_back
         self.dedup_retention = dedup_retention
         self.guard = guard or StateGuard()
+        self.positions = positions  # the holdings in force (TRANCHEWATCH_POSITIONS_FILE), for evidence
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
         """Returns the notices committed. Never raises for the batch's content, and waits out outages of
@@ -206,6 +210,7 @@ class BatchHandler:
         snap = await load_snapshot(
             self.store, events, self.cache, self.rules.stale_quote, self.rules.distribution_overdue
         )
+        snap.positions = self.positions()
         loaded_at = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded_at - started)
         refused: list[tuple[Envelope, Rejected]] = []

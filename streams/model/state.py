@@ -279,6 +279,9 @@ class StressMark(BaseModel):
     subject: str  # the alert's subject key
     starts_at: dt.datetime
     summary: str
+    # When it became critical: its starts_at, or later when a warning escalated. None on marks written before
+    # the field existed (their starts_at stands in).
+    critical_since: dt.datetime | None = None
 
 
 class FamilyState(_Doc):

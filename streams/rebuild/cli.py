@@ -8,6 +8,7 @@ import logging
 import sys
 from typing import Any
 
+from streams.model.positions import PositionsError
 from streams.rebuild.run import Rebuild, RebuildAborted, RebuildRefused, RebuildReport
 from streams.settings import load_settings
 from streams.worker.runtime import redact_secrets
@@ -51,12 +52,16 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = load_settings("tranchewatch rebuild")
     redact_secrets(settings)  # before anything can log a secret
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    rebuild = Rebuild(
-        settings,
-        say=lambda line: print(line, flush=True),
-        batch_size=args.batch_size,
-        progress_every=args.progress_every,
-    )
+    try:
+        rebuild = Rebuild(
+            settings,
+            say=lambda line: print(line, flush=True),
+            batch_size=args.batch_size,
+            progress_every=args.progress_every,
+        )
+    except PositionsError as exc:
+        print(f"tranchewatch rebuild: TRANCHEWATCH_POSITIONS_FILE: {exc}", file=sys.stderr)
+        return 1
     try:
         report = asyncio.run(rebuild.run())
     except RebuildRefused as exc:

@@ -26,8 +26,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from alerts.delivery.nflog import NotificationLog
 from alerts.delivery.outbox import Outbox
 from alerts.delivery.sender import LEASE_MS
@@ -38,10 +36,12 @@ from streams.kafka.history import Position, TopicHistory
 from streams.kafka.producer import KafkaPublisher
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
+from streams.model.positions import PositionBook
 from streams.rebuild.ledger import count_unsent, ledger_topics, mark_sent, sent_on_ledgers
 from streams.rebuild.receivers import restore_alertmanager
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
-from streams.security import kafka_client_options, redis_options
+from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
@@ -115,11 +115,12 @@ class Rebuild:
         self.say = say
         self.batch_size = batch_size or settings.batch_size
         self.progress_every = progress_every
-        self.redis = Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=30, **redis_options(settings)
-        )
+        self.redis = async_redis(settings, socket_timeout=30)
         self.routing = load_routing_config(settings)
         self.outbox = Outbox(self.redis, self.prefix)
+        # The worker's positions, so the replayed alerts' evidence and the labels handed to Alertmanager
+        # name the holdings a worker would (those in force now: the file keeps no history).
+        self.positions = PositionBook.load(settings.positions_file)
 
     async def run(self) -> RebuildReport:
         try:
@@ -135,7 +136,7 @@ class Rebuild:
                 report.notices, report.to_send = await count_unsent(self.redis, self.keys.alerts.outbox, seqs)
                 store = RedisStore(self.redis, self.prefix)
                 report.alertmanager = await restore_alertmanager(
-                    self.redis, self.prefix, self.routing, StateLabels(store)
+                    self.redis, self.prefix, self.routing, StateLabels(store, lambda: self.positions.current)
                 )
                 await self._finish(owner)
             finally:
@@ -232,7 +233,7 @@ class Rebuild:
             dead = HeldDeadLetters()
             handler = BatchHandler(
                 store, self.rules, dead, Metrics(), retry_max_seconds=self.settings.redis_retry_max_seconds,
-                cache=cache, guard=_AbortingGuard(),
+                cache=cache, guard=_AbortingGuard(), positions=lambda: self.positions.current,
             )  # fmt: skip
             next_report = self.progress_every
 

@@ -56,6 +56,10 @@ def marks_of(doc: str, alerts: Mapping[str, Alert]) -> dict[str, StressMark]:
             subject=a.subject.tranche_id or a.subject.deal_id or a.subject.issuer_id or "",
             starts_at=a.starts_at,
             summary=a.summary,
+            # A firing alert changes only with its severity (alerts/core/lifecycle.py), so a critical one's
+            # event_time is when it became critical: a warning since September that turned critical in
+            # October made its issuer stressed in October.
+            critical_since=a.event_time,
         )
         for a in alerts.values()
         if a.rule in COUNTED and a.status == "firing" and a.severity == "critical"
@@ -73,7 +77,14 @@ def reconcile(state: FamilyState, doc: str, issuer_id: str | None, marks: dict[s
             del state.stressed[issuer]
     if issuer_id is not None and marks:
         state.stressed.setdefault(issuer_id, {}).update(marks)
-    return state.stressed != before
+    if state.stressed == before:
+        # Nothing changed, but the marks were taken out and put back at the end: restore the order as loaded,
+        # so the document, which is not written, also serialises as loaded (a rating_downgrade warning on a
+        # tranche with critical marks got here).
+        state.stressed.clear()
+        state.stressed.update(before)
+        return False
+    return True
 
 
 def families(state: FamilyState, parents: Mapping[str, str | None]) -> dict[str, list[str]]:
@@ -123,6 +134,7 @@ def evaluate(
                             "rule": m.rule,
                             "subject": m.subject,
                             "starts_at": m.starts_at.isoformat(),
+                            "critical_since": (m.critical_since or m.starts_at).isoformat(),
                             "summary": m.summary,
                         }
                         for fp, m in sorted(state.stressed[issuer].items())
@@ -151,8 +163,9 @@ def evaluate(
 
 
 def when_fired(members: list[str], state: FamilyState, fallback: dt.datetime) -> dt.datetime:
-    """The family reached its count when the latest of its members' first marks began."""
-    firsts = [min(m.starts_at for m in state.stressed[i].values()) for i in members]
+    """The family reached its count when the latest of its members became stressed: each member's earliest
+    mark counted from when that alert turned critical, not from its first warning."""
+    firsts = [min(m.critical_since or m.starts_at for m in state.stressed[i].values()) for i in members]
     return max(firsts) if firsts else fallback
 
 

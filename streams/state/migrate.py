@@ -21,8 +21,8 @@ from redis.client import Pipeline
 
 from alerts.keys import glob_literal
 from streams.model.state import AlertBox, MarketState, TrancheState
+from streams.redis_client import sync_redis
 from streams.rules.stale_quote import RULE, micros
-from streams.security import redis_options
 from streams.settings import Settings
 from streams.state.keys import MARKET_KEY, StateKeys, tranche_key
 from streams.state.marker import LIVE
@@ -31,9 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def upgrade_state(settings: Settings) -> None:
-    client = Redis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
-    )
+    client = sync_redis(settings, socket_timeout=5)
     try:
         if move_stale_quote_state(client, settings.redis_prefix):
             log.info("moved stale_quote's clock and index out of the market document")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from alerts.core.model import Alert
+from streams.model.positions import Positions
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.state.store import read_clock
@@ -16,12 +19,17 @@ from streams.views.watchlist import MarketView
 
 D = TypeVar("D", bound=BaseModel)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_PIPELINE = 1000
 
 
 class StateReader:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, positions: Callable[[], Positions | None] = lambda: None
+    ) -> None:
         self.redis = redis
         self.keys = StateKeys(prefix)
+        # The holdings in force (the worker's, reloaded on SIGHUP), attached to every view it reads.
+        self.positions = positions
 
     async def _get(self, key: str, model: type[D]) -> D | None:
         raw = await self.redis.hget(self.keys.doc(key), "d")
@@ -33,19 +41,20 @@ class StateReader:
         names = [key async for key in self.redis.scan_iter(match=self.keys.doc_pattern(kind), count=1000)]
         if not names:
             return {}
-        pipe = self.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.hget(name, "d")
         found: dict[str, bytes] = {}
-        for name, raw in zip(names, await pipe.execute(), strict=True):
-            if raw is not None:
-                found[self.keys.doc_of(name.decode() if isinstance(name, bytes) else str(name)).ident] = raw
+        # In pipelines of a thousand: one of 15,000 would hold the whole reply (megabytes) and parse it in
+        # one go, stalling the caller's event loop; a thousand at a time lets it run between them.
+        for start in range(0, len(names), _PIPELINE):
+            chunk = names[start : start + _PIPELINE]
+            pipe = self.redis.pipeline(transaction=False)
+            for name in chunk:
+                pipe.hget(name, "d")
+            for name, raw in zip(chunk, await pipe.execute(), strict=True):
+                if raw is not None:
+                    found[self.keys.doc_of(name.decode() if isinstance(name, bytes) else str(name)).ident] = (
+                        raw
+                    )
         return found
-
-    async def _all(self, kind: Kind, model: type[D]) -> dict[str, D]:
-        return {
-            ident: model.model_validate_json(raw) for ident, raw in (await self.raw_documents(kind)).items()
-        }
 
     async def tranche(self, tranche_id: str) -> TrancheState | None:
         return await self._get(tranche_key(tranche_id), TrancheState)
@@ -86,10 +95,41 @@ class StateReader:
         return [Alert.model_validate_json(raw) for raw in rows]
 
     async def view(self) -> MarketView:
-        return MarketView(
-            tranches=await self._all("tranche", TrancheState),
-            issuers=await self._all("issuer", IssuerState),
-            deals=await self._all("deal", DealState),
+        return (await self.raw_view()).parse()
+
+    async def raw_view(self) -> RawView:
+        return RawView(
+            tranches=await self.raw_documents("tranche"),
+            issuers=await self.raw_documents("issuer"),
+            deals=await self.raw_documents("deal"),
             clock=await self.clock(),
-            entities=await self._all("entity", EntityState),
+            entities=await self.raw_documents("entity"),
+            positions=self.positions(),
         )
+
+
+@dataclass(frozen=True)
+class RawView:
+    """A MarketView's documents as read, not yet parsed: parsing a market's tranches is CPU work (seconds at
+    15,000 tranches), which a caller that must keep its event loop beating does in a thread."""
+
+    tranches: dict[str, bytes]
+    issuers: dict[str, bytes]
+    deals: dict[str, bytes]
+    clock: dt.datetime | None
+    entities: dict[str, bytes]
+    positions: Positions | None = None
+
+    def parse(self) -> MarketView:
+        return MarketView(
+            tranches=_parsed(self.tranches, TrancheState),
+            issuers=_parsed(self.issuers, IssuerState),
+            deals=_parsed(self.deals, DealState),
+            clock=self.clock,
+            entities=_parsed(self.entities, EntityState),
+            positions=self.positions,
+        )
+
+
+def _parsed(raw: dict[str, bytes], model: type[D]) -> dict[str, D]:
+    return {ident: model.model_validate_json(doc) for ident, doc in raw.items()}

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
+from streams.model.positions import Positions
 from streams.model.state import (
     DealState,
     EntityState,
@@ -161,6 +162,9 @@ class Snapshot:
     # distribution_overdue's index over the tranches loaded that this batch can make overdue.
     overdue_index: distribution_overdue.Index = field(default_factory=distribution_overdue.Index)
     overdue_cfg: DistributionOverdueConfig | None = None  # None: its index is left as it is
+    # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
+    # holds of its subject (streams/engine/judge.py). None: no positions file.
+    positions: Positions | None = None
 
     @property
     def market_clock(self) -> dt.datetime | None:

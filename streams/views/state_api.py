@@ -6,7 +6,7 @@ them to faust's web server. The OpenAPI description is generated from the same p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -16,6 +16,7 @@ from alerts.core.model import Alert
 from alerts.core.validation import problems
 from alerts.ops.api import ApiResponse
 from streams.model.events import Deal
+from streams.model.positions import Positions
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.issuer_loss_widening import period_key
@@ -86,16 +87,30 @@ def _bad_query(exc: ValidationError) -> ApiResponse:
 
 
 class StateApi:
-    def __init__(self, reader: StateReader, cfg: StaleQuoteConfig) -> None:
+    def __init__(
+        self,
+        reader: StateReader,
+        cfg: StaleQuoteConfig,
+        positions: Callable[[], Positions | None] = lambda: None,
+    ) -> None:
         self.reader = reader
         self.cfg = cfg
+        # The holdings in force, asked for on every request: a SIGHUP reload shows at the next one.
+        self.positions = positions
+
+    async def _view(self) -> MarketView:
+        view = await self.reader.view()
+        positions = self.positions()
+        if positions is not None:  # else whatever the reader attached (StateReader's own positions)
+            view.positions = positions
+        return view
 
     async def _list(self, params: Mapping[str, str], **defaults: str) -> ApiResponse:
         try:
             query = _query(params, **defaults)
         except ValidationError as exc:
             return _bad_query(exc)
-        return ApiResponse(200, watchlist(await self.reader.view(), self.cfg, query))
+        return ApiResponse(200, watchlist(await self._view(), self.cfg, query))
 
     async def tranches(self, params: Mapping[str, str]) -> ApiResponse:
         """Every tranche, by id, with the watchlist's filters and paging."""
@@ -105,19 +120,21 @@ class StateApi:
         return await self._list(params)
 
     async def exposures(self, params: Mapping[str, str]) -> ApiResponse:
-        """The known tranches summed by family, province or asset type (contract v2)."""
+        """The known tranches summed by family, province, asset type or portfolio (contract v2)."""
         unknown = sorted(set(params) - {"group_by"})
         group_by = params.get("group_by", "family")
         if unknown or group_by not in GROUPS:
             wrong = f"unknown parameter {unknown[0]!r}" if unknown else f"group_by {group_by!r}"
             return ApiResponse(400, ApiError(error=f"{wrong}: group_by is one of {', '.join(GROUPS)}"))
-        return ApiResponse(200, exposures(await self.reader.view(), group_by))
+        return ApiResponse(200, exposures(await self._view(), group_by))
 
     async def tranche(self, tranche_id: str) -> ApiResponse:
         tranche = await self.reader.tranche(tranche_id)
         if tranche is None:
             return ApiResponse(404, ApiError(error=f"no tranche {tranche_id!r}"))
-        view = MarketView(tranches={tranche_id: tranche}, clock=await self.reader.clock())
+        view = MarketView(
+            tranches={tranche_id: tranche}, clock=await self.reader.clock(), positions=self.positions()
+        )
         if tranche.issuer_id and (issuer := await self.reader.issuer(tranche.issuer_id)):
             view.issuers[issuer.issuer_id] = issuer
         if tranche.deal_id and (deal := await self.reader.deal(tranche.deal_id)):
@@ -129,7 +146,7 @@ class StateApi:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return ApiResponse(404, ApiError(error=f"no issuer {issuer_id!r}"))
-        view = await self.reader.view()
+        view = await self._view()
         rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
         return ApiResponse(200, _issuer_detail(issuer, rows))
 
@@ -244,7 +261,7 @@ def openapi_document() -> dict[str, Any]:
             ),
             f"{BASE}/watchlist": _op("Tranches sorted and filtered", "Watchlist", _parameters()),
             f"{BASE}/exposures": _op(
-                "The known tranches summed by credit family, province or asset type",
+                "The known tranches summed by credit family, province, asset type or portfolio",
                 "Exposures",
                 [
                     {
@@ -252,7 +269,8 @@ def openapi_document() -> dict[str, Any]:
                         "in": "query",
                         "required": False,
                         "schema": {"enum": list(GROUPS), "default": "family"},
-                        "description": "family (the issuer's family root), province or asset_type",
+                        "description": "family (the issuer's family root), province, asset_type or "
+                        "portfolio (TRANCHEWATCH_POSITIONS_FILE; a tranche held by two counts in both)",
                     }
                 ],
             ),

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streams.model.positions import Positions
 from streams.model.schedule import settlement_date
 from streams.model.state import DealState, EntityState, IssuerState, TrancheState
 from streams.rules import issuer_loss_widening, stale_quote
@@ -30,7 +31,7 @@ from streams.views.credit import (
     last_distribution,
 )
 
-SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "tranche"]
+SortKey = Literal["discount", "mtm_loss", "loss_trend", "quote_age", "holding", "tranche"]
 
 
 class WatchRow(BaseModel):
@@ -81,6 +82,20 @@ class WatchRow(BaseModel):
     alerts: list[str] = Field(
         default_factory=list, description="rules firing on the tranche, its issuer or its deal"
     )
+    holding_face: float | None = Field(
+        None, description="face held by all portfolios together; null without a positions file"
+    )
+    holdings: dict[str, float] = Field(
+        default_factory=dict, description="face held (> 0) by portfolio (TRANCHEWATCH_POSITIONS_FILE)"
+    )
+
+
+class Holding(BaseModel):
+    """A position (a row of the positions file)."""
+
+    portfolio: str
+    tranche_id: str
+    holding_face: float
 
 
 class Watchlist(BaseModel):
@@ -88,6 +103,10 @@ class Watchlist(BaseModel):
     stale_after_trading_days: int
     total: int = Field(description="rows matching the filters, before limit and offset")
     rows: list[WatchRow]
+    unknown_tranches: list[Holding] = Field(
+        default_factory=list,
+        description="positions on tranches the state does not know (yet): kept, since the deal may come",
+    )
 
 
 class WatchQuery(BaseModel):
@@ -101,6 +120,7 @@ class WatchQuery(BaseModel):
     province: str | None = None
     asset_type: str | None = None
     stale: bool | None = Field(None, description="true: stale rows only; false: fresh rows only")
+    portfolio: str | None = Field(None, description="tranches this portfolio holds (> 0) only")
     limit: Annotated[int, Field(ge=1, le=10_000)] = 500
     offset: Annotated[int, Field(ge=0)] = 0
 
@@ -114,6 +134,17 @@ class MarketView:
     deals: dict[str, DealState] = field(default_factory=dict)
     clock: dt.datetime | None = None  # stale_quote's event-time clock
     entities: dict[str, EntityState] = field(default_factory=dict)  # v2: abs.entities, for families
+    positions: Positions | None = None  # v2: the holdings in force; None: no positions file configured
+
+
+def unknown_holdings(positions: Positions | None, known: Iterable[str]) -> list[Holding]:
+    """The positions whose tranche is not in `known`, in file order: kept and reported, not counted."""
+    if positions is None:
+        return []
+    return [
+        Holding(portfolio=r.portfolio, tranche_id=r.tranche_id, holding_face=r.holding_face)
+        for r in positions.unknown(set(known))
+    ]
 
 
 def _issuer_figures(issuer: IssuerState | None) -> tuple[float | None, float | None, float | None]:
@@ -152,6 +183,9 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
         ratings=agency_ratings(tranche.ratings),
         issuer_ratings=agency_ratings(issuer.ratings) if issuer else [],
     )
+    if view.positions is not None:
+        row.holdings = view.positions.held([tranche.tranche_id])
+        row.holding_face = sum(view.positions.of_tranche(tranche.tranche_id).values())
     if quote is not None:
         row.price, row.last_quote_at = quote.price, quote.ts
         row.price_basis = "remaining" if quote.clean is None else "original"
@@ -192,6 +226,8 @@ def _matches(row: WatchRow, query: WatchQuery) -> bool:
         return False
     if query.asset_type is not None and row.asset_type != query.asset_type:
         return False
+    if query.portfolio is not None and query.portfolio not in row.holdings:
+        return False
     return query.stale is None or row.stale == query.stale
 
 
@@ -202,6 +238,8 @@ def _sort_value(key: SortKey, row: WatchRow) -> float | None:
         return row.mark_to_market_loss
     if key == "loss_trend":
         return row.issuer_loss_trend
+    if key == "holding":
+        return row.holding_face
     return row.quote_age_trading_days
 
 
@@ -221,4 +259,13 @@ def select(rows: Iterable[WatchRow], query: WatchQuery) -> tuple[int, list[Watch
 
 def watchlist(view: MarketView, cfg: StaleQuoteConfig, query: WatchQuery) -> Watchlist:
     total, rows = select(build_rows(view, cfg), query)
-    return Watchlist(clock=view.clock, stale_after_trading_days=cfg.trading_days, total=total, rows=rows)
+    unknown = unknown_holdings(view.positions, view.tranches)
+    if query.portfolio is not None:
+        unknown = [h for h in unknown if h.portfolio == query.portfolio]
+    return Watchlist(
+        clock=view.clock,
+        stale_after_trading_days=cfg.trading_days,
+        total=total,
+        rows=rows,
+        unknown_tranches=unknown,
+    )

@@ -26,11 +26,13 @@ from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.issuer_loss_widening import period_key
 from streams.rules.registry import RulesConfig
 from streams.views import credit, web_format
+from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
 from streams.views.state_api import deal_detail
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
 HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
+EXPOSURE_ROWS = 15  # per grouping on the page; the API has them all
 
 
 class PageSource(Protocol):
@@ -147,6 +149,9 @@ class WebPages:
             asset_types=sorted(
                 {d.deal.asset_type for d in view.deals.values() if d.deal and d.deal.asset_type}
             ),
+            # by portfolio only with positions configured: without them every tranche is in no portfolio
+            exposure_groups=[e for g in GROUPS if (e := exposures(view, g)).rows or g != "portfolio"],
+            exposure_rows=EXPOSURE_ROWS,
         )
         return Page(200, html)
 

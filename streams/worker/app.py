@@ -18,6 +18,7 @@ from streams.worker.credentials import faust_credentials
 from streams.worker.faust_tuning.consumer import use_tuned_consumer
 from streams.worker.fetch_errors import FetchHealth
 from streams.worker.gauges import refresh_lag
+from streams.worker.positions import install_sighup, report
 from streams.worker.runtime import Runtime
 from streams.worker.state_watch import MarkerWatch, PolicyWatch
 from streams.worker.web import register_api, register_state_pages
@@ -112,6 +113,14 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             runtime.sender.stop()
 
     @app.task  # type: ignore[untyped-decorator]
+    async def watch_positions() -> None:
+        # Here, in the worker's own loop: mode's Worker installs its signal handlers before the tasks run,
+        # and SIGHUP is not one of them.
+        book, prefix = runtime.positions, runtime.settings.redis_prefix
+        install_sighup(book, runtime.redis, prefix, runtime.metrics)  # also without a file: a stray SIGHUP
+        await report(runtime.redis, prefix, book.current, runtime.metrics)  # must not kill the worker
+
+    @app.task  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
         # Its own task, doing nothing else: if this stops beating, the event loop is stalled.
         while True:
@@ -139,6 +148,17 @@ def _register_tasks(app: faust.App, runtime: Runtime, liveness: _Liveness) -> No
             except Exception as exc:  # a gauge must never take the worker down
                 log.debug("gauge refresh failed: %s", exc)
             await asyncio.sleep(2.0)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def keep_exposure_gauges() -> None:
+        # Apart from keep_gauges: it reads every state document, so it runs far less often than every 2 s.
+        every = runtime.settings.exposure_metrics_seconds
+        while every > 0:
+            try:
+                await runtime.refresh_exposure_gauges()
+            except Exception as exc:  # a gauge must never take the worker down
+                log.debug("exposure gauge refresh failed: %s", exc)
+            await asyncio.sleep(every)
 
 
 def add_readiness_checks(app: faust.App, runtime: Runtime) -> None:

@@ -6,7 +6,9 @@ market figures, whichever partitions it holds.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -15,7 +17,9 @@ from alerts.keys import AlertKeys
 from streams.metrics import Metrics
 from streams.rules.issuance_record import best_earlier_year
 from streams.rules.registry import RulesConfig
-from streams.state.reader import StateReader
+from streams.settings import Settings
+from streams.state.reader import RawView, StateReader
+from streams.views.exposures import GroupBy, Money, bounded, exposures
 
 
 def _text(value: object) -> str:
@@ -89,3 +93,40 @@ async def refresh_tranche_discounts(redis: Redis, prefix: str, metrics: Metrics)
         quote = doc.get("last_quote")
         if quote:
             metrics.tranche_discount.labels(doc["tranche_id"]).set(round(100.0 - float(quote["price"]), 10))
+
+
+def _listed(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+async def refresh_exposure_gauges(redis: Redis, settings: Settings, metrics: Metrics) -> None:
+    """Outstanding principal and mark-to-market loss by province and by asset type, from the very rows
+    GET /api/v1/exposures serves (streams/views/exposures.py), bounded to the configured or top N keys plus
+    `other`. One read of every state document per refresh, O(tranches): hence its own, slower cadence
+    (TRANCHEWATCH_EXPOSURE_METRICS_SECONDS), nothing computed when Prometheus scrapes, and the parsing and
+    summing (seconds of CPU at 15,000 tranches; BENCHMARKS.md) in a thread, so the event loop keeps
+    handling events and answering /healthz meanwhile."""
+    started = time.perf_counter()
+    raw = await StateReader(redis, settings.redis_prefix).raw_view()
+    figures = await asyncio.to_thread(_exposure_figures, raw, settings)
+    # Cleared and set with no await between: a scrape sees the old set or the new one, never a mix, and a
+    # key that left the top N leaves no stale series behind.
+    metrics.exposure_outstanding_principal.clear()
+    metrics.exposure_mark_to_market_loss.clear()
+    for group_by, rows in figures.items():
+        for key, money in rows.items():
+            metrics.exposure_outstanding_principal.labels(group_by, key).set(money.outstanding_principal)
+            metrics.exposure_mark_to_market_loss.labels(group_by, key).set(money.mark_to_market_loss)
+    metrics.exposure_refresh_seconds.set(time.perf_counter() - started)
+
+
+def _exposure_figures(raw: RawView, settings: Settings) -> dict[GroupBy, dict[str, Money]]:
+    view = raw.parse()
+    configured: dict[GroupBy, tuple[str, ...]] = {
+        "province": _listed(settings.exposure_metrics_provinces),
+        "asset_type": _listed(settings.exposure_metrics_asset_types),
+    }
+    return {
+        group_by: bounded(exposures(view, group_by), settings.exposure_metrics_top, keys)
+        for group_by, keys in configured.items()
+    }

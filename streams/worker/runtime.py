@@ -22,13 +22,15 @@ from alerts.routing.routes import RoutingConfig, load_routing
 from streams.engine.pipeline import BatchHandler
 from streams.kafka.producer import KafkaPublisher
 from streams.metrics import Metrics
+from streams.model.positions import PositionBook
+from streams.redis_client import async_redis
 from streams.rules.registry import RulesConfig
-from streams.security import kafka_client_options, redis_options
+from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
 from streams.state.store import RedisStore
-from streams.worker.gauges import refresh_market_gauges, refresh_tranche_discounts
+from streams.worker.gauges import refresh_exposure_gauges, refresh_market_gauges, refresh_tranche_discounts
 from streams.worker.readiness import Readiness
 
 log = logging.getLogger(__name__)
@@ -60,10 +62,12 @@ def build_sender(
     publisher: KafkaPublisher,
     outbox: Outbox,
     metrics: Metrics,
+    positions: PositionBook | None = None,
 ) -> Sender:
     routing = load_routing_config(settings)
     prefix = settings.redis_prefix
-    labels = StateLabels(store)
+    book = positions or PositionBook(None)
+    labels = StateLabels(store, lambda: book.current)
     pipeline = NotifyPipeline(
         routing,
         NotificationLog(redis, prefix),
@@ -97,20 +101,22 @@ class Runtime:
     metrics: Metrics
     # Named reasons not to be ready (/readyz, the ready gauge); each part of the worker adds its own.
     readiness: Readiness = field(default_factory=Readiness)
+    # The holdings in force (TRANCHEWATCH_POSITIONS_FILE); SIGHUP reloads them (streams/worker/positions.py).
+    positions: PositionBook = field(default_factory=lambda: PositionBook(None))
 
     @classmethod
     def build(
-        cls, settings: Settings, metrics: Metrics | None = None, rules: RulesConfig | None = None
+        cls,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        rules: RulesConfig | None = None,
+        positions: PositionBook | None = None,
     ) -> Runtime:
+        """Raises PositionsError for an invalid positions file (the worker checks it first, to say so)."""
         metrics = metrics or Metrics()
+        book = positions or PositionBook.load(settings.positions_file)
         rules = rules or RulesConfig.load(settings.rules_file)
-        redis = Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            health_check_interval=10,
-            **redis_options(settings),
-        )
+        redis = async_redis(settings, socket_timeout=5, socket_connect_timeout=5, health_check_interval=10)
         store = RedisStore(
             redis,
             settings.redis_prefix,
@@ -133,10 +139,11 @@ class Runtime:
             cache=cache,
             deadletter_read_back=settings.deadletter_read_back,
             dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
+            positions=lambda: book.current,
         )
         outbox = Outbox(redis, settings.redis_prefix)
-        sender = build_sender(settings, redis, store, publisher, outbox, metrics)
-        return cls(settings, redis, store, publisher, handler, outbox, sender, metrics)
+        sender = build_sender(settings, redis, store, publisher, outbox, metrics, book)
+        return cls(settings, redis, store, publisher, handler, outbox, sender, metrics, positions=book)
 
     @property
     def alerts(self) -> AlertsService:
@@ -147,6 +154,9 @@ class Runtime:
         if self.settings.per_tranche_metrics:
             await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
         await self.sender.refresh_metrics()
+
+    async def refresh_exposure_gauges(self) -> None:
+        await refresh_exposure_gauges(self.redis, self.settings, self.metrics)
 
     async def close(self) -> None:
         self.sender.stop()

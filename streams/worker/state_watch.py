@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from alerts.delivery.sender import Sender
 from streams.kafka.groups import committed_offsets
 from streams.metrics import Metrics
-from streams.security import redis_options
+from streams.redis_client import async_redis, sync_redis
 from streams.settings import Settings
 from streams.state.guard import StateGuard
 from streams.state.keys import StateKeys
@@ -40,9 +39,7 @@ def check_policy_at_start(settings: Settings) -> Verdict:
     """Read once before anything starts, on a client of its own (faust's loop does not exist yet)."""
 
     async def read() -> PolicyReport:
-        client = Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
-        )
+        client = async_redis(settings, socket_timeout=5)
         try:
             return await read_policy(client)
         finally:
@@ -90,9 +87,7 @@ class PolicyWatch:
 def marker_at_start(settings: Settings) -> tuple[MarkerMode, str | None]:
     """Before consuming: the marker, and whether the group has read anything (then a missing marker is a
     loss, not a first start)."""
-    client = SyncRedis.from_url(
-        settings.redis_url.get_secret_value(), socket_timeout=5, **redis_options(settings)
-    )
+    client = sync_redis(settings, socket_timeout=5)
     try:
         marker = decode_marker(client.hgetall(StateKeys(settings.redis_prefix).marker))  # type: ignore[arg-type]
     finally:

@@ -65,7 +65,9 @@ def register_api(app: faust.App, runtime: Runtime) -> None:
 
 def register_state_pages(app: faust.App, runtime: Runtime) -> None:
     api = StateApi(
-        StateReader(runtime.redis, runtime.settings.redis_prefix), runtime.handler.rules.stale_quote
+        StateReader(runtime.redis, runtime.settings.redis_prefix),
+        runtime.handler.rules.stale_quote,
+        lambda: runtime.positions.current,
     )
     spec = json.dumps(openapi_document()).encode()
     settings = runtime.settings

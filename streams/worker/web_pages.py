@@ -20,7 +20,8 @@ def register_web_pages(app: faust.App, runtime: Runtime) -> None:
     token = (
         settings.api_token.get_secret_value() if settings.api_token and settings.api_token_for_reads else None
     )
-    pages = WebPages(StateReader(runtime.redis, settings.redis_prefix), runtime.handler.rules, token)
+    reader = StateReader(runtime.redis, settings.redis_prefix, lambda: runtime.positions.current)
+    pages = WebPages(reader, runtime.handler.rules, token)
 
     async def respond(web: Any, request: Any, answer: Callable[[], Awaitable[Page]]) -> Any:
         if not pages.allows(dict(request.headers)):

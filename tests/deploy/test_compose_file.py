@@ -185,3 +185,92 @@ def test_alertmanager_runs_the_example_config(services: dict[str, Any]) -> None:
     assert "alertmanager" not in services["worker"]["depends_on"], (
         "an Alertmanager outage must not stop workers"
     )
+
+
+# The replicated Redis: deploy/compose.replicated.yml on top of docker-compose.yml.
+REPLICATED = ROOT / "deploy" / "compose.replicated.yml"
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+REPLICAS = ("redis-replica-1", "redis-replica-2")
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Compose's merge of an override file, as far as this one needs: mappings merge key by key
+    (services, environment, depends_on, volumes), anything else (command, entrypoint) is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: _merge(base[k], v) if k in base else v for k, v in override.items()} | {
+            k: v for k, v in base.items() if k not in override
+        }
+    return override
+
+
+@pytest.fixture(scope="module")
+def replicated(compose: dict[str, Any]) -> dict[str, Any]:
+    return dict(_merge(compose, load_yaml(REPLICATED)))
+
+
+def test_replicated_override_matches_the_compose_specification(replicated: dict[str, Any]) -> None:
+    validator = _validator(_schema())
+    for document in (load_yaml(REPLICATED), replicated, _interpolate(replicated)):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_replicated_redis_is_a_primary_two_replicas_and_three_sentinels(replicated: dict[str, Any]) -> None:
+    services = replicated["services"]
+    assert {"redis", *REPLICAS, *SENTINELS} <= set(services)
+    for name in ("redis", *REPLICAS):
+        command = services[name]["command"]
+        # Any node may become primary: each keeps an fsynced AOF, never evicts, announces its service name.
+        assert command[:5] == ["redis-server", "--appendonly", "yes", "--appendfsync", "always"], name
+        assert (
+            "--maxmemory-policy" in command
+            and command[command.index("--maxmemory-policy") + 1] == "noeviction"
+        )
+        assert command[command.index("--replica-announce-ip") + 1] == name
+        assert services[name]["healthcheck"]["test"]
+        assert any(str(v).endswith(":/data") for v in services[name]["volumes"]), name
+    assert "--replicaof" not in services["redis"]["command"]
+    for name in REPLICAS:
+        command = services[name]["command"]
+        assert command[command.index("--replicaof") + 1 :][:2] == ["redis", "6379"], name
+        assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    declared = set(replicated["volumes"])
+    for name in (*REPLICAS, *SENTINELS):
+        for volume in services[name]["volumes"]:
+            assert volume.split(":")[0] in declared, f"{name}: volume {volume} not declared"
+
+
+def test_sentinels_monitor_the_primary_with_a_majority_quorum(replicated: dict[str, Any]) -> None:
+    services = replicated["services"]
+    for name in SENTINELS:
+        sentinel = services[name]
+        script = _interpolate(sentinel["command"])[0]
+        (monitor,) = re.findall(r"sentinel monitor (\S+) (\S+) (\d+) (\d+)", script)
+        service, host, port, quorum = monitor
+        assert (service, host, port) == ("tw-primary", "redis", "6379")
+        assert int(quorum) == len(SENTINELS) // 2 + 1, "quorum: a majority of the sentinels"
+        assert "port 26379" in script and "--sentinel" in script
+        assert sentinel["environment"]["SENTINEL_NAME"] == name
+        assert "get-master-addr-by-name" in sentinel["healthcheck"]["test"]
+        assert sentinel["depends_on"] == {"redis": {"condition": "service_healthy"}}
+
+
+def test_replicated_worker_goes_through_the_sentinels_with_min_replicas(replicated: dict[str, Any]) -> None:
+    from streams.settings import Settings
+
+    worker = replicated["services"]["worker"]
+    env = _interpolate(worker["environment"])
+    settings = Settings(**{k.removeprefix("TRANCHEWATCH_").lower(): v for k, v in env.items() if v})
+    assert settings.sentinel_addresses() == [(name, 26379) for name in SENTINELS]
+    script = replicated["services"]["sentinel-1"]["command"][0]
+    assert f"sentinel monitor {settings.redis_sentinel_service} " in script
+    assert settings.redis_min_replicas == 1, "a failover must not lose what a worker acknowledged"
+    assert settings.redis_min_replicas <= len(REPLICAS) - 1, "one replica down must not stop the stream"
+    for name in (*SENTINELS, *REPLICAS, "redis", "kafka"):
+        assert worker["depends_on"][name]["condition"] == "service_healthy", name
+
+
+def test_the_single_node_stack_is_unchanged_without_the_override(services: dict[str, Any]) -> None:
+    env = services["worker"]["environment"]
+    assert not {k for k in env if "SENTINEL" in k or "MIN_REPLICAS" in k}
+    assert not set(services) & {*SENTINELS, *REPLICAS}

@@ -22,11 +22,11 @@ def _generator() -> ModuleType:
     return module
 
 
-def test_the_two_dashboards_exist() -> None:
-    assert [p.name for p in DASHBOARDS] == ["market.json", "operations.json"]
+def test_the_three_dashboards_exist() -> None:
+    assert [p.name for p in DASHBOARDS] == ["exposure.json", "market.json", "operations.json"]
 
 
-@pytest.mark.parametrize("name", ["market.json", "operations.json"])
+@pytest.mark.parametrize("name", ["exposure.json", "market.json", "operations.json"])
 def test_committed_json_equals_the_generated(name: str) -> None:
     generated = _generator().render(name)
     committed = (GRAFANA / "dashboards" / name).read_text(encoding="utf-8")
@@ -100,3 +100,21 @@ def test_operations_page_shows_what_on_call_needs() -> None:
         "tranchewatch_worker_ready",
     ):
         assert series in exprs, series
+
+
+def test_exposure_page_shows_both_groupings_bounded_and_never_summed_over_workers() -> None:
+    panels = [p for p in dashboard_panels(GRAFANA / "dashboards" / "exposure.json") if p["type"] != "row"]
+    exprs = "\n".join(t["expr"] for p in panels for t in p["targets"])
+    for metric in (
+        "tranchewatch_exposure_outstanding_principal",
+        "tranchewatch_exposure_mark_to_market_loss",
+        "tranchewatch_exposure_refresh_seconds",
+    ):
+        assert metric in exprs, metric
+    for group_by in ("province", "asset_type"):
+        assert f'group_by="{group_by}"' in exprs
+    for panel in panels:
+        for target in panel["targets"]:
+            # Every worker exports the whole market: take one worker's figure (max) before any sum.
+            if "tranchewatch_exposure_" in target["expr"]:
+                assert "max" in target["expr"], f"{panel['title']}: {target['expr']}"

@@ -79,8 +79,10 @@ def _documents() -> list[tuple[Path, dict[str, Any]]]:
     return [(path, doc) for path in MANIFESTS for doc in load_yaml_all(path)]
 
 
-def _one(kind: str) -> dict[str, Any]:
-    (doc,) = [doc for _, doc in _documents() if doc["kind"] == kind]
+def _one(kind: str, name: str | None = None) -> dict[str, Any]:
+    (doc,) = [
+        doc for _, doc in _documents() if doc["kind"] == kind and name in (None, doc["metadata"]["name"])
+    ]
     return doc
 
 
@@ -131,7 +133,7 @@ def test_deployment_probes_resources_and_security() -> None:
 
 def test_settings_come_from_the_configmap_and_secrets_from_the_secret() -> None:
     container = _one("Deployment")["spec"]["template"]["spec"]["containers"][0]
-    config, secret = _one("ConfigMap"), _one("Secret")
+    config, secret = _one("ConfigMap", "tranchewatch-config"), _one("Secret")
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
     assert config["data"]["TRANCHEWATCH_HTTP_HOST"] == "0.0.0.0"
     assert "TRANCHEWATCH_KAFKA_BOOTSTRAP" in config["data"]
@@ -148,6 +150,19 @@ def test_settings_come_from_the_configmap_and_secrets_from_the_secret() -> None:
     )
     for value in secret["stringData"].values():
         assert "REPLACE" in value, "the committed Secret holds placeholders only"
+
+
+def test_the_positions_file_is_mounted_where_the_setting_points_and_parses() -> None:
+    from streams.model.positions import parse_positions
+
+    pod = _one("Deployment")["spec"]["template"]["spec"]
+    path = Path(_one("ConfigMap", "tranchewatch-config")["data"]["TRANCHEWATCH_POSITIONS_FILE"])
+    positions = _one("ConfigMap", "tranchewatch-positions")
+    (volume,) = [v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "tranchewatch-positions"]
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    # A directory mount (no subPath): the kubelet refreshes it after an edit, for a SIGHUP reload.
+    assert Path(mount["mountPath"]) == path.parent and "subPath" not in mount and mount["readOnly"]
+    assert parse_positions(positions["data"][path.name]).portfolios == ["fund-a", "fund-b"]
 
 
 def test_service_selects_the_pods_and_names_the_port() -> None:
@@ -190,3 +205,99 @@ def test_every_namespaced_object_is_in_the_namespace() -> None:
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == namespace, path.name
     assert (ROOT / "deploy" / "k8s" / "namespace.yaml").exists()
+
+
+# The replicated Redis overlay: deploy/k8s/redis-replicated (the base plus Redis, Sentinel, a config patch).
+REPLICATED = K8S / "redis-replicated"
+REPLICATED_MANIFESTS = sorted(
+    p for p in REPLICATED.glob("*.yaml") if p.name not in ("kustomization.yaml", "worker-config.yaml")
+)
+REPLICATED_DOCS = [(path, doc) for path in REPLICATED_MANIFESTS for doc in load_yaml_all(path)]
+
+
+def _replicated(kind: str, name: str) -> dict[str, Any]:
+    (doc,) = [d for _, d in REPLICATED_DOCS if d["kind"] == kind and d["metadata"]["name"] == name]
+    return dict(doc)
+
+
+@pytest.mark.parametrize(
+    "path,doc",
+    REPLICATED_DOCS,
+    ids=[f"{p.name}:{d['kind']}:{d['metadata']['name']}" for p, d in REPLICATED_DOCS],
+)
+def test_replicated_manifest_matches_the_kubernetes_schema(path: Path, doc: dict[str, Any]) -> None:
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        pytest.fail(f"{path.name}: {error.message} at {list(error.path)}")
+    assert doc["metadata"]["namespace"] == load_yaml(REPLICATED / "kustomization.yaml")["namespace"]
+
+
+def test_replicated_kustomization_builds_on_the_base() -> None:
+    kustomization = load_yaml(REPLICATED / "kustomization.yaml")
+    assert kustomization["resources"][0] == "../"
+    assert sorted(kustomization["resources"][1:]) == sorted(p.name for p in REPLICATED_MANIFESTS)
+    assert kustomization["patches"] == [{"path": "worker-config.yaml"}]
+    patch = load_yaml(REPLICATED / "worker-config.yaml")
+    base = _one("ConfigMap", "tranchewatch-config")
+    assert (patch["kind"], patch["metadata"]["name"]) == ("ConfigMap", base["metadata"]["name"])
+
+
+def test_replicated_redis_is_a_primary_and_two_replicas_and_three_sentinels() -> None:
+    redis, sentinel = _replicated("StatefulSet", "redis"), _replicated("StatefulSet", "redis-sentinel")
+    assert redis["spec"]["replicas"] == 3 and sentinel["spec"]["replicas"] == 3
+    for statefulset in (redis, sentinel):
+        service = _replicated("Service", statefulset["spec"]["serviceName"])
+        assert service["spec"]["clusterIP"] == "None", "pods need stable names: a headless service"
+        labels = statefulset["spec"]["template"]["metadata"]["labels"]
+        assert statefulset["spec"]["selector"]["matchLabels"].items() <= labels.items()
+        assert service["spec"]["selector"].items() <= labels.items()
+        pdb = _replicated("PodDisruptionBudget", statefulset["metadata"]["name"])
+        assert pdb["spec"]["maxUnavailable"] == 1
+        pod = statefulset["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+        assert container["readinessProbe"] and container["livenessProbe"]
+        passwords = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        assert passwords["REDIS_PASSWORD"] == {"name": "tranchewatch-redis", "key": "password"}
+    assert redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    secret = _replicated("Secret", "tranchewatch-redis")
+    assert "REPLACE" in secret["stringData"]["password"]
+
+
+def test_replicated_scripts_keep_every_node_durable_and_quorum_a_majority() -> None:
+    scripts = _replicated("ConfigMap", "redis-replicated-scripts")["data"]
+    redis_sh, sentinel_sh = scripts["redis.sh"], scripts["sentinel.sh"]
+    for flag in ("--appendonly yes", "--appendfsync always", "--maxmemory-policy noeviction", "--replicaof"):
+        assert flag in redis_sh, flag
+    assert "REDIS_PASSWORD" in redis_sh and "--requirepass" not in redis_sh, "the password goes in a file"
+    (monitor,) = re.findall(r"sentinel monitor (\S+) \$primary 6379 (\d+)", sentinel_sh)
+    service, quorum = monitor
+    sentinels = _replicated("StatefulSet", "redis-sentinel")["spec"]["replicas"]
+    assert int(quorum) == sentinels // 2 + 1
+    assert service == "tw-primary" and f"get-master-addr-by-name {service}" in scripts["primary.sh"]
+
+
+def test_replicated_workers_go_through_every_sentinel_with_min_replicas() -> None:
+    from streams.settings import Settings
+
+    data = load_yaml(REPLICATED / "worker-config.yaml")["data"]
+    base = _one("ConfigMap", "tranchewatch-config")["data"]
+    env = base | data
+    settings = Settings(**{k.removeprefix("TRANCHEWATCH_").lower(): v for k, v in env.items()})
+    namespace = load_yaml(REPLICATED / "kustomization.yaml")["namespace"]
+    sentinel = _replicated("StatefulSet", "redis-sentinel")
+    expected = [
+        (f"redis-sentinel-{i}.{sentinel['spec']['serviceName']}.{namespace}.svc.cluster.local", 26379)
+        for i in range(sentinel["spec"]["replicas"])
+    ]
+    assert settings.sentinel_addresses() == expected
+    assert settings.redis_sentinel_service == "tw-primary"
+    redis_replicas = _replicated("StatefulSet", "redis")["spec"]["replicas"] - 1
+    assert 1 <= settings.redis_min_replicas < redis_replicas, "durable, yet one replica down does not stop it"

@@ -14,6 +14,7 @@ from pathlib import Path
 import redis
 
 from streams.kafka.broker import free_port
+from tests.support.wait import wait_for
 
 
 class OwnRedis:
@@ -65,6 +66,42 @@ class OwnRedis:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout:.0f}s")
+
+    def wait_replica_durable(self, timeout: float = 60.0) -> None:
+        """Waits until this freshly started replica is in sync and its AOF would bring back what it holds.
+
+        After the full resynchronisation, a replica with appendonly rewrites its AOF in the background, and
+        until that rewrite is done its writes go to a temporary incr file that the manifest does not list yet
+        (Redis 7's multi-part AOF): killed then, it restarts on its empty pre-sync AOF and holds nothing.
+        So "link up" is not enough; the rewrite that follows the sync has to be finished too.
+        """
+
+        def durable() -> bool:
+            with self.client() as probe:
+                replication = probe.info("replication")
+                persistence = probe.info("persistence")
+            return (
+                replication.get("master_link_status") == "up"
+                and not replication.get("master_sync_in_progress")
+                and int(persistence.get("aof_rewrites", 0)) >= 1
+                and not persistence.get("aof_rewrite_in_progress")
+                and not persistence.get("aof_rewrite_scheduled")
+            )
+
+        wait_for(
+            durable, timeout=timeout, what=f"the replica on port {self.port} in sync with its AOF rewritten"
+        )
+
+    def aof_holds(self, needle: bytes) -> bool:
+        """Whether the AOF files the manifest lists (what a restart loads) contain `needle`."""
+        folder = self.directory / "appendonlydir"
+        manifests = list(folder.glob("*.manifest"))
+        if not manifests:
+            return False
+        listed = [
+            line.split()[1] for line in manifests[0].read_text().splitlines() if line.startswith("file ")
+        ]
+        return any(needle in (folder / name).read_bytes() for name in listed if (folder / name).is_file())
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
         process, self.process = self.process, None

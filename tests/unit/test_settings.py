@@ -79,6 +79,7 @@ def test_every_setting_is_in_the_readme() -> None:
         "KAFKA_SASL_USERNAME",
         "RULES_FILE",
         "ROUTING_FILE",
+        "POSITIONS_FILE",
         "REDIS_SSL_CA_FILE",
         "KAFKA_SSL_CAFILE",
         "MAX_POLL_RECORDS",
@@ -144,3 +145,40 @@ def test_fast_drain_is_a_deprecated_alias_setting_both(monkeypatch: pytest.Monke
     with pytest.warns(FutureWarning):
         mixed = Settings()
     assert (mixed.batch_drain, mixed.lean_conductor) == (False, True)
+
+
+def test_sentinels_parse_and_name_their_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_SENTINELS", "s1:26379, 10.0.0.2:26380,[::1]:26381,")
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_SENTINEL_SERVICE", "tw-primary")
+    assert Settings().sentinel_addresses() == [("s1", 26379), ("10.0.0.2", 26380), ("::1", 26381)]
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_SENTINELS", "")  # Compose's `${X:-}`: no Sentinel
+    monkeypatch.setenv("TRANCHEWATCH_REDIS_SENTINEL_SERVICE", "")
+    assert Settings().sentinel_addresses() == []
+
+
+@pytest.mark.parametrize(
+    "sentinels,service,problem",
+    [
+        ("s1:26379", None, "TRANCHEWATCH_REDIS_SENTINELS needs TRANCHEWATCH_REDIS_SENTINEL_SERVICE"),
+        (None, "tw-primary", "TRANCHEWATCH_REDIS_SENTINEL_SERVICE is set but TRANCHEWATCH_REDIS_SENTINELS"),
+        ("s1", "tw-primary", "'s1' is not host:port"),
+        ("s1:26379,s2:port", "tw-primary", "'s2:port' is not host:port"),
+        ("s1:0", "tw-primary", "'s1:0' is not host:port"),
+        (",", "tw-primary", "no sentinel given"),
+    ],
+)
+def test_sentinel_settings_refused_at_start_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, sentinels: str | None, service: str | None, problem: str
+) -> None:
+    from streams.cli.main import main
+
+    for name, value in (("SENTINELS", sentinels), ("SENTINEL_SERVICE", service)):
+        if value is None:
+            monkeypatch.delenv(f"TRANCHEWATCH_REDIS_{name}", raising=False)
+        else:
+            monkeypatch.setenv(f"TRANCHEWATCH_REDIS_{name}", value)
+    with pytest.raises(ValidationError, match=problem):
+        Settings()
+    with pytest.raises(SystemExit) as stopped:
+        main(["worker"])
+    assert problem in str(stopped.value.code)

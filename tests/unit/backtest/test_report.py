@@ -4,15 +4,21 @@ PNGs, one per quoted tranche (with alerts first), per issuer with periods, and i
 from __future__ import annotations
 
 import base64
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from alerts.core.format import money
+from streams.backtest.replay import run_backtest
 from streams.backtest.report import quote_series
 from streams.backtest.sources import read_jsonl
 from streams.cli.main import main
 from streams.demo.run import scenario_path
+from streams.rules.registry import RulesConfig
+from streams.views.exposures import exposures
+from tests.support import credit_story
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -76,6 +82,8 @@ def test_the_right_charts(report: Path) -> None:
         "CQTOWER-2025-B",
         "GZFLOOD-2025-A",
         "HZMETRO-2025-A",
+        "HSTOWER-2025-A",
+        "JSCOMM-2025-A",
     }
     tranche_figures = [f.removeprefix("tranche-") for f in parser.figures if f.startswith("tranche-")]
     assert set(tranche_figures) == quoted  # never-quoted tranches have no price to draw
@@ -108,3 +116,31 @@ def test_the_report_lists_each_tranches_analytics(report: Path) -> None:
     cells = [c.removeprefix("<td>") for c in row.split("</td>") if c.startswith("<td>")]
     assert cells[:6] == ["HZMETRO-2025-A", "2025-12-10", "72.45", "original", "96.60", "0.75"]
     assert cells[6] == "225,000,000" and cells[-1] == "7,650,000"
+
+
+def test_the_report_tables_the_exposures_as_the_api_serves_them(report: Path) -> None:
+    text = (report / "report.html").read_text(encoding="utf-8")
+    section = text[text.index("Exposures at the end of the replay") :]
+    run = run_backtest(list(read_jsonl(scenario_path())), RulesConfig())
+    for group_by in ("family", "province", "asset_type"):  # not portfolio: a backtest holds no positions
+        assert f"<h3>By {group_by.replace('_', ' ')}</h3>" in section
+    assert "<h3>By portfolio</h3>" not in section
+    table = section.split("<h3>By province</h3>")[1].split("</table>")[0]
+    for row in exposures(run.view(), "province").rows:
+        cells = table.split(f"<tr><td>{row.key}</td>")[1].split("</tr>")[0]
+        assert (
+            f"<td>{money(row.outstanding_principal)}</td><td>{money(row.mark_to_market_loss)}</td>" in cells
+        )
+
+
+def test_the_report_lists_payments_collateral_and_ratings(tmp_path: Path) -> None:
+    story = tmp_path / "story.jsonl"
+    story.write_text("".join(json.dumps({"topic": t, "value": v}) + "\n" for t, v in credit_story.records()))
+    assert main(["backtest", str(story), "--report", str(tmp_path / "out"), "--progress-every", "0"]) == 0
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    section = text.split("Payments, collateral and ratings at the end of the replay</h2>")[1].split("<h2>")[0]
+    a_row = section.split("<td>BISHUI-24-A</td>")[1].split("</tr>")[0]
+    assert "2024-07-15 short Rmb4.00mn, drawn Rmb4.00mn" in a_row
+    assert "0.75x Q2 2024, reserve 25%, breached dscr_below_1_1" in a_row
+    assert "CCXI AA- negative (from AA+); Dagong AA" in a_row
+    assert "issuer: CCXI AA stable" in section.split("<td>BISHUI-24-B</td>")[1]

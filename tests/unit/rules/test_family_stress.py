@@ -9,6 +9,7 @@ import pytest
 
 from streams.engine.families import settle_families
 from streams.model.events import Event
+from streams.rules import family_stress
 from streams.rules.registry import RulesConfig
 from streams.state.keys import FAMILIES_KEY
 from streams.state.memory_store import MemoryStore
@@ -82,6 +83,36 @@ def test_two_issuers_warn_three_are_critical_and_fewer_than_two_resolve() -> Non
     settle(snap)
     assert severity(snap, "family_stress", "hubei-gov") == "resolved"
     assert FAMILIES_KEY in snap.dirty
+
+
+@pytest.mark.parametrize("each", [True, False])
+def test_it_fires_when_the_second_issuer_turned_critical_not_when_it_first_warned(each: bool) -> None:
+    # The tower's notes warn below par on 2 September and fall to critical on 3 September; the bus company has
+    # been critical since 1 September. The family has two stressed issuers from the 3rd, however batched.
+    events = [*STRESSED, below("wuhan-bus", 1), below("hongshan-tower", 2, 97.0), below("hongshan-tower", 3)]
+    snap = run(events, each=each)
+    found = alert(snap, "family_stress", "hubei-gov")
+    assert found is not None and found.severity == "warning"
+    assert found.starts_at.date().isoformat() == "2025-09-03"
+    (mark,) = found.evidence["stressed"]["hongshan-tower"]["alerts"]
+    assert (mark["starts_at"][:10], mark["critical_since"][:10]) == ("2025-09-02", "2025-09-03")
+
+
+def test_reconciling_unchanged_marks_leaves_the_document_as_loaded() -> None:
+    # A counted rule's warning on a tranche that already has critical marks re-reconciles that tranche's
+    # marks: the families document must come out byte for byte as loaded, since nothing touches it.
+    snap = run(
+        [*STRESSED, below("wuhan-bus", 1), financials("f-1", "2024-01-01", "2024-12-31", -13e6, "2025-04-28")]
+    )
+    replay([financials("f-2", "2025-01-01", "2025-06-30", -821e6, "2025-08-30")], snap=snap)
+    settle(snap)
+    state = snap.families
+    assert len(state.stressed["wuhan-bus"]) == 3  # below_par, then issuer_loss_widening, distressed_tranche
+    first_doc = next(iter(state.stressed["wuhan-bus"].values())).doc
+    as_loaded = state.model_dump_json()
+    held = {fp: m for fp, m in state.stressed["wuhan-bus"].items() if m.doc == first_doc}
+    assert not family_stress.reconcile(state, first_doc, "wuhan-bus", held)
+    assert state.model_dump_json() == as_loaded
 
 
 def test_one_issuer_with_many_alerts_counts_once() -> None:

@@ -14,7 +14,7 @@ from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, watchlist
 from streams.views.web_pages import WebPages
-from tests.unit.views.credit_story import records
+from tests.support.credit_story import records
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,7 @@ async def test_the_web_pages_show_distributions_coverage_and_ratings(run: Backte
     home = (await pages.watchlist({})).html
     assert "Last distribution" in home and "2024-07-15 short Rmb4.00mn, drawn Rmb4.00mn" in home
     assert "0.75x Q2 2024" in home and "CCXI AA- negative (from AA+)" in home
+    assert '<td><a href="/deal/BISHUI-24">BISHUI-24</a></td>' in home
     tranche = (await pages.tranche("BISHUI-24-A")).html
     assert '<a href="/deal/BISHUI-24">BISHUI-24</a>' in tranche
     distributions = tranche.split("<h2>Distributions</h2>")[1].split("<h2>")[0]
@@ -128,6 +129,7 @@ async def test_the_web_pages_show_distributions_coverage_and_ratings(run: Backte
     reports = deal.html.split("servicer reports</h2>")[1].split("<h2>")[0]
     assert reports.index("Q2 2024") < reports.index("Q1 2024") and "0.75x" in reports and "1.25x" in reports
     assert "dscr_below_1_1" in reports and "coverage_shortfall" in deal.html
+    assert "Rmb20.0mn" in reports  # the reserve required, as money
     assert (await pages.deal("NOPE")).status == 404
     issuer = (await pages.issuer("bishui-bus")).html
     assert "CCXI" in issuer.split("<h2>Ratings</h2>")[1].split("<h2>")[0]

@@ -15,9 +15,11 @@ from alerts.core.model import Alert
 from streams.backtest.replay import BacktestRun, run_backtest
 from streams.backtest.sources import read_jsonl
 from streams.demo.run import scenario_path
+from streams.model.positions import parse_positions
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.views import web_format
+from streams.views.exposures import exposures
 from streams.views.watchlist import MarketView, WatchRow
 from streams.views.web_pages import WebPages
 from tests.support.web import INJECTED
@@ -83,7 +85,7 @@ async def test_the_watchlist_lists_tranches_by_discount_and_the_firing_alerts(pa
 
 async def test_filters_and_sort_come_from_the_query_and_empty_fields_mean_any(pages: WebPages) -> None:
     page = await pages.watchlist({"province": "Hubei", "sort": "tranche", "order": "asc", "asset_type": ""})
-    assert _tranche_links(page.html) == ["WHBUS-2025-A", "WHBUS-2025-B"]
+    assert _tranche_links(page.html) == ["HSTOWER-2025-A", "WHBUS-2025-A", "WHBUS-2025-B"]
     assert '<option value="Hubei" selected>' in page.html
     bad = await pages.watchlist({"sort": "colour"})
     assert bad.status == 400 and "sort" in bad.html
@@ -148,3 +150,45 @@ def test_every_watchlist_field_is_a_column_so_new_ones_appear_by_themselves() ->
     assert web_format.show(0.8, "factor") == "0.8000"
     assert web_format.show(3.456, "ytp_pct") == "3.46%"
     assert web_format.show(None) == "—"
+
+
+async def test_the_watchlist_page_shows_the_exposures_of_each_grouping(
+    pages: WebPages, run: BacktestRun
+) -> None:
+    page = await pages.watchlist({"province": "Hubei"})  # the filters narrow the tranches, not the exposures
+    section = page.html.split('id="exposures"')[1]
+    for group_by in ("family", "province", "asset_type"):
+        assert f'id="exposures-{group_by}"' in section
+    hubei = next(r for r in exposures(run.view(), "province").rows if r.key == "Hubei")
+    row = section.split('<a href="/?province=Hubei">Hubei</a>')[1].split("</tr>")[0]
+    assert web_format.show(hubei.outstanding_principal, "outstanding_principal") in row
+    assert web_format.show(hubei.mark_to_market_loss, "mark_to_market_loss") in row
+    assert 'href="/?asset_type=transport_revenue"' in section
+
+
+async def test_with_positions_the_exposures_show_what_is_held_and_a_portfolio_table(run: BacktestRun) -> None:
+    class HeldSource(ReplaySource):
+        async def view(self) -> MarketView:
+            view = self.run.view()
+            view.positions = parse_positions(
+                "portfolio,tranche_id,holding_face\nfund-a,WHBUS-2025-A,50000000\n"
+            )
+            return view
+
+    section = (await WebPages(HeldSource(run), RulesConfig()).watchlist({})).html.split('id="exposures"')[1]
+    assert 'id="exposures-portfolio"' in section and ">Held</th>" in section
+    assert "<td>fund-a</td>" in section and "Rmb50.0mn" in section
+
+
+async def test_without_positions_no_portfolio_table(pages: WebPages) -> None:
+    page = await pages.watchlist({})
+    assert 'id="exposures-portfolio"' not in page.html and ">Held</th>" not in page.html
+
+
+def test_holdings_show_by_portfolio_in_money_and_sort_by_holding() -> None:
+    held = {c.name: c for c in web_format.columns()}["holdings"]
+    assert held.title == "Holdings" and held.sort == "holding"
+    assert (
+        web_format.show({"fund-a": 50e6, "fund-b": 1.2e9}, "holdings") == "Rmb50.0mn fund-a, Rmb1.20bn fund-b"
+    )
+    assert web_format.show({}, "holdings") == "—"

@@ -58,3 +58,17 @@ def test_a_v1_evidence_block_reads_as_before() -> None:
         "*Face value* Rmb600mn",
         "*Mark-to-market loss* Rmb30.0mn",
     ]
+
+
+def test_holdings_read_in_the_project_money_format_in_card_text_and_lines() -> None:
+    from alerts.notify.templates import group_message, held, line
+
+    alert = an_alert(evidence={"price": 95.0, "holdings": {"fund-a": 50e6, "fund-b": 1.2e9}})
+    assert held(alert) == "held: Rmb50.0mn in fund-a, Rmb1.20bn in fund-b"
+    message = slack_message(alert)
+    assert message["text"].endswith("(held: Rmb50.0mn in fund-a, Rmb1.20bn in fund-b)")
+    assert "*held: Rmb50.0mn in fund-a, Rmb1.20bn in fund-b*" in message["blocks"][1]["elements"][0]["text"]
+    assert "— held: Rmb50.0mn in fund-a" in line(alert)
+    assert "held: Rmb50.0mn in fund-a" in group_message([alert, alert], "issuer x")["text"]
+    plain = an_alert(evidence={"price": 95.0})
+    assert held(plain) is None and "held" not in slack_message(plain)["text"] and "held" not in line(plain)

@@ -92,3 +92,46 @@ def test_digest_at_must_be_a_time_of_day(value: str) -> None:
 
     with pytest.raises(ValidationError, match="digest_at"):
         RoutingConfig.model_validate({"receivers": {"x": {"type": "log", "digest_at": value}}})
+
+
+def _funds(default: str | None = "desk") -> RoutingConfig:
+    log = {"type": "log"}
+    return RoutingConfig.model_validate(
+        {
+            "receivers": {"fund-a": log, "fund-b": log, "hubei": log, "desk": log},
+            "routes": [
+                {"receiver": "hubei", "matchers": ["family=hubei-gov"], "continue": True},
+                {"receiver": "fund-a", "matchers": ["portfolio=fund-a"], "group_by": ["portfolio"]},
+                {"receiver": "fund-b", "matchers": ["portfolio=fund-b"]},
+            ],
+            "default_receiver": default,
+        }
+    )
+
+
+def test_an_alert_held_by_two_funds_reaches_both_funds_routes() -> None:
+    cfg = _funds()
+    both = {"rule": "below_par", "family": "hubei-gov", "portfolio": "fund-a,fund-b"}
+    # One walk per portfolio: fund-a's route stops fund-a's walk (no continue), not fund-b's.
+    assert [r.receiver for r in cfg.routes_for(both)] == ["hubei", "fund-a", "fund-b"]
+    found = cfg.routed("fund-b", both)
+    assert found is not None and found[1]["portfolio"] == "fund-b"  # the labels it was routed by
+    assert cfg.routed("hubei", both) == (cfg.routes[0], {**both, "portfolio": "fund-a"})
+    assert cfg.route_to("desk", both) is None  # matched: the default is for the unmatched
+
+
+def test_one_fund_or_none_routes_as_before() -> None:
+    cfg = _funds()
+    assert [r.receiver for r in cfg.routes_for({"portfolio": "fund-a"})] == ["fund-a"]
+    assert [r.receiver for r in cfg.routes_for({"family": "other-gov"})] == ["desk"]
+    # A holder without a route of its own: its walk ends at the default, the other fund's at its route.
+    assert [r.receiver for r in cfg.routes_for({"portfolio": "fund-a,fund-c"})] == ["fund-a", "desk"]
+    assert [r.receiver for r in _funds(None).routes_for({"portfolio": "fund-a,fund-c"})] == ["fund-a"]
+
+
+def test_portfolio_and_family_are_known_labels_and_groupings() -> None:
+    from alerts.routing.matchers import parse_matcher
+
+    assert parse_matcher("portfolio=~fund-.*").matches({"portfolio": "fund-a"})
+    assert parse_matcher("family=hubei-gov").matches({"family": "hubei-gov"})
+    assert _funds().routes[1].group_by == ["portfolio"]
