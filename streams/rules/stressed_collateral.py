@@ -121,7 +121,10 @@ def _judge_tranche(
     refresh(judge, tranche)
     # Most quotes: neither below par nor stressed, so the verdict (a resolve of nothing) would change nothing.
     # Skipped unless an anti-noise policy keeps state of its own for the rule (a pending firing to cancel).
-    if not (_firing(tranche, "below_par") or _firing(tranche, RULE)) and RULE not in judge.snap.antinoise.rules:
+    if (
+        not (_firing(tranche, "below_par") or _firing(tranche, RULE))
+        and RULE not in judge.snap.antinoise.rules
+    ):
         return
     _judge(judge, tranche, when, subject)
 
