@@ -34,9 +34,10 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "watchlist",
         help="tranches from the live state: discount, mark-to-market loss, issuer trend, quote age, last "
-        "distribution, deal coverage, ratings",
+        "distribution, deal coverage, ratings, holdings",
         description="Reads TRANCHEWATCH_REDIS_URL / TRANCHEWATCH_REDIS_PREFIX; the stale threshold comes "
-        "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days.",
+        "from the rules file (TRANCHEWATCH_RULES_FILE) or the contract's 5 trading days; holdings from "
+        "TRANCHEWATCH_POSITIONS_FILE.",
     )
     p.add_argument("--sort", choices=get_args(SortKey), default="discount", help="default: discount")
     p.add_argument("--asc", action="store_true", help="smallest first (default: largest first)")

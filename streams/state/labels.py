@@ -4,9 +4,10 @@ root (up the abs.entities chain) and the portfolios holding it (the positions in
 because it knows the documents' shapes; alerts/ sees it only as a LabelSource.
 
 Which tranches an alert is about, for `portfolio`: a tranche alert its tranche; a deal alert every tranche
-of the deal; an issuer alert every tranche of the issuer. A family_stress alert (about a whole family) and
-a year's record carry no portfolio: route those on `family`. Holdings are those in force when the notice is
-sent, so a fund added to the positions file hears of alerts already firing at their next notice.
+of the deal; an issuer alert every tranche of the issuer; a family_stress alert every held tranche whose
+issuer is in the family (the held tranches' documents read in one round trip, their roots as above). A
+year's record carries no portfolio. Holdings are those in force when the notice is sent, so a fund added to
+the positions file hears of alerts already firing at their next notice.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class StateLabels:
         # A deal's province, asset type, programme and tranches do not change; cached once the deal is known.
         self._cache: dict[str, tuple[Labels, tuple[str, ...]]] = {}
         self._roots: dict[str, tuple[float, str]] = {}
+        self._issuer_of: dict[str, str] = {}  # a tranche's issuer, once a deal has named it (it stays)
 
     async def labels(self, alert: Alert) -> Labels:
         labels = alert_labels(alert)
@@ -94,9 +96,30 @@ class StateLabels:
         elif s.issuer_id and not s.entity_id:
             raw = (await self.store.load([issuer_key(s.issuer_id)]))[issuer_key(s.issuer_id)][1]
             tranches = IssuerState.model_validate_json(raw).tranche_ids if raw is not None else []
+        elif s.entity_id:
+            tranches = await self._family_tranches(s.entity_id, positions)
         else:
-            return []  # a family or a year: no tranche of its own
+            return []  # a year: no tranche of its own
         return sorted(positions.held(tranches))
+
+    async def _family_tranches(self, root: str, positions: Positions) -> list[str]:
+        """The held tranches whose issuer belongs to the family of `root`."""
+        unknown = [t for t in positions.by_tranche if t not in self._issuer_of]
+        if unknown:
+            docs = await self.store.load([tranche_key(t) for t in unknown])
+            for tranche_id in unknown:
+                raw = docs[tranche_key(tranche_id)][1]
+                issuer = TrancheState.model_validate_json(raw).issuer_id if raw is not None else None
+                if issuer:
+                    if len(self._issuer_of) >= _CACHE_LIMIT:
+                        self._issuer_of.clear()
+                    self._issuer_of[tranche_id] = issuer
+        found = []
+        for tranche_id in positions.by_tranche:
+            issuer = self._issuer_of.get(tranche_id)
+            if issuer is not None and await self.family_root(issuer) == root:
+                found.append(tranche_id)
+        return found
 
     async def _lookup(
         self, tranche_id: str | None, deal_id: str | None, issuer_id: str | None

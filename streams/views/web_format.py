@@ -25,6 +25,7 @@ SORTABLE: dict[str, SortKey] = {
     "mark_to_market_loss": "mtm_loss",
     "quote_age_trading_days": "quote_age",
     "issuer_loss_trend": "loss_trend",
+    "holdings": "holding",
 }
 TITLES = {
     "tranche_id": "Tranche",
@@ -41,10 +42,11 @@ TITLES = {
     "asset_type": "Asset type",
     "last_distribution": "Last distribution",
     "deal_coverage": "Deal coverage",
+    "holdings": "Holdings",
 }
 # Shown otherwise: the issuer's id is the link behind its name, the currency is in every amount, the
 # firing rules are badges in the first column.
-HIDDEN = {"issuer_id", "currency", "alerts"}
+HIDDEN = {"issuer_id", "currency", "alerts", "holding_face"}  # holding_face: the sum of `holdings`
 # A number whose name says it is an amount prints as money (Rmb31.2mn); others as figures.
 MONEY_WORDS = (
     "face",
@@ -114,6 +116,8 @@ def show(value: object, name: str = "", currency: str = "CNY") -> str:
         return "—"  # nothing known, as for None
     if isinstance(value, Brief):
         return value.brief()
+    if isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
+        return ", ".join(f"{show(float(v), name, currency)} {k}" for k, v in value.items())  # by portfolio
     if isinstance(value, list) and all(isinstance(v, Brief) for v in value):
         return "; ".join(v.brief() for v in value) or "—"
     if isinstance(value, dt.datetime):

@@ -1,10 +1,12 @@
 """A generated market, deterministic in its seed, replayed in phases, and its undisturbed reference run.
 
-Phases keep the result independent of how the broker interleaves topics (see streams/engine/apply.py): the early
-deals, then the issuers' reports, then the quotes (the bulk, with duplicates of the same key and different
-content), then late deals that may issue into weakness. Each phase is published once the previous one is
-fully stored, so the undisturbed reference (the same BatchHandler on the in-memory store, phase by phase)
-is what any correct run must end with, whatever the batching, the crashes or the rebalances.
+Phases keep the result independent of how the broker interleaves topics (see streams/engine/apply.py): who
+owns whom, the early deals, then the issuers' reports, then the quotes (the bulk, with duplicates of the same
+key and different content), then the trustee's and servicers' reports and the ratings, then a credit family's
+story one step a phase, then late deals that may issue into weakness (tests/reliability/v2_events.py says
+why the v2 topics are cut so). Each phase is published once the previous one is fully stored, so the
+undisturbed reference (the same BatchHandler on the in-memory store, phase by phase) is what any correct run
+must end with, whatever the batching, the crashes or the rebalances.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 import json
 import os
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,14 @@ from typing import Any
 from alerts.core.model import Alert
 from streams.engine.pipeline import BatchHandler
 from streams.ingest.deadletter import Envelope, KeptDeadLetters
+from streams.kafka.publish import message_key
 from streams.kafka.topics import DEALS, FINANCIALS, QUOTES
 from streams.metrics import Metrics
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
+from tests.reliability import v2_events
+from tests.reliability.v2_events import BAD_PREFIX, DealTerms
 
-KEY_FIELD = {QUOTES: "tranche_id", DEALS: "deal_id", FINANCIALS: "issuer_id"}
 # stale_quote is judged on the market-wide clock (the newest quote on any tranche), so its alerts depend on
 # how the broker interleaves the quote partitions: two undisturbed runs can differ. The comparisons leave
 # it out; every other rule's alerts are a function of each key's own order.
@@ -82,6 +86,14 @@ class Scenario:
     def events(self) -> int:
         return sum(len(p.records) for p in self.phases)
 
+    def by_topic(self) -> str:
+        """'bond.quotes 4529, ...': the records of each topic, bad ones counted apart."""
+        good: Counter[str] = Counter(t for p in self.phases for t, v in p.records if not is_bad(v))
+        bad: Counter[str] = Counter(t for p in self.phases for t, v in p.records if is_bad(v))
+        return ", ".join(
+            f"{t} {n}" + (f" (+{bad[t]} bad)" if bad[t] else "") for t, n in sorted(good.items())
+        )
+
     def distinct_ids(self) -> dict[str, set[str]]:
         ids: dict[str, set[str]] = defaultdict(set)
         for phase in self.phases:
@@ -100,9 +112,6 @@ class Scenario:
             for i in range(0, len(phase.records), size):
                 phases.append(Phase(f"{name} {i // size + 1}/{pieces}", phase.records[i : i + size]))
         return Scenario(self.seed, phases)
-
-
-BAD_PREFIX = "bad-"
 
 
 def is_bad(value: dict[str, Any]) -> bool:
@@ -145,11 +154,14 @@ def _deal(rng: random.Random, n: int, issuer: str, tranche_ids: list[str], day: 
 
 
 def generate(events: int, seed: int = 6, bad: int = 0) -> Scenario:
-    """About `events` records: 2% deals, 3% reports, the rest quotes (1% of them duplicates), and `bad`
-    invalid quotes spread among them."""
+    """About `events` records: 2% deals, 3% financials, about 8% on the v2 topics (v2_events.py), the rest
+    quotes (1% of them duplicates); `bad` invalid quotes spread among them, and with them bad messages on the
+    v2 topics, `bad // 50` (at least one) of each kind v2_events.BAD lists."""
     rng = random.Random(seed)
+    more = random.Random(seed + 1_000_003)  # the v2 topics' own, so the v1 records stay as they were
     n_issuers = max(2, events // 250)
-    early, reports, quotes, late = (
+    owners, early, reports, quotes, late = (
+        Phase("entities"),
         Phase("early deals"),
         Phase("reports"),
         Phase("quotes"),
@@ -183,7 +195,26 @@ def generate(events: int, seed: int = 6, bad: int = 0) -> Scenario:
                     },
                 )
             )
-    budget = max(len(tranches), events - len(early.records) - len(reports.records) - n_issuers // 3)
+    late_issuers = range(0, n_issuers, 3)
+    late_no = deal_no + 3  # after the family's three deals
+    per_kind = max(1, bad // 50) if bad else 0
+    owners.records = v2_events.entities(more, [f"issuer-{i}" for i in range(n_issuers)])
+    v2_events.insert_bad(more, owners.records, per_kind, "entities")
+    early.records += [(DEALS, d) for d in v2_events.family_deals(deal_no + 1, dt.date(2024, 6, 3))]
+    deals = [DealTerms.of(value) for _, value in early.records]
+    surveillance = Phase(
+        "distributions, servicer reports, ratings",
+        v2_events.surveillance(
+            more, deals, [DealTerms(f"DEAL-{late_no + 1}", "issuer-0", [(f"T{late_no + 1}-A", 6e8, 2.6)])],
+            per_kind,
+        ),
+    )  # fmt: skip
+    steps = [Phase(f"family step {n + 1}", step) for n, step in enumerate(v2_events.family_steps(deals))]
+    v2_count = len(owners.records) + len(surveillance.records) + sum(len(p.records) for p in steps)
+    budget = max(
+        len(tranches),
+        events - len(early.records) - len(reports.records) - v2_count - len(late_issuers),
+    )
     streams: dict[str, list[dict[str, Any]]] = {}
     for t in tranches:
         price, day = 99.5, dt.date(2025, 2, 3)
@@ -214,12 +245,13 @@ def generate(events: int, seed: int = 6, bad: int = 0) -> Scenario:
     for n in range(bad):  # each after a valid quote of its tranche, so its partition has work around it
         at = rng.randrange(len(quotes.records))
         quotes.records.insert(at + 1, (QUOTES, bad_record(n, quotes.records[at][1]["tranche_id"])))
-    for i in range(0, n_issuers, 3):  # late deals, announced after the quotes, into whatever state they left
+    deal_no = late_no
+    for i in late_issuers:  # late deals, announced after the quotes, into whatever state they left
         deal_no += 1
         late.records.append(
             (DEALS, _deal(rng, deal_no, f"issuer-{i}", [f"T{deal_no}-A"], dt.date(2026, 3, 2)))
         )
-    return Scenario(seed, [early, reports, quotes, late])
+    return Scenario(seed, [owners, early, reports, quotes, surveillance, *steps, late])
 
 
 @dataclass
@@ -238,8 +270,8 @@ async def reference_run(scenario: Scenario, batch: int = 97) -> Reference:
     for phase in scenario.phases:
         envelopes = []
         for topic, value in phase.records:
-            key = str(value[KEY_FIELD[topic]]).encode()
-            envelopes.append(Envelope(topic, 0, offsets[topic], key, json.dumps(value).encode(), 0.0))
+            raw = json.dumps(value).encode()
+            envelopes.append(Envelope(topic, 0, offsets[topic], message_key(topic, value), raw, 0.0))
             offsets[topic] += 1
         for start in range(0, len(envelopes), batch):
             await handler.handle(envelopes[start : start + batch])

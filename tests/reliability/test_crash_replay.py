@@ -1,6 +1,6 @@
 """SIGKILL the worker at random points of a generated market and restart it each time: the alerts, the
-documents in Redis, the notices Slack received and the dead letters of the bad messages among the quotes
-equal those of an undisturbed run.
+documents in Redis, the notices Slack received and the dead letters of the bad messages (among the quotes,
+and on the v2 topics: entities, distributions, servicer reports, ratings) equal those of an undisturbed run.
 
 CI size: TW_RELIABILITY_EVENTS (default 5,000) events and TW_RELIABILITY_KILLS (default 3) kills;
 TW_RELIABILITY_FULL=1 (`make reliability`) runs 50,000 events and 10 kills.
@@ -85,6 +85,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_doubles_nothing(
         "crash replay (SIGKILL)",
         {
             "events replayed": scenario.events,
+            "by topic": scenario.by_topic(),
             "distinct events": total,
             "crashes survived": chaos.strikes,
             "kill points": "; ".join(chaos.log),

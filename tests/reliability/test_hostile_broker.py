@@ -2,6 +2,10 @@
 stalls, every bad message reaches the dead-letter topic with a reason a person can read, the good events
 still alert exactly as an undisturbed run, and the worker's memory stays bounded.
 
+Every input topic gets messages its model refuses (the v2 topics too: negative amounts, a factor above 1, a
+period ending before it starts, both or neither subject of a rating, a rating off the scale, an entity its
+own parent, an unknown kind) besides bytes no topic accepts.
+
 CI size: TW_RELIABILITY_BAD (default 2,000) bad messages; TW_RELIABILITY_FULL=1 sends 10,000.
 """
 
@@ -21,7 +25,17 @@ from kafka import KafkaProducer
 from streams.ingest.deadletter import TRUNCATED_HEAD_BYTES
 from streams.ingest.parse import MAX_MESSAGE_BYTES
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.topics import DEADLETTER, DEALS, FINANCIALS, INPUT_TOPICS, QUOTES
+from streams.kafka.topics import (
+    DEADLETTER,
+    DEALS,
+    DISTRIBUTIONS,
+    ENTITIES,
+    FINANCIALS,
+    INPUT_TOPICS,
+    QUOTES,
+    RATINGS,
+    SERVICER_REPORTS,
+)
 from tests.reliability.harness import Progress, compare, kafka_alerts, notice_key, replay, worker_overrides
 from tests.reliability.scenario import TIMEOUT, generate, reference_run, size_from_env
 from tests.support.kafka_io import read_all
@@ -39,6 +53,12 @@ D = {"deal_id": "D-BAD", "issuer_id": "bad", "issuer_name": "Bad", "announced_at
      "asset_type": "toll_road", "tranches": [TERMS]}  # fmt: skip
 F = {"issuer_id": "bad", "period_start": "2025-01-01", "period_end": "2025-06-30", "net_income": -1e6,
      "reported_at": "2025-08-30T18:00:00+08:00"}  # fmt: skip
+P = {"tranche_id": "T-BAD", "payment_date": "2026-01-15", "reported_at": "2026-01-16T18:00:00+08:00",
+     "interest_due": 3.9e6, "interest_paid": 3.9e6, "principal_due": 0, "principal_paid": 0}  # fmt: skip
+S = {"deal_id": "D-BAD", "period_start": "2025-07-01", "period_end": "2025-09-30",
+     "reported_at": "2025-10-20T18:00:00+08:00", "collections": 4.1e7, "debt_service_due": 3.9e7}  # fmt: skip
+R = {"tranche_id": "T-BAD", "agency": "CCXI", "rating": "AA+", "ts": "2025-11-03T17:00:00+08:00"}
+E = {"entity_id": "bad", "kind": "lgfv", "parent_id": "gov", "updated_at": "2025-01-01T00:00:00+08:00"}
 
 
 def _j(value: object) -> bytes:
@@ -69,6 +89,17 @@ MAKERS: list[tuple[str | None, Callable[[int], bytes]]] = [
     (FINANCIALS, lambda i: _j({**F, "event_id": f"f{i}", "period_end": "2024-01-01"})),
     (FINANCIALS, lambda i: b'{"event_id": "f%d", "issuer_id": "x", "net_income": Infinity}' % i),
     (FINANCIALS, lambda i: _j({**F, "event_id": f"f{i}", "net_income": {"deeply": [[["nested"]]]}})),
+    (DISTRIBUTIONS, lambda i: _j({**P, "event_id": f"p{i}", "interest_paid": -1.0})),
+    (DISTRIBUTIONS, lambda i: _j({**P, "event_id": f"p{i}", "factor_after": 1.5})),
+    (DISTRIBUTIONS, lambda i: b'{"event_id": "p%d", "tranche_id": "T", "interest_due": NaN}' % i),
+    (SERVICER_REPORTS, lambda i: _j({**S, "event_id": f"s{i}", "period_end": "2025-06-30"})),
+    (SERVICER_REPORTS, lambda i: _j({**S, "event_id": f"s{i}", "debt_service_due": -3.9e7})),
+    (SERVICER_REPORTS, lambda i: _j({**S, "event_id": f"s{i}", "delinquency_pct": 140.0})),
+    (RATINGS, lambda i: _j({**R, "event_id": f"r{i}", "issuer_id": "bad"})),
+    (RATINGS, lambda i: _j({k: v for k, v in {**R, "event_id": f"r{i}"}.items() if k != "tranche_id"})),
+    (RATINGS, lambda i: _j({**R, "event_id": f"r{i}", "rating": "AAA+"})),
+    (ENTITIES, lambda i: _j({**E, "event_id": f"e{i}", "parent_id": "bad"})),
+    (ENTITIES, lambda i: _j({**E, "event_id": f"e{i}", "kind": "bank"})),
 ]
 HUGE: list[Callable[[int], bytes]] = [
     lambda i: _j({**Q, "event_id": f"h{i}" + "x" * 999_000}),  # a 1 MB string, under the size limit

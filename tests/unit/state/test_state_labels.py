@@ -47,8 +47,11 @@ def test_family_and_every_holding_portfolio_joined() -> None:
     assert tranche["province"] == "Hubei"
     assert _labels(source, Subject(deal_id="D-1", issuer_id="wuhan-bus"))["portfolio"] == "fund-a,fund-b"
     assert _labels(source, Subject(issuer_id="wuhan-bus"))["portfolio"] == "fund-a,fund-b"
+    # family_stress: the portfolios holding any tranche of the family's issuers.
     family = _labels(source, Subject(entity_id="hubei-gov"))
-    assert family["family"] == "hubei-gov" and "portfolio" not in family
+    assert family["family"] == "hubei-gov" and family["portfolio"] == "fund-a,fund-b"
+    assert "portfolio" not in _labels(source, Subject(entity_id="lonely"))
+    assert "portfolio" not in _labels(source, Subject(year=2025))
     lonely = _labels(source, Subject(tranche_id="T-3", issuer_id="lonely", deal_id="D-2"))
     assert lonely["family"] == "lonely" and "portfolio" not in lonely  # no entity record: its own root
     current[0] = parse_positions("portfolio,tranche_id,holding_face\nfund-z,T-3,5\n")  # a reload

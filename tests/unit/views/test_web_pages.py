@@ -184,3 +184,12 @@ async def test_with_positions_the_exposures_show_what_is_held_and_a_portfolio_ta
 async def test_without_positions_no_portfolio_table(pages: WebPages) -> None:
     page = await pages.watchlist({})
     assert 'id="exposures-portfolio"' not in page.html and ">Held</th>" not in page.html
+
+
+def test_holdings_show_by_portfolio_in_money_and_sort_by_holding() -> None:
+    held = {c.name: c for c in web_format.columns()}["holdings"]
+    assert held.title == "Holdings" and held.sort == "holding"
+    assert (
+        web_format.show({"fund-a": 50e6, "fund-b": 1.2e9}, "holdings") == "Rmb50.0mn fund-a, Rmb1.20bn fund-b"
+    )
+    assert web_format.show({}, "holdings") == "—"
