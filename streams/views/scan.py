@@ -21,6 +21,7 @@ documents are garbage as soon as an answer is computed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -133,7 +134,20 @@ class MarketScan:
 def _parsed_and_worked(
     documents: ViewDocuments, positions: Positions | None, extra: A, work: Callable[[MarketView, A], T]
 ) -> T:
-    view = documents.parse()
-    if positions is not None:
-        view.positions = positions
-    return work(view, extra)
+    # The cyclic collector paused meanwhile: parsing allocates millions of objects, which sets off full
+    # collections, each walking the whole growing market while holding the GIL; the loop stalled a second and
+    # more per collection at 4,000 tranches (BENCHMARKS.md, Read endpoints off the loop). The parsed market
+    # is plain data without reference cycles, so reference counting frees it as soon as the answer is
+    # computed, before collection resumes. Scans run one at a time, so only one thread pauses and resumes it.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        view = documents.parse()
+        if positions is not None:
+            view.positions = positions
+        answer = work(view, extra)
+        del view
+        return answer
+    finally:
+        if paused:
+            gc.enable()

@@ -9,6 +9,7 @@ loop has ticked a hundred times. Parsed on the loop, the ticker could never tick
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -122,6 +123,7 @@ async def test_a_burst_of_requests_runs_one_scan_at_a_time(run: BacktestRun) -> 
     assert [getattr(a, "status", None) for a in answers] == [200] * 6
     assert scan.scans == 6  # nothing kept: each read the state, but never two at once
     assert source.most_at_once == 1
+    assert gc.isenabled()  # paused during each parse only
 
 
 async def test_the_same_request_within_the_ttl_takes_the_kept_answer(run: BacktestRun) -> None:
