@@ -24,7 +24,7 @@ from streams.rules.stale_quote import micros
 from streams.state.reader import StateReader
 from streams.views.state_api import StateApi, openapi_document
 from tests.conftest import REDIS_URL
-from tests.unit.views import credit_story
+from tests.support import credit_story
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streams.cli.main import main
-from tests.unit.views import credit_story
+from tests.support import credit_story
 
 TRUSTEE = """ID,Tranche,Pay Date,Published,Int Due,Int Paid,Prin Due,Prin Paid,Undertaking,Factor
 p-1,BISHUI-24-A,2024-07-15,2024-07-16 18:00,"10,000,000","6,000,000",0,0,"4,000,000",1.0

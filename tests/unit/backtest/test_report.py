@@ -18,7 +18,7 @@ from streams.cli.main import main
 from streams.demo.run import scenario_path
 from streams.rules.registry import RulesConfig
 from streams.views.exposures import exposures
-from tests.unit.views import credit_story
+from tests.support import credit_story
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -15,7 +15,7 @@ from streams.rules.registry import RulesConfig
 from streams.views.scan import ParsedView
 from streams.views.watchlist import WatchQuery, WatchRow, watchlist
 from streams.views.web_pages import WebPages
-from tests.unit.views.credit_story import records
+from tests.support.credit_story import records
 
 
 @pytest.fixture(scope="module")
