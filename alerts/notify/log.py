@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from alerts.core.model import Alert
-from alerts.notify.templates import headline
+from alerts.notify.templates import headline, held
 
 log = logging.getLogger("tranchewatch.alerts")
 
@@ -17,9 +17,11 @@ class LogSink:
 
     async def notify(self, alerts: Sequence[Alert], title: str) -> None:
         for alert in alerts:  # a line each: a log has no grouped message
+            holdings = held(alert)  # what the configured portfolios hold of it, as Slack says it
             log.warning(
-                "ALERT %s (fingerprint %s, event time %s)",
+                "ALERT %s%s (fingerprint %s, event time %s)",
                 headline(alert),
+                f"; {holdings}" if holdings else "",
                 alert.fingerprint,
                 alert.event_time.isoformat(),
             )

@@ -82,7 +82,7 @@ class BacktestRun:
     dead_letters: list[tuple[str, str]] = field(default_factory=list)  # (source topic, reason)
 
     def documents(self, kind: str, model: type[D]) -> dict[str, D]:
-        """Final state documents of one kind ('tranche', 'issuer', 'deal'), by id."""
+        """Final state documents of one kind ('tranche', 'issuer', 'deal', 'entity'), by id."""
         found: dict[str, D] = {}
         for name, (_, raw) in sorted(self.store.documents.items()):
             key = DocKey.parse(name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class Options:
     only: str | None = None
     # Codec of every batch the bench publishes (streams/kafka/codecs.py); None: uncompressed.
     compression: str | None = None
+    # Partitions of bond.quotes on the bench's brokers (the worker's default is 4; `--only scale` uses 8).
+    quotes_partitions: int = 4
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Bench:
             # Every id kept, so that progress is the ids stored and the figures compare with earlier runs
             # (`--only soak` measures the default retention).
             "TRANCHEWATCH_DEDUP_RETENTION_DAYS": "36500",
+            "TRANCHEWATCH_QUOTES_PARTITIONS": str(self.options.quotes_partitions),
             **self.options.extra_env,
         }
 
@@ -98,7 +102,7 @@ class Bench:
         broker = EmbeddedBroker(log_file=self.workdir / "broker.log")
         with broker.running():
             boot = broker.bootstrap
-            ensure_topics(Settings(kafka_bootstrap=boot))
+            ensure_topics(self.topic_settings(boot))
             report.publish_rate = asyncio.run(
                 preload(boot, data.reference + data.quotes, self.options.compression)
             )
@@ -109,15 +113,28 @@ class Bench:
                     mode, envs, data.total, self.workdir, name, self.timeout
                 )
 
-    def stateful(self, report: Report, data: Dataset, name: str, mode: str, processes: int) -> None:
+    def topic_settings(self, bootstrap: str) -> Settings:
+        return Settings(kafka_bootstrap=bootstrap, quotes_partitions=self.options.quotes_partitions)
+
+    def stateful(
+        self,
+        report: Report,
+        data: Dataset,
+        name: str,
+        mode: str,
+        processes: int,
+        before_quotes: Callable[[], None] | None = None,
+    ) -> None:
         """A broker of its own: deals and financials first, the contenders started and done with them, then
         the quotes published as fast as the client can (tens of thousands a second, far above what a
         stateful contender handles), and the rate measured on the quotes. Reading the reference data first
-        is what makes the alert sets comparable: faust does not promise an order between topics."""
+        is what makes the alert sets comparable: faust does not promise an order between topics.
+        `before_quotes` runs once the reference data is read, just before the quotes go out (the scale
+        bench resets Redis's counters there)."""
         broker = EmbeddedBroker(log_file=self.workdir / f"{name}-broker.log")
         with broker.running():
             boot = broker.bootstrap
-            ensure_topics(Settings(kafka_bootstrap=boot))
+            ensure_topics(self.topic_settings(boot))
             asyncio.run(preload(boot, data.reference, self.options.compression))
             app_id = f"twbench-{self.run_id}-{name}"
             envs = [self.env(name, boot, app_id) for _ in range(processes)]
@@ -128,6 +145,8 @@ class Bench:
 
             def publish_quotes(procs: list[Process]) -> None:
                 wait_until(reference_read, f"{name}: deals and financials handled", self.timeout, procs)
+                if before_quotes is not None:
+                    before_quotes()
                 asyncio.run(preload(boot, data.quotes, self.options.compression))
 
             report.throughput[name] = run_contenders(

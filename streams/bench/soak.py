@@ -73,6 +73,29 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def worker_handler(client: Redis, prefix: str) -> BatchHandler:
+    """The worker's BatchHandler on RedisStore, default rules, event ids kept for the default retention."""
+    return BatchHandler(
+        RedisStore(client, prefix),
+        RulesConfig(),
+        KeptDeadLetters(),
+        Metrics(),
+        dedup_retention=DEFAULT_RETENTION,
+    )
+
+
+async def feed_batch(
+    handler: BatchHandler, records: list[tuple[str, bytes, bytes]], offsets: dict[str, int]
+) -> None:
+    """One batch as an agent hands it over: envelopes with each topic's next offsets on partition 0."""
+    batch = []
+    for topic, key, value in records:
+        offset = offsets.get(topic, 0)
+        offsets[topic] = offset + 1
+        batch.append(Envelope(topic, 0, offset, key, value, time.monotonic()))
+    await handler.handle(batch)
+
+
 def run_soak(quotes: int, tranches: int, days: float, redis_url: str) -> SoakReport:
     report = SoakReport(quotes, tranches, days)
     rounds = max(1, -(-quotes // tranches))
@@ -100,22 +123,11 @@ async def _feed(
     report: SoakReport,
 ) -> None:
     client = Redis.from_url(redis_url)
-    handler = BatchHandler(
-        RedisStore(client, prefix),
-        RulesConfig(),
-        KeptDeadLetters(),
-        Metrics(),
-        dedup_retention=DEFAULT_RETENTION,
-    )
+    handler = worker_handler(client, prefix)
     offsets: dict[str, int] = {}
 
     async def feed(records: list[tuple[str, bytes, bytes]]) -> None:
-        batch = []
-        for topic, key, value in records:
-            offset = offsets.get(topic, 0)
-            offsets[topic] = offset + 1
-            batch.append(Envelope(topic, 0, offset, key, value, time.monotonic()))
-        await handler.handle(batch)
+        await feed_batch(handler, records, offsets)
 
     try:
         for at in range(0, len(reference), BATCH):

@@ -132,6 +132,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
         print(soak.render(), flush=True)
         return 0
+    if args.only == "scale":
+        from streams.bench.scale import run_scale
+
+        workers = tuple(int(n) for n in args.workers.split(","))
+        scale = run_scale(args.quotes, args.tranches, workers, args.partitions)
+        print(scale.render(), flush=True)
+        return 0 if scale.same_alerts else 1
     from streams.bench.report import render
     from streams.bench.run import Options, run_bench
 
@@ -178,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="embedded broker, local Redis, the demo scenario, alerts printed")
     demo.add_argument("--scenario", default=None, help="a JSON Lines file instead of the built-in story")
     demo.add_argument(
-        "--pace", type=float, default=0.3, help="seconds between published events (default 0.3)"
+        "--pace", type=float, default=0.25, help="seconds between published events (default 0.25)"
     )
     demo.set_defaults(func=cmd_demo)
     backtest_cli.add_commands(sub)  # each command module registers its commands the same way
@@ -200,10 +207,15 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-quotes", type=int, default=50_000, help="quotes per latency run")
     bench.add_argument(
         "--only",
-        choices=["throughput", "soak"],
+        choices=["throughput", "soak", "scale"],
         default=None,
         help="throughput: only raw aiokafka and the empty faust agents (no Redis, no alerts compared); "
-        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS",
+        "soak: the handler on Redis over --quotes quotes, Redis bytes per tranche and per event, RSS; "
+        "scale: --workers workers on a --partitions-partition quote topic, a redis-server of its own each",
+    )
+    bench.add_argument("--workers", default="1,2,4", help="worker counts of --only scale (default 1,2,4)")
+    bench.add_argument(
+        "--partitions", type=int, default=8, help="partitions of bond.quotes for --only scale (default 8)"
     )
     bench.add_argument(
         "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,15 @@ def clear_prefix(settings: Settings, prefix: str) -> int:
         client.close()
 
 
+def _paced(records: list[tuple[str, Any]], pace_seconds: float) -> Iterator[tuple[str, Any]]:
+    """One record at a time, `pace_seconds` apart, through one producer (a producer per record spent more
+    time connecting than the pace itself); it sends each within its 5 ms linger."""
+    for i, record in enumerate(records):
+        if i:
+            time.sleep(pace_seconds)
+        yield record
+
+
 def _publish_when_ready(settings: Settings, records: list[tuple[str, Any]], pace_seconds: float) -> None:
     """Feeds the story in once the worker is consuming, one event at a time, so alerts fire in story order."""
     url = f"http://{settings.http_host}:{settings.http_port}/readyz"
@@ -52,17 +62,17 @@ def _publish_when_ready(settings: Settings, records: list[tuple[str, Any]], pace
         except OSError:
             pass
         time.sleep(0.5)
-    for topic, value in records:
-        publish_records(settings.kafka_bootstrap, [(topic, value)])
-        time.sleep(pace_seconds)
+    publish_records(settings.kafka_bootstrap, _paced(records, pace_seconds))
     print(f"demo: all {len(records)} events published; the worker keeps running (Ctrl-C stops).", flush=True)
 
 
-def run_demo(scenario: Path | None = None, pace_seconds: float = 0.3) -> int:
+def run_demo(scenario: Path | None = None, pace_seconds: float = 0.25) -> int:
     os.environ.setdefault("TRANCHEWATCH_REDIS_PREFIX", DEMO_PREFIX)
     os.environ.setdefault("TRANCHEWATCH_APP_ID", "tranchewatch-demo")
     os.environ.setdefault("TRANCHEWATCH_LOG_LEVEL", "WARNING")
     os.environ.setdefault("TRANCHEWATCH_RULES_FILE", str(scenario_path().with_name("rules.toml")))
+    # Two funds' holdings, so alerts say who holds the paper ("held: Rmb50.0mn in fund-a").
+    os.environ.setdefault("TRANCHEWATCH_POSITIONS_FILE", str(scenario_path().with_name("positions.csv")))
     # The embedded broker answers a consumer's JoinGroup after half its rebalance timeout.
     os.environ.setdefault("TRANCHEWATCH_REBALANCE_TIMEOUT_SECONDS", "2")
     broker = EmbeddedBroker(log_file=Path(tempfile.gettempdir()) / "tranchewatch-demo-broker.log")

@@ -1,10 +1,12 @@
 """The backtest and the worker on the real broker and Redis agree, for the demo scenario; and the worker's
 state API serves the watchlist of that state.
 
-The worker reads the three topics (and four quote partitions) concurrently, a backtest reads the file in
-order. The firing set does not depend on that interleaving (streams/engine/apply.py), except issuing_into_weakness,
-which judges a deal on what was read before it: so each deal is published on its own, once everything
-before it in the file is handled, as the backtest reads it. Passing stale_quote episodes do depend on how
+The worker reads the topics (and four quote partitions) concurrently, a backtest reads the file in
+order. The firing set does not depend on that interleaving (streams/engine/apply.py), except
+issuing_into_weakness, which judges a deal on what was read before it, and a trustee's report, which
+gives the factor later quotes are read with and is overdue once the clock has passed its payment date: so
+each deal and each distribution report is published on its own, once everything before it in the file is
+handled, as the backtest reads it. Passing stale_quote episodes do depend on how
 the partitions interleave (a tranche briefly behind another partition's clock), so the history of every
 alert ever raised is compared without them.
 """
@@ -15,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -25,11 +28,12 @@ from streams.backtest.sources import Record, read_jsonl
 from streams.demo.run import scenario_path
 from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.publish import publish_records
-from streams.kafka.topics import DEALS
+from streams.kafka.topics import DEALS, DISTRIBUTIONS
 from streams.model.state import TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
 from streams.rules.stale_quote import micros
+from streams.views.exposures import exposures
 from streams.views.watchlist import WatchQuery, watchlist
 from tests.support.wait import wait_for
 from tests.support.worker_process import WorkerProcess
@@ -38,10 +42,10 @@ pytestmark = pytest.mark.integration
 
 
 def _phases(records: list[Record]) -> Iterator[list[Record]]:
-    """Runs of non-deal records, and each deal on its own."""
+    """Runs of other records, and each deal and distribution report on its own."""
     run: list[Record] = []
     for record in records:
-        if record[0] == DEALS:
+        if record[0] in (DEALS, DISTRIBUTIONS):
             if run:
                 yield run
             yield [record]
@@ -128,6 +132,23 @@ def test_backtest_gives_the_workers_alerts_for_the_demo_scenario(
     assert worker.http("/api/v1/watchlist?sort=colour")[0] == 400
     status, text = worker.http("/api/v1/openapi.json")
     assert status == 200 and "/api/v1/watchlist" in json.loads(text)["paths"]
+    # And the same exposures: the Hubei and Jiangsu families summed from the entity records.
+    for group_by in ("family", "province"):
+        assert _api(worker, f"/api/v1/exposures?group_by={group_by}") == exposures(view, group_by).model_dump(
+            mode="json"
+        )
+    assert {"hubei-gov", "jiangsu-gov"} <= {r["key"] for r in _api(worker, "/api/v1/exposures")["rows"]}
+
+
+def _api(worker: WorkerProcess, path: str) -> Any:
+    """The body of a 200: a worker on a busy machine may miss one 5-second try."""
+    status, text = 0, ""
+    for _ in range(3):
+        status, text = worker.http(path)
+        if status:
+            break
+    assert status == 200, (path, status, text)
+    return json.loads(text)
 
 
 V2_SCENARIO = Path(__file__).with_name("data") / "v2_rules.jsonl"

@@ -34,6 +34,21 @@ def test_demo_prints_the_story_and_stops_cleanly(tmp_path: Path, redis_prefix: s
         "[CRITICAL] Below par: WHBUS-2025-A at 95.00",
         "Issuance record",
         "Stale quote: GZFLOOD-2025-A",
+        # Issue 14: the October distribution topped up, the Q3 fares below the debt service, one agency's cut.
+        "[WARNING] Support drawn: WHBUS-2025-A: the 2025-10-15 distribution paid Rmb3.90mn of Rmb3.90mn interest"
+        " due; Rmb3.80mn drawn from the shortfall undertaking",
+        "[CRITICAL] Coverage shortfall: WHBUS-2025: Q3 2025 collections Rmb15.1mn covered debt service Rmb18.9mn"
+        " 0.80x",
+        "[CRITICAL] Trigger breach: WHBUS-2025: Q3 2025 triggers breached: dscr_below_1_1",
+        "[CRITICAL] Stressed collateral: WHBUS-2025-A",
+        "[WARNING] Rating downgrade: WHBUS-2025-A downgraded: CCXI AAA(sf) to AA(sf)",
+        # Issue 15: the district's tower owner in trouble too, so the Hubei family is.
+        "[CRITICAL] Coverage shortfall: HSTOWER-2025",
+        "[WARNING] Family stress: 2 issuers of the Hubei Provincial Government family have critical alerts:"
+        " hongshan-property",
+        # The demo's positions (streams/demo/positions.csv): who holds the paper an alert is about.
+        "[CRITICAL] Coverage shortfall: WHBUS-2025: Q3 2025 collections Rmb15.1mn covered debt service Rmb18.9mn"
+        " 0.80x (critical below 1.00x); held: Rmb50.0mn in fund-a, Rmb20.0mn in fund-b",
         "events published",
     ]
     deadline = time.monotonic() + 120
@@ -44,6 +59,11 @@ def test_demo_prints_the_story_and_stops_cleanly(tmp_path: Path, redis_prefix: s
     assert all(e in text for e in expected), text
     assert "Logging error" not in text and "Traceback" not in text, text
     assert "no longer distressed" not in text, text  # the bus company's troubles outlast the story
+    # The healthy family elsewhere, Jiangsu's toll roads and Nanjing's water, fires nothing.
+    assert not [
+        line for line in text.splitlines() if "ALERT" in line and ("JSCOMM" in line or "NJWATER" in line)
+    ]
+    assert "Jiangsu" not in text, text
     children = children_of(demo.pid)
     assert children, "the demo should run the embedded broker as a child process"
     demo.send_signal(signal.SIGINT)

@@ -117,7 +117,8 @@ def test_every_dashboard_expression_answers_on_a_live_scrape(
     worker = worker_factory(TRANCHEWATCH_EXPOSURE_METRICS_SECONDS="1")
     worker.wait_ready()
     prom = prometheus_for(worker.port)
-    publish_records(broker.bootstrap, read_jsonl(scenario_path()))
+    story = list(read_jsonl(scenario_path()))
+    publish_records(broker.bootstrap, story)
     wait_for(
         lambda: has_data(prom.query("max(tranchewatch_deals_this_year) > 0")),
         timeout=90,
@@ -127,6 +128,23 @@ def test_every_dashboard_expression_answers_on_a_live_scrape(
         lambda: has_data(prom.query("max(tranchewatch_issuers_loss_widening) > 0")),
         timeout=60,
         what="issuer losses in Prometheus",
+    )
+    # The whole story handled and scraped (its alerts among the active ones), and the exposure gauges
+    # refreshed after it: on a busy machine the first two can hold long before the story's end.
+    wait_for(
+        lambda: has_data(prom.query(f"sum(tranchewatch_events_total) >= {len(story)}")),
+        timeout=90,
+        what="every event of the story in Prometheus",
+    )
+    wait_for(
+        lambda: (
+            has_data(prom.query('max(tranchewatch_active_alerts{rule="family_stress"}) > 0'))
+            and has_data(
+                prom.query('max(tranchewatch_exposure_outstanding_principal{group_by="asset_type"}) > 0')
+            )
+        ),
+        timeout=60,
+        what="the story's last alerts and the exposure gauges in Prometheus",
     )
     # A counter's first scrape gives no rate: move it again once Prometheus has seen it.
     later = [

@@ -40,8 +40,13 @@ def _load(redis_client: redis.Redis, prefix: str, records: list[tuple[str, Any]]
 
 @pytest.fixture
 def loaded(redis_client: redis.Redis, redis_prefix: str) -> Iterator[str]:
-    # The story up to mid-September (its December round left out), where these expectations were taken.
-    _load(redis_client, redis_prefix, [r for r in read_jsonl(scenario_path()) if "q-dec-" not in str(r)])
+    # The story up to the bus company's second deal (15 October; quotes up to mid-September), where these
+    # expectations were taken: before its collateral reports, its downgrade and the December round.
+    records = list(read_jsonl(scenario_path()))
+    second_deal = next(
+        i for i, (_, v) in enumerate(records) if isinstance(v, dict) and v.get("deal_id") == "WHBUS-2025-2"
+    )
+    _load(redis_client, redis_prefix, records[: second_deal + 1])
     # A key of another prefix that a careless scan would pick up.
     redis_client.hset(f"{redis_prefix}x:tranche:ALIEN", mapping={"d": b"{}", "v": 1})
     yield redis_prefix
@@ -77,7 +82,7 @@ def test_watchlist_endpoint_sorts_filters_and_matches_its_schema(loaded: str) ->
     assert body["clock"] == "2025-09-15T09:30:00+08:00" and body["stale_after_trading_days"] == 5
     everything = _call(loaded, "tranches", {})
     ids = [r["tranche_id"] for r in _check_schema(everything, "Watchlist")["rows"]]
-    assert ids == sorted(ids) and len(ids) == 8 and "ALIEN" not in ids
+    assert ids == sorted(ids) and len(ids) == 10 and "ALIEN" not in ids
 
 
 def test_bad_query_parameters_are_400s(loaded: str) -> None:
@@ -125,10 +130,16 @@ def test_watchlist_command(
     monkeypatch.setenv("TRANCHEWATCH_REDIS_PREFIX", loaded)
     assert main(["watchlist", "--sort", "quote_age", "--stale"]) == 0
     out = capsys.readouterr().out
-    assert "2 of 2 tranches; market clock 2025-09-15 09:30+08:00; stale after 5 China trading days" in out
+    assert "3 of 3 tranches; market clock 2025-09-15 09:30+08:00; stale after 5 China trading days" in out
     lines = out.splitlines()
     assert lines[2].startswith("TRANCHE") and lines[4].startswith("CQTOWER-2025-B")
-    assert "10 STALE" in lines[4] and "WHBUS-2025-A" in lines[5]
+    assert "10 STALE" in lines[4] and "JSCOMM-2025-A" in lines[5] and "WHBUS-2025-A" in lines[6]
+    # Both credit families of the story, summed from the entity records up to each government.
+    assert main(["watchlist", "--group-by", "family", "--json"]) == 0
+    families = {r["key"]: r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert (families["hubei-gov"]["issuers"], families["hubei-gov"]["tranches"]) == (2, 3)
+    assert (families["jiangsu-gov"]["issuers"], families["jiangsu-gov"]["tranches"]) == (2, 2)
+    assert families["hubei-gov"]["firing"]["critical"] > 0 == families["jiangsu-gov"]["firing"]["critical"]
     assert main(["watchlist", "--issuer", "wuhan-bus", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [r["tranche_id"] for r in data["rows"]] == ["WHBUS-2025-A", "WHBUS-2025-B"]

@@ -9,6 +9,7 @@ from streams.backtest.sources import read_jsonl
 from streams.demo.run import scenario_path
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
+from streams.views.exposures import exposures
 from streams.views.watchlist import MarketView, WatchQuery, watchlist
 
 
@@ -62,37 +63,46 @@ def test_sorting(view: MarketView) -> None:
     quoted = [
         "WHBUS-2025-A",
         "CQTOWER-2025-B",
+        "HSTOWER-2025-A",
         "HZMETRO-2025-A",
         "CQTOWER-2025-A",
         "WHBUS-2025-B",
         "GZFLOOD-2025-A",
+        "JSCOMM-2025-A",
     ]
     assert _ids(view) == [*quoted, *never]
-    assert _ids(view, order="asc")[:2] == ["GZFLOOD-2025-A", "WHBUS-2025-B"]
+    assert _ids(view, order="asc")[:3] == ["JSCOMM-2025-A", "GZFLOOD-2025-A", "WHBUS-2025-B"]
     assert _ids(view, order="asc")[-2:] == never
     # On what is outstanding: HZMETRO's 3.40 on Rmb225mn (7.65mn) passes CQTOWER-A's 0.90 on Rmb800mn (7.2mn).
-    assert _ids(view, sort="mtm_loss")[:4] == [
+    assert _ids(view, sort="mtm_loss")[:5] == [
         "WHBUS-2025-A",
+        "HSTOWER-2025-A",
         "CQTOWER-2025-B",
         "HZMETRO-2025-A",
         "CQTOWER-2025-A",
     ]
     assert _ids(view, sort="loss_trend")[:2] == ["WHBUS-2025-A", "WHBUS-2025-B"]  # ties by id
-    assert _ids(view, sort="quote_age")[:3] == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
+    assert _ids(view, sort="quote_age")[:4] == [
+        "CQTOWER-2025-B",
+        "CQTOWER-2025-A",
+        "GZFLOOD-2025-A",
+        "HSTOWER-2025-A",  # last quoted 27 October
+    ]
     assert _ids(view, sort="tranche", order="asc")[0] == "CQTOWER-2025-A"
 
 
 def test_filters_and_paging(view: MarketView) -> None:
-    assert _ids(view, province="hubei") == ["WHBUS-2025-A", "WHBUS-2025-B"]
+    assert _ids(view, province="hubei") == ["WHBUS-2025-A", "HSTOWER-2025-A", "WHBUS-2025-B"]
     assert _ids(view, issuer="chongqing") == ["CQTOWER-2025-B", "CQTOWER-2025-A"]  # part of the name
     assert _ids(view, issuer="guangzhou-venues") == ["GZFLOOD-2025-A"]
     assert _ids(view, asset_type="office_rent", sort="tranche", order="asc") == [
         "CQTOWER-2025-A",
         "CQTOWER-2025-B",
+        "HSTOWER-2025-A",
     ]
-    assert _ids(view, stale=True) == ["CQTOWER-2025-B", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
+    assert _ids(view, stale=True) == ["CQTOWER-2025-B", "HSTOWER-2025-A", "CQTOWER-2025-A", "GZFLOOD-2025-A"]
     result = watchlist(view, StaleQuoteConfig(), WatchQuery(limit=2, offset=1))
-    assert result.total == 8 and [r.tranche_id for r in result.rows] == ["CQTOWER-2025-B", "HZMETRO-2025-A"]
+    assert result.total == 10 and [r.tranche_id for r in result.rows] == ["CQTOWER-2025-B", "HSTOWER-2025-A"]
 
 
 def test_staleness_follows_the_configured_threshold(view: MarketView) -> None:
@@ -104,6 +114,9 @@ def test_staleness_follows_the_configured_threshold(view: MarketView) -> None:
         "CQTOWER-2025-A",
         "GZFLOOD-2025-A",
     ]
+    # HSTOWER-2025-A: 32 trading days since 27 October, stale under the default 5, not under the demo's 45.
+    assert "HSTOWER-2025-A" in _ids(view, StaleQuoteConfig(trading_days=31), stale=True)
+    assert "HSTOWER-2025-A" not in _ids(view, StaleQuoteConfig(trading_days=32), stale=True)
 
 
 def test_the_watchlist_flags_what_the_rule_fires_on(view: MarketView) -> None:
@@ -115,6 +128,19 @@ def test_the_watchlist_flags_what_the_rule_fires_on(view: MarketView) -> None:
         if a.rule == "stale_quote" and a.status == "firing"
     }
     assert stale_rows == firing
+
+
+def test_exposures_by_family_on_the_demo(view: MarketView) -> None:
+    # The backtest's final state carries the entity records: the Hubei family (the bus company's two
+    # tranches and Hongshan's tower) and the healthy Jiangsu family, each summed up to its government.
+    rows = {r.key: r for r in exposures(view, "family").rows}
+    hubei, jiangsu = rows["hubei-gov"], rows["jiangsu-gov"]
+    assert (hubei.issuers, hubei.tranches, hubei.face_value) == (2, 3, 1.5e9)
+    assert hubei.mark_to_market_loss == pytest.approx(31.2e6 + 1.5e6 + 400e6 * 5.05 / 100)
+    assert hubei.firing.critical > 0
+    assert (jiangsu.issuers, jiangsu.tranches, jiangsu.face_value) == (2, 2, 1.2e9)
+    assert (jiangsu.firing.critical, jiangsu.firing.warning) == (0, 0)
+    assert "wuhan-bus" not in rows and "hongshan-property" not in rows  # counted in their family, once
 
 
 def test_holdings_column_portfolio_filter_and_unknown_tranches(view: MarketView) -> None:
