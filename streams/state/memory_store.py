@@ -22,6 +22,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.maturing: dict[str, dt.datetime] = {}  # outstanding tranches: tranche id -> maturity
         self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
         self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
 
@@ -50,6 +51,9 @@ class MemoryStore:
     async def watched_before(self, before: dt.datetime) -> list[str]:
         return sorted(t for t, at in self.watching.items() if at < before)
 
+    async def maturing_before(self, until: dt.datetime) -> list[str]:
+        return sorted(t for t, at in self.maturing.items() if at <= until)
+
     async def commit(self, commit: Commit) -> bool:
         for key, version in commit.expected.items():
             if self.documents.get(key, (0, b""))[0] != version:
@@ -67,6 +71,11 @@ class MemoryStore:
                 self.watching.pop(tranche_id, None)
             else:
                 self.watching[tranche_id] = at
+        for tranche_id, at in commit.maturing.items():
+            if at is None:
+                self.maturing.pop(tranche_id, None)
+            else:
+                self.maturing[tranche_id] = at
         if commit.clock is not None and (self.event_clock is None or commit.clock > self.event_clock):
             self.event_clock = commit.clock
         for topic, event_id in commit.seen:
@@ -80,6 +89,8 @@ class MemoryStore:
         self.outbox.extend(commit.notices)
         for tranche_id, mark in commit.prices:
             self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)
+        for tranche_id in commit.retired:
+            self.prices.pop(tranche_id, None)
         for tp, offset in commit.positions.items():
             self.offsets[tp] = max(offset, self.offsets.get(tp, NONE))
         return True

@@ -11,6 +11,13 @@ make overdue: the tranches filed before the cutoff of its final clock (the store
 quote). Two checks in the commit keep "stale as soon as the clock says so" true across workers: a filed
 tranche the stored clock has already made overdue, or an overdue one this batch did not load (another
 worker filed it meanwhile), is a conflict, and the batch is judged again on fresh state.
+
+Retirement (streams/engine/retire.py) reads the same clock: a batch with quotes also loads the tranches its
+final clock retires, from the index of outstanding tranches by maturity (`StateKeys.maturing`), with their
+deals and issuers. That index is written from the documents whose maturity entry changed (`refile`: a deal's
+terms, a retirement), not from every document written, so a quote costs it nothing. No cross-worker check is
+needed: a retirement is a document write like any other, and the version check settles two workers racing to
+retire the same tranche; a tranche the clock passed but no batch loaded yet is retired by the next batch.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
+from streams.model import retirement
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
 from streams.model.positions import Positions
 from streams.model.state import (
@@ -78,6 +86,10 @@ class Commit:
     # kept; None keeps every id (tests that build a Commit by hand).
     seen_at: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     retention: dt.timedelta | None = None
+    # The index of outstanding tranches by maturity (streams/model/retirement.py), by tranche id: filed under
+    # this, None to take it out. And the tranches retired by this batch, whose price history goes.
+    maturing: dict[str, dt.datetime | None] = field(default_factory=dict)
+    retired: list[str] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -116,6 +128,10 @@ class StateStore(Protocol):
         """Tranche ids in stale_quote's index filed under a quote older than `before`."""
         ...
 
+    async def maturing_before(self, until: dt.datetime) -> list[str]:
+        """Outstanding tranche ids maturing (midnight China time of the maturity date) at or before `until`."""
+        ...
+
 
 @dataclass
 class Snapshot:
@@ -144,6 +160,13 @@ class Snapshot:
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
     index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+    # Retirement (streams/engine/retire.py): the grace after maturity (None: nothing retires), the loaded
+    # tranches this batch's clock may retire, the tranches whose maturity entry must be rewritten, and the
+    # tranches retired here.
+    retire_after: dt.timedelta | None = None
+    maturing: retirement.MaturityIndex = field(default_factory=retirement.MaturityIndex)
+    refile: set[str] = field(default_factory=set)
+    retired: list[str] = field(default_factory=list)
     # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
     # holds of its subject (streams/engine/judge.py). None: no positions file.
     positions: Positions | None = None
@@ -191,6 +214,8 @@ class Snapshot:
             commit.clock = self.clock
         if self.stale_cfg is not None:
             self._commit_index(commit, self.stale_cfg)
+        commit.maturing = {t: retirement.maturing_at(self.tranches[t]) for t in sorted(self.refile)}
+        commit.retired = list(self.retired)
         return commit
 
     def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
@@ -281,16 +306,23 @@ async def load_snapshot(
     events: list[Event],
     cache: StateCache | None = None,
     stale: StaleQuoteConfig | None = None,
+    retire_after: dt.timedelta | None = None,
 ) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
     brings all its tranches (their below_par states), and a deal's issuer its other deals (for
-    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes also bring the clock and, with `stale`
-    enabled, the tranches the batch can make overdue. Two round trips, a third when some tranche is
-    overdue; documents whose cached version is current are neither sent nor decoded again.
+    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes also
+    bring the clock and, with `stale` enabled, the tranches the batch can make overdue, and with `retire_after`
+    set, the tranches its clock retires. Two round trips, a third when some tranche is overdue or retires, a
+    fourth for the deals and issuers of those that retire; documents whose cached version is current are
+    neither sent nor decoded again.
     """
-    snap = Snapshot(stale_cfg=stale, as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None)
+    snap = Snapshot(
+        stale_cfg=stale,
+        retire_after=retire_after,
+        as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None,
+    )
     primary = _primary_keys(events)
     quoted = [e.ts for e in events if isinstance(e, Quote)]
     first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
@@ -318,20 +350,43 @@ async def load_snapshot(
         state = snap.deals.get(deal_id)
         if state is not None and state.deal is not None:
             follow.update(tranche_key(t.tranche_id) for t in state.deal.tranches)
-    if not quoted or stale is None or not stale.enabled:
+    if not quoted:
         await _load_into(snap, store, follow, cache)
         return snap
+    # No clock of this batch passes `final`.
     final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
-    final_cutoff = stale_quote.cutoff(final, stale)
-    overdue = (
-        await asyncio.gather(_load_into(snap, store, follow, cache), store.watched_before(final_cutoff))
-    )[1]
-    await _load_into(snap, store, {tranche_key(t) for t in overdue}, cache)
-    # No clock of this batch passes `final`, so nothing filed at or after its cutoff is indexed in memory.
-    snap.index.below = final_cutoff
-    for tranche in snap.tranches.values():
-        stale_quote.watch(snap.index, tranche, stale)
+    final_cutoff = stale_quote.cutoff(final, stale) if stale is not None and stale.enabled else None
+    horizon = final - retire_after if retire_after is not None else None
+    _, overdue, due = await asyncio.gather(
+        _load_into(snap, store, follow, cache),
+        store.watched_before(final_cutoff) if final_cutoff is not None else _nothing(),
+        store.maturing_before(horizon) if horizon is not None else _nothing(),
+    )
+    await _load_into(snap, store, {tranche_key(t) for t in (*overdue, *due)}, cache)
+    if due:  # a deal retires with its last tranche, and an issuer forgets its retired tranches
+        near: set[DocKey] = set()
+        for tranche_id in due:
+            retiring = snap.tranches.get(tranche_id)
+            if retiring is not None and retiring.deal_id:
+                near.add(deal_key(retiring.deal_id))
+            if retiring is not None and retiring.issuer_id:
+                near.add(issuer_key(retiring.issuer_id))
+        await _load_into(snap, store, near, cache)
+    if horizon is not None:
+        for tranche in snap.tranches.values():
+            at = retirement.maturing_at(tranche)
+            if at is not None and at <= horizon:
+                retirement.file(snap.maturing, tranche)
+    if final_cutoff is not None and stale is not None:
+        # Nothing filed at or after the final cutoff can become overdue here, so it is not indexed in memory.
+        snap.index.below = final_cutoff
+        for tranche in snap.tranches.values():
+            stale_quote.watch(snap.index, tranche, stale)
     return snap
+
+
+async def _nothing() -> list[str]:
+    return []
 
 
 async def load_more(snap: Snapshot, store: StateStore, keys: set[DocKey], cache: StateCache | None) -> None:

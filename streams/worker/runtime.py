@@ -142,6 +142,7 @@ class Runtime:
             cache=cache,
             deadletter_read_back=settings.deadletter_read_back,
             dedup_retention=dt.timedelta(days=settings.dedup_retention_days),
+            retire_after=dt.timedelta(days=settings.retire_after_days),
             positions=lambda: book.current,
         )
         outbox = Outbox(redis, settings.redis_prefix)
