@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     # Event ids are remembered this long (event time, before their topic's newest) to drop duplicates; a
     # redelivery from Kafka is known by its offset however old (streams/engine/pipeline.py).
     dedup_retention_days: float = Field(7.0, gt=0)
+    # A matured tranche retires (alerts resolved, document compacted to a tombstone, price history deleted)
+    # once the event-time clock passes midnight of its maturity date plus this (streams/engine/retire.py).
+    retire_after_days: float = Field(30.0, ge=0)
     # n > 0: a batch's offsets move only after n replicas acknowledged its commit (WAIT, up to the timeout);
     # on a timeout the batch is retried, never acknowledged (README, Reliability).
     redis_min_replicas: int = Field(0, ge=0)
@@ -143,6 +146,10 @@ class Settings(BaseSettings):
     exposure_metrics_top: int = Field(10, ge=1, le=100)
     exposure_metrics_provinces: str | None = None
     exposure_metrics_asset_types: str | None = None
+    # Reads of every state document (the watchlist, tranche list, exposures, issuer and deal rows, the web
+    # pages; streams/views/scan.py): one at a time per worker, parsed in a thread, each answer kept this many
+    # seconds for the same request (a burst of page loads costs one read); 0: nothing kept.
+    scan_cache_seconds: float = Field(3.0, ge=0, le=300)
 
     @field_validator("*", mode="before")
     @classmethod

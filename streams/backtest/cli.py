@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 from streams.cli.csv_options import CSV_EPILOG, add_csv_arguments, csv_files, csv_records
 from streams.rules.registry import RulesConfig
+from streams.settings import load_settings
 
 from . import sources
 from .compare import compare
@@ -104,6 +106,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     # A records file's PublishError and pydantic's ValidationError are ValueErrors too.
     except (OSError, ValueError) as exc:
         sys.exit(f"tranchewatch backtest: {exc}")
+    # Tranches retire as in the worker (TRANCHEWATCH_RETIRE_AFTER_DAYS), on the replay's event-time clock.
+    retire_after = dt.timedelta(days=load_settings("tranchewatch backtest").retire_after_days)
     runs = [
         run_backtest(
             records,
@@ -111,6 +115,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             label=label,
             batch_size=max(1, args.batch_size),
             progress=_progress(label, args.progress_every),
+            retire_after=retire_after,
         )
         for label, rules in rule_sets
     ]

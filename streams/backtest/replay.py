@@ -12,6 +12,7 @@ size changes speed, never alerts.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +27,7 @@ from streams.ingest.deadletter import Envelope, KeptDeadLetters
 from streams.kafka.publish import message_key
 from streams.kafka.topics import INPUT_TOPICS
 from streams.metrics import Metrics
+from streams.model.retirement import DEFAULT_GRACE
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.state.keys import MARKET_KEY, DocKey
@@ -127,10 +129,14 @@ def _raw(value: Any) -> bytes:
 
 
 async def _replay(
-    records: Iterable[Record], rules: RulesConfig, batch_size: int, progress: Progress | None
+    records: Iterable[Record],
+    rules: RulesConfig,
+    batch_size: int,
+    progress: Progress | None,
+    retire_after: dt.timedelta | None,
 ) -> tuple[MemoryStore, Metrics, HeldDeadLetters]:
     store, metrics, dead = MemoryStore(), Metrics(), HeldDeadLetters()
-    handler = BatchHandler(store, rules, dead, metrics)
+    handler = BatchHandler(store, rules, dead, metrics, retire_after=retire_after)
     # Each record is stamped as `tranchewatch publish` would stamp it now (the producer's CreateTime),
     # so a quote stamped in the future is a future_timestamp dead letter here as in the worker.
     envelopes = (
@@ -173,8 +179,10 @@ def run_backtest(
     label: str = "rules",
     batch_size: int = 500,
     progress: Progress | None = None,
+    retire_after: dt.timedelta | None = DEFAULT_GRACE,
 ) -> BacktestRun:
-    store, metrics, dead = asyncio.run(_replay(records, rules, batch_size, progress))
+    """`retire_after`: the worker's TRANCHEWATCH_RETIRE_AFTER_DAYS, so that matured tranches retire as there."""
+    store, metrics, dead = asyncio.run(_replay(records, rules, batch_size, progress, retire_after))
     reasons = []
     for *_, headers in dead.records:
         named = dict(headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import logging
@@ -127,8 +128,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.only == "soak":
         from streams.bench.soak import run_soak
 
+        settings = load_settings()
         soak = run_soak(
-            args.quotes, args.tranches, args.soak_days, load_settings().redis_url.get_secret_value()
+            args.quotes,
+            args.tranches,
+            args.soak_days,
+            settings.redis_url.get_secret_value(),
+            life_days=args.soak_life_days,
+            retire_after=dt.timedelta(days=settings.retire_after_days),
         )
         print(soak.render(), flush=True)
         return 0
@@ -219,6 +226,13 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--soak-days", type=float, default=120.0, help="days of event time the soak's quotes span (120)"
+    )
+    bench.add_argument(
+        "--soak-life-days",
+        type=int,
+        default=0,
+        help="soak: a rolling market whose tranches each live this many days, maturing and retiring all the "
+        "time (TRANCHEWATCH_RETIRE_AFTER_DAYS after maturity); 0: the bench's market (default)",
     )
     bench.add_argument(
         "--compression",

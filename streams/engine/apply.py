@@ -29,9 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from streams.engine import quote_checks, structure
+from streams.engine import quote_checks, retire, structure
 from streams.engine.judge import SnapshotJudge, tranche_subject
 from streams.engine.quote_checks import Refused
+from streams.model import retirement
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
 from streams.model.family import entity_state, newer
 from streams.model.state import (
@@ -110,7 +111,11 @@ def _plan(rules: RulesConfig) -> _Plan:
 def apply_event(snap: Snapshot, topic: str, event: Event, rules: RulesConfig) -> Refused | None:
     """Expects events already de-duplicated by event_id (the pipeline drops repeats before loading state).
     A quote the contract refuses (streams/engine/quote_checks.py) changes nothing and is returned, for the
-    dead-letter topic; its event_id is not recorded as seen, as for any dead letter."""
+    dead-letter topic; its event_id is not recorded as seen, as for any dead letter. So is an event about a
+    retired tranche or deal (streams/engine/retire.py)."""
+    refused = retire.refusal(snap, event)
+    if refused is not None:
+        return refused
     if isinstance(event, Quote):
         known = snap.tranches.get(event.tranche_id)
         refused = quote_checks.after_maturity(known, event, rules) if known is not None else None
@@ -152,6 +157,9 @@ def _apply_quote(judge: SnapshotJudge, quote: Quote, plan: _Plan) -> None:
     snap.touch(tranche_key(tranche.tranche_id))
     if snap.clock is None or quote.ts > snap.clock:
         snap.clock = quote.ts
+    retire.retire_due(snap)  # before stale_quote judges: a retired tranche is no longer watched
+    if snap.tranches[quote.tranche_id].retired is not None:
+        return  # retired by its own quote's clock (after_maturity turned off): nothing more to judge
     if not late:
         for on_quote, cfg in plan.on_quote:
             on_quote(judge, tranche, previous, cfg)
@@ -174,6 +182,8 @@ def _apply_deal(judge: SnapshotJudge, deal: Deal, plan: _Plan, rules: RulesConfi
     _register_deal(snap, issuer, deal, rules)
     for terms in deal.tranches:
         tranche = snap.tranches[terms.tranche_id]
+        if tranche.retired is not None:
+            continue
         if marks_of(tranche_key(tranche.tranche_id), tranche.alerts):  # now counted for this deal's issuer
             snap.family_changed(deal.announced_at, tranche_key(tranche.tranche_id))
         evaluate_tranche(judge, tranche, judged_at(tranche), plan.judge_tranche)
@@ -192,6 +202,8 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
         issuer.deal_ids.append(deal.deal_id)
     for terms in deal.tranches:
         tranche = snap.tranche(terms.tranche_id)
+        if tranche.retired is not None:
+            continue  # a deal announced again keeps its retired tranches retired
         changed = tranche.terms != terms
         tranche.terms = terms
         tranche.deal_id = deal.deal_id
@@ -207,6 +219,9 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
             stale_quote.watch(snap.index, tranche, rules.stale_quote)
         if changed:
             structure.renormalise(tranche, rules)  # the schedule's factor is known from now on
+            snap.refile.add(terms.tranche_id)  # filed under its maturity, to retire in time
+        if snap.retire_after is not None:
+            retirement.file(snap.maturing, tranche)  # a later quote of this batch may retire it already
         snap.touch(tranche_key(terms.tranche_id))
     snap.touch(issuer_key(issuer.issuer_id))
 

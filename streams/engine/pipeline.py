@@ -22,6 +22,7 @@ from streams.ingest.parse import Rejected, parse
 from streams.metrics import Metrics
 from streams.model.events import Event, Quote
 from streams.model.positions import Positions
+from streams.model.retirement import DEFAULT_GRACE
 from streams.rules.registry import RulesConfig
 from streams.state.cache import StateCache
 from streams.state.guard import StateGuard
@@ -47,8 +48,11 @@ class BatchHandler:
         deadletter_read_back: int = DEFAULT_READ_BACK,
         dedup_retention: dt.timedelta = DEFAULT_RETENTION,
         guard: StateGuard | None = None,
+        retire_after: dt.timedelta | None = DEFAULT_GRACE,
         positions: Callable[[], Positions | None] = lambda: None,
     ) -> None:
+        """`retire_after`: tranches retire this long after maturity on the event-time clock
+        (streams/engine/retire.py; TRANCHEWATCH_RETIRE_AFTER_DAYS); None: never."""
         self.store = store
         self.rules = rules
         self.deadletters = deadletters
@@ -59,6 +63,7 @@ class BatchHandler:
         self.deadletter_read_back = deadletter_read_back
         self.dedup_retention = dedup_retention
         self.guard = guard or StateGuard()
+        self.retire_after = retire_after
         self.positions = positions  # the holdings in force (TRANCHEWATCH_POSITIONS_FILE), for evidence
 
     async def handle(self, batch: list[Envelope]) -> list[Alert]:
@@ -208,7 +213,12 @@ class BatchHandler:
         started = time.monotonic()
         events = [event for _, event in fresh]
         snap = await load_snapshot(
-            self.store, events, self.cache, self.rules.stale_quote, self.rules.distribution_overdue
+            self.store,
+            events,
+            self.cache,
+            self.rules.stale_quote,
+            self.retire_after,
+            overdue=self.rules.distribution_overdue,
         )
         snap.positions = self.positions()
         loaded_at = time.monotonic()

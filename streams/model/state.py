@@ -140,6 +140,15 @@ class Latch(BaseModel):
     value: float
 
 
+class Retirement(BaseModel):
+    """What is left to say of a retired tranche or deal (streams/engine/retire.py): it matured, and the stream's
+    event-time clock passed its maturity plus the grace (TRANCHEWATCH_RETIRE_AFTER_DAYS)."""
+
+    retired_at: dt.datetime  # event time: midnight (China time) of the maturity date, plus the grace
+    maturity_date: dt.date  # of a deal: its last tranche's
+    reason: str
+
+
 class TrancheState(_Doc):
     tranche_id: str
     deal_id: str | None = None
@@ -165,6 +174,9 @@ class TrancheState(_Doc):
     # v2, stressed_collateral: its deal's firing coverage_shortfall and trigger_breach, by rule, as last seen
     # with the deal loaded (a servicer report or the deal read); kept only while that rule is on.
     deal_signs: dict[str, DealSign] = Field(default_factory=dict)
+    # Set once retired: the document is then a tombstone (ids, the newest quote, this), kept for the API;
+    # events about it are dead-lettered instead of bringing it back.
+    retired: Retirement | None = None
 
     def reported_factors(self) -> list[tuple[dt.date, float]]:
         return [(r.payment_date, r.factor_after) for r in self.reports.values() if r.factor_after is not None]
@@ -250,6 +262,8 @@ class DealState(_Doc):
     # None while only servicer reports were read: they are kept, and judged when the deal arrives.
     deal: Deal | None = None
     servicer_reports: dict[str, CollateralReport] = Field(default_factory=dict)  # by CollateralReport.period
+    # Set once its last tranche retired: the reports and alerts are dropped, the deal's terms kept for the API.
+    retired: Retirement | None = None
 
     def newest_servicer_report(self) -> CollateralReport | None:
         return self.servicer_reports[max(self.servicer_reports)] if self.servicer_reports else None

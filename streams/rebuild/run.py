@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
@@ -234,6 +235,7 @@ class Rebuild:
             handler = BatchHandler(
                 store, self.rules, dead, Metrics(), retry_max_seconds=self.settings.redis_retry_max_seconds,
                 cache=cache, guard=_AbortingGuard(), positions=lambda: self.positions.current,
+                retire_after=dt.timedelta(days=self.settings.retire_after_days),
             )  # fmt: skip
             next_report = self.progress_every
 

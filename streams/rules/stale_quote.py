@@ -98,8 +98,8 @@ def watched_at(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | No
     """Where the tranche is filed in the index: under its due key (its newest quote, or later for a
     relative threshold), unless it is stale already (its firing alert lives on its own document). Derived
     from the document alone, so the commit writes the index from the documents it writes and the two can
-    never disagree."""
-    if is_firing(tranche):
+    never disagree. A retired tranche (streams/engine/retire.py) is not watched."""
+    if is_firing(tranche) or tranche.retired is not None:
         return None
     return due_key(tranche, cfg)
 

@@ -92,6 +92,13 @@ class StateKeys:
     def overdue(self) -> str:
         return f"{self.prefix}distribution_overdue:due"
 
+    # The outstanding tranches (with terms, not retired), scored by the epoch microseconds of midnight (China
+    # time) of their maturity date: a batch whose clock passes maturity + the grace loads the ones it retires
+    # (streams/model/retirement.py).
+    @property
+    def maturing(self) -> str:
+        return f"{self.prefix}retire:maturing"
+
     # Up to issue 17: every event id ever applied, one set per topic, kept forever (streams/state/migrate.py
     # moves them into `ids`).
     @property

@@ -23,6 +23,7 @@ class MemoryStore:
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
         self.overdue: dict[str, dt.datetime] = {}  # distribution_overdue's index: tranche id -> due date
+        self.maturing: dict[str, dt.datetime] = {}  # outstanding tranches: tranche id -> maturity
         self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
         self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
 
@@ -54,6 +55,9 @@ class MemoryStore:
     async def due_before(self, before: dt.datetime) -> list[str]:
         return sorted(t for t, at in self.overdue.items() if at < before)
 
+    async def maturing_before(self, until: dt.datetime) -> list[str]:
+        return sorted(t for t, at in self.maturing.items() if at <= until)
+
     async def commit(self, commit: Commit) -> bool:
         for key, version in commit.expected.items():
             if self.documents.get(key, (0, b""))[0] != version:
@@ -76,6 +80,11 @@ class MemoryStore:
                 self.overdue.pop(tranche_id, None)
             else:
                 self.overdue[tranche_id] = due
+        for tranche_id, at in commit.maturing.items():
+            if at is None:
+                self.maturing.pop(tranche_id, None)
+            else:
+                self.maturing[tranche_id] = at
         if commit.clock is not None and (self.event_clock is None or commit.clock > self.event_clock):
             self.event_clock = commit.clock
         for topic, event_id in commit.seen:
@@ -89,6 +98,8 @@ class MemoryStore:
         self.outbox.extend(commit.notices)
         for tranche_id, mark in commit.prices:
             self.prices.setdefault(tranche_id, {})[mark.event_id] = (mark.ts, mark.clean_price)
+        for tranche_id in commit.retired:
+            self.prices.pop(tranche_id, None)
         for tp, offset in commit.positions.items():
             self.offsets[tp] = max(offset, self.offsets.get(tp, NONE))
         return True

@@ -5,6 +5,9 @@ tranches, and a box per stale tranche holding its firing alert) inside the marke
 in the `clock` hash, the `stale:watching` sorted set and each stale tranche's own document (streams/state/keys.py).
 Stop workers of the earlier version first: they would write the old fields again.
 
+Up to issue 17 there was no index of outstanding tranches by maturity (`retire:maturing`): it is built from
+the tranche documents when it is missing, so that tranches which matured before the upgrade retire too.
+
 Before issue 20 there was no state marker (streams/state/marker.py): a state written by an earlier version
 is adopted (marked live) so that its first start on this version does not take it for a lost one.
 """
@@ -20,6 +23,7 @@ from redis import Redis, WatchError
 from redis.client import Pipeline
 
 from alerts.keys import glob_literal
+from streams.model.retirement import maturing_at
 from streams.model.state import AlertBox, MarketState, TrancheState
 from streams.redis_client import sync_redis
 from streams.rules.stale_quote import RULE, micros
@@ -40,6 +44,9 @@ def upgrade_state(settings: Settings) -> None:
         moved = move_seen_ids(client, settings.redis_prefix)
         if moved:
             log.info("moved %d event ids of the unbounded seen sets into the ids kept by event time", moved)
+        filed = file_maturities(client, settings.redis_prefix)
+        if filed:
+            log.info("filed %d outstanding tranches under their maturity, to retire them", filed)
     finally:
         client.close()
 
@@ -144,6 +151,25 @@ def move_seen_ids(client: Redis, prefix: str, chunk: int = 1000) -> int:
         moved += _file(client, names.ids(topic), batch, score)
         client.unlink(key)
     return moved
+
+
+def file_maturities(client: Redis, prefix: str) -> int:
+    """Files every tranche document with terms that is not retired in the index of outstanding tranches by
+    maturity, when that index is missing (state written before issue 17, or every tranche retired: then
+    nothing is filed). NX: a tranche a worker filed meanwhile keeps its entry. Returns the tranches filed."""
+    names = StateKeys(prefix)
+    if client.exists(names.maturing):
+        return 0
+    filed = 0
+    for key in client.scan_iter(match=names.doc_pattern("tranche"), count=1000):
+        raw = client.hget(key, "d")
+        if raw is None:
+            continue
+        at = maturing_at(TrancheState.model_validate_json(raw))
+        if at is not None:
+            doc = names.doc_of(key.decode() if isinstance(key, bytes) else str(key))
+            filed += 1 if client.zadd(names.maturing, {doc.ident: micros(at)}, nx=True) else 0
+    return filed
 
 
 def _file(client: Redis, ids: str, members: list[bytes], score: int) -> int:

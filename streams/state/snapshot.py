@@ -16,6 +16,13 @@ distribution_overdue keeps an index of its own beside it (streams/rules/distribu
 clock and with the same two checks: tranches with a report filed under the date their next payment falls
 due. Batches that read a distribution report or a deal load the clock too (not moving it), to judge a
 tranche's own events against it.
+
+Retirement (streams/engine/retire.py) reads the same clock: a batch with quotes also loads the tranches its
+final clock retires, from the index of outstanding tranches by maturity (`StateKeys.maturing`), with their
+deals and issuers. That index is written from the documents whose maturity entry changed (`refile`: a deal's
+terms, a retirement), not from every document written, so a quote costs it nothing. No cross-worker check is
+needed: a retirement is a document write like any other, and the version check settles two workers racing to
+retire the same tranche; a tranche the clock passed but no batch loaded yet is retired by the next batch.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pydantic import BaseModel
 
 from alerts.core.antinoise import AntiNoisePolicy
 from alerts.core.model import Alert
+from streams.model import retirement
 from streams.model.events import Deal, Distribution, Entity, Event, Financials, Quote, Rating, ServicerReport
 from streams.model.positions import Positions
 from streams.model.state import (
@@ -87,6 +95,10 @@ class Commit:
     # kept; None keeps every id (tests that build a Commit by hand).
     seen_at: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     retention: dt.timedelta | None = None
+    # The index of outstanding tranches by maturity (streams/model/retirement.py), by tranche id: filed under
+    # this, None to take it out. And the tranches retired by this batch, whose price history goes.
+    maturing: dict[str, dt.datetime | None] = field(default_factory=dict)
+    retired: list[str] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -129,6 +141,10 @@ class StateStore(Protocol):
         """Tranche ids in distribution_overdue's index filed under a due date before `before`."""
         ...
 
+    async def maturing_before(self, until: dt.datetime) -> list[str]:
+        """Outstanding tranche ids maturing (midnight China time of the maturity date) at or before `until`."""
+        ...
+
 
 @dataclass
 class Snapshot:
@@ -162,6 +178,13 @@ class Snapshot:
     # distribution_overdue's index over the tranches loaded that this batch can make overdue.
     overdue_index: distribution_overdue.Index = field(default_factory=distribution_overdue.Index)
     overdue_cfg: DistributionOverdueConfig | None = None  # None: its index is left as it is
+    # Retirement (streams/engine/retire.py): the grace after maturity (None: nothing retires), the loaded
+    # tranches this batch's clock may retire, the tranches whose maturity entry must be rewritten, and the
+    # tranches retired here.
+    retire_after: dt.timedelta | None = None
+    maturing: retirement.MaturityIndex = field(default_factory=retirement.MaturityIndex)
+    refile: set[str] = field(default_factory=set)
+    retired: list[str] = field(default_factory=list)
     # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
     # holds of its subject (streams/engine/judge.py). None: no positions file.
     positions: Positions | None = None
@@ -216,6 +239,8 @@ class Snapshot:
             self._commit_index(commit, self.stale_cfg)
         if self.overdue_cfg is not None:
             self._commit_overdue(commit, self.overdue_cfg)
+        commit.maturing = {t: retirement.maturing_at(self.tranches[t]) for t in sorted(self.refile)}
+        commit.retired = list(self.retired)
         return commit
 
     def _commit_index(self, commit: Commit, cfg: StaleQuoteConfig) -> None:
@@ -324,6 +349,7 @@ async def load_snapshot(
     events: list[Event],
     cache: StateCache | None = None,
     stale: StaleQuoteConfig | None = None,
+    retire_after: dt.timedelta | None = None,
     overdue: DistributionOverdueConfig | None = None,
 ) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
@@ -332,13 +358,15 @@ async def load_snapshot(
     brings all its tranches (their below_par states), and a deal's issuer its other deals (for
     issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes
     also bring the clock and, with `stale` or `overdue` enabled, the tranches the batch can make overdue
-    (stale_quote's and distribution_overdue's); with `overdue` enabled, a distribution report or a deal
-    brings the clock too. Two round trips, a third when some tranche is overdue; documents whose cached
-    version is current are neither sent nor decoded again.
+    (stale_quote's and distribution_overdue's), and with `retire_after` set, the tranches its clock retires;
+    with `overdue` enabled, a distribution report or a deal brings the clock too. Two round trips, a third
+    when some tranche is overdue or retires, a fourth for the deals and issuers of those that retire;
+    documents whose cached version is current are neither sent nor decoded again.
     """
     snap = Snapshot(
         stale_cfg=stale,
         overdue_cfg=overdue,
+        retire_after=retire_after,
         as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None,
     )
     primary = _primary_keys(events)
@@ -370,25 +398,41 @@ async def load_snapshot(
         state = snap.deals.get(deal_id)
         if state is not None and state.deal is not None:
             follow.update(tranche_key(t.tranche_id) for t in state.deal.tranches)
-    stale_on = stale is not None and stale.enabled
-    if not quoted or not (stale_on or overdue_on):
+    if not quoted:
         await _load_into(snap, store, follow, cache)
         return snap
+    # No clock of this batch passes `final`.
     final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
-    stale_cutoff = stale_quote.cutoff(final, stale) if stale is not None and stale_on else None
+    final_cutoff = stale_quote.cutoff(final, stale) if stale is not None and stale.enabled else None
     due_cutoff = distribution_overdue.cutoff(final, overdue) if overdue is not None and overdue_on else None
-    found = await asyncio.gather(
+    horizon = final - retire_after if retire_after is not None else None
+    _, overdue_ids, unpaid, due = await asyncio.gather(
         _load_into(snap, store, follow, cache),
-        store.watched_before(stale_cutoff) if stale_cutoff is not None else _nothing(),
+        store.watched_before(final_cutoff) if final_cutoff is not None else _nothing(),
         store.due_before(due_cutoff) if due_cutoff is not None else _nothing(),
+        store.maturing_before(horizon) if horizon is not None else _nothing(),
     )
-    await _load_into(snap, store, {tranche_key(t) for t in [*found[1], *found[2]]}, cache)
-    # No clock of this batch passes `final`, so nothing filed at or after its cutoffs is indexed in memory.
-    if stale is not None and stale_cutoff is not None:
-        snap.index.below = stale_cutoff
+    await _load_into(snap, store, {tranche_key(t) for t in (*overdue_ids, *unpaid, *due)}, cache)
+    if due:  # a deal retires with its last tranche, and an issuer forgets its retired tranches
+        near: set[DocKey] = set()
+        for tranche_id in due:
+            retiring = snap.tranches.get(tranche_id)
+            if retiring is not None and retiring.deal_id:
+                near.add(deal_key(retiring.deal_id))
+            if retiring is not None and retiring.issuer_id:
+                near.add(issuer_key(retiring.issuer_id))
+        await _load_into(snap, store, near, cache)
+    if horizon is not None:
+        for tranche in snap.tranches.values():
+            at = retirement.maturing_at(tranche)
+            if at is not None and at <= horizon:
+                retirement.file(snap.maturing, tranche)
+    if final_cutoff is not None and stale is not None:
+        # Nothing filed at or after the final cutoff can become overdue here, so it is not indexed in memory.
+        snap.index.below = final_cutoff
         for tranche in snap.tranches.values():
             stale_quote.watch(snap.index, tranche, stale)
-    if due_cutoff is not None:
+    if due_cutoff is not None:  # the same for distribution_overdue's index, on its own cutoff
         snap.overdue_index.below = due_cutoff
         for tranche in snap.tranches.values():
             distribution_overdue.watch(snap.overdue_index, tranche)

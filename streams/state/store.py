@@ -29,7 +29,7 @@ from streams.state.snapshot import Commit
 # state, nothing is written.
 _COMMIT = """
 local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local offsets, due = KEYS[7], KEYS[8]
+local offsets, maturing, due = KEYS[7], KEYS[8], KEYS[9]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
@@ -77,6 +77,9 @@ end
 for _, w in ipairs(p.overdue) do
   if w[2] then redis.call('ZADD', due, w[2], w[1]) else redis.call('ZREM', due, w[1]) end
 end
+for _, m in ipairs(p.maturing) do
+  if m[2] then redis.call('ZADD', maturing, m[2], m[1]) else redis.call('ZREM', maturing, m[1]) end
+end
 if p.clock and tonumber(p.clock[1]) > clock then
   redis.call('HSET', clock_key, 'us', p.clock[1], 'at', p.clock[2])
 end
@@ -112,6 +115,9 @@ for _, q in ipairs(p.prices) do
   local key = p.prices_prefix .. q[1]
   redis.call('ZADD', key, q[2], q[3])
   redis.call('ZREMRANGEBYRANK', key, 0, -(p.prices_kept + 1))
+end
+for _, t in ipairs(p.retired) do
+  redis.call('DEL', p.prices_prefix .. t)
 end
 if status == false then
   redis.call('HSET', marker, 'status', 'live', 'since', redis.call('TIME')[1], 'by', 'worker')
@@ -235,6 +241,10 @@ class RedisStore:
         ids = await self.redis.zrangebyscore(index, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
+    async def maturing_before(self, until: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.keys.maturing, "-inf", str(micros(until)))
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
     def _replicated(self, acked: int) -> None:
         self._unconfirmed = acked < self.min_replicas
         if self._unconfirmed:
@@ -262,6 +272,8 @@ class RedisStore:
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
             "overdue": [[t, str(micros(at)) if at else False] for t, at in commit.overdue.items()],
+            "maturing": [[t, str(micros(at)) if at else False] for t, at in commit.maturing.items()],
+            "retired": commit.retired,
             # The price history (StateKeys.prices), unless it is turned off.
             "prices": [[t, str(micros(m.ts)), price_member(m)] for t, m in commit.prices]
             if self.price_points
@@ -299,6 +311,7 @@ class RedisStore:
             alerts.latest,
             k.marker,
             k.offsets,
+            k.maturing,
             k.overdue,
         ]
         args = [body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies]

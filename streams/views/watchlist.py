@@ -213,7 +213,8 @@ def build_row(view: MarketView, tranche: TrancheState, cfg: StaleQuoteConfig) ->
 
 
 def build_rows(view: MarketView, cfg: StaleQuoteConfig) -> list[WatchRow]:
-    return [build_row(view, t, cfg) for _, t in sorted(view.tranches.items())]
+    """Outstanding tranches: a retired one (a tombstone, streams/engine/retire.py) is served by id alone."""
+    return [build_row(view, t, cfg) for _, t in sorted(view.tranches.items()) if t.retired is None]
 
 
 def _matches(row: WatchRow, query: WatchQuery) -> bool:

@@ -86,10 +86,13 @@ async def test_future_timestamp_edges(ahead: dt.timedelta, kind: str | None) -> 
 
 async def test_a_quote_stamped_2052_moves_no_clock_and_floods_nothing() -> None:
     """Issue 16: one quote stamped 2052 moved the market clock 27 years ahead and every other tranche went
-    stale at 7,002 trading days, with no genuine quote able to resolve them."""
+    stale at 7,002 trading days, with no genuine quote able to resolve them. Since issue 17 such a clock does
+    worse without the check: it retires every tranche maturing before 2052 for good (streams/engine/retire.py),
+    so here the unchecked run is shown without retirement, then with it."""
     for check, expected_stale in ((True, []), (False, ["A", "B", "C"])):
         rules = RulesConfig.model_validate({"future_timestamp": {"enabled": check}})
         run = Run(rules)
+        run.handler.retire_after = None
         await run.send("abs.deals", deal_value())
         await run.send(
             "bond.quotes",
@@ -108,6 +111,11 @@ async def test_a_quote_stamped_2052_moves_no_clock_and_floods_nothing() -> None:
             assert run.metrics.registry.get_sample_value("tranchewatch_deadletters_total", labels) == 1
         else:
             assert run.store.event_clock is not None and run.store.event_clock.year == 2052
+    retiring = Run(RulesConfig.model_validate({"future_timestamp": {"enabled": False}}))
+    await retiring.send("abs.deals", deal_value())
+    await retiring.send("bond.quotes", quote_value("q-a", "A", "2025-12-01T09:30:00+08:00"))
+    await retiring.send("bond.quotes", quote_value("q-x", "X", "2052-12-01T09:30:00+08:00"))
+    assert retiring.stale() == [] and sorted(retiring.store.maturing) == []  # A, B, C retired in 2052
 
 
 async def test_skew_is_configurable() -> None:
