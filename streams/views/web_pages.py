@@ -28,6 +28,7 @@ from streams.rules.registry import RulesConfig
 from streams.views import credit, web_format
 from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
+from streams.views.scan import MarketScan, ViewDocuments
 from streams.views.state_api import deal_detail
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
@@ -38,7 +39,7 @@ EXPOSURE_ROWS = 15  # per grouping on the page; the API has them all
 class PageSource(Protocol):
     """What the pages read (streams/state/reader.py's StateReader; a fake in unit tests)."""
 
-    async def view(self) -> MarketView: ...
+    async def raw_view(self) -> ViewDocuments: ...
 
     async def tranche(self, tranche_id: str) -> TrancheState | None: ...
 
@@ -82,10 +83,15 @@ def _environment() -> Environment:
 
 
 class WebPages:
-    def __init__(self, reader: PageSource, rules: RulesConfig, token: str | None = None) -> None:
+    def __init__(
+        self, reader: PageSource, rules: RulesConfig, token: str | None = None, scan: MarketScan | None = None
+    ) -> None:
         """`token`: when set, every page needs it, as a bearer token or as the password of HTTP Basic
-        authentication (what a browser can send without JavaScript: it asks once and remembers)."""
+        authentication (what a browser can send without JavaScript: it asks once and remembers).
+        `scan`: the worker's one gate for reads of the whole market (streams/views/scan.py), shared with the
+        API and the gauges; by default one of the pages' own that keeps no answers."""
         self.reader = reader
+        self.scan = scan or MarketScan(reader)
         self.rules = rules
         self._token = token.encode() if token else None
         self.env = _environment()
@@ -131,12 +137,17 @@ class WebPages:
             return Page(
                 400, self._render("error.html", title="Bad query", status=400, message="; ".join(parts))
             )
-        view = await self.reader.view()
-        listing = watchlist(view, self.rules.stale_quote, query)
-        firing = sorted(
-            await self.reader.firing_alerts(),
-            key=lambda a: (-SEVERITY_RANK[a.severity], a.starts_at),
+        # The page is computed and rendered in the scan's thread; the firing alerts are read first, on the
+        # loop, and only when the page is not kept.
+        return await self.scan.run_with(
+            ("page", query.model_dump_json()),
+            self.reader.firing_alerts,
+            lambda view, alerts: self._watchlist_page(view, query, alerts),
         )
+
+    def _watchlist_page(self, view: MarketView, query: WatchQuery, alerts: list[Alert]) -> Page:
+        listing = watchlist(view, self.rules.stale_quote, query)
+        firing = sorted(alerts, key=lambda a: (-SEVERITY_RANK[a.severity], a.starts_at))
         html = self._render(
             "watchlist.html",
             title="Watchlist",
@@ -187,7 +198,9 @@ class WebPages:
         return Page(200, html)
 
     async def deal(self, deal_id: str) -> Page:
-        view = await self.reader.view()
+        return await self.scan.run(("page:deal", deal_id), lambda view: self._deal_page(view, deal_id))
+
+    def _deal_page(self, view: MarketView, deal_id: str) -> Page:
         deal = view.deals.get(deal_id)
         if deal is None:
             return self._missing(f"deal {deal_id!r}")
@@ -207,7 +220,9 @@ class WebPages:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return self._missing(f"issuer {issuer_id!r}")
-        view = await self.reader.view()
+        return await self.scan.run(("page:issuer", issuer_id), lambda view: self._issuer_page(view, issuer))
+
+    def _issuer_page(self, view: MarketView, issuer: IssuerState) -> Page:
         rows = [
             build_row(view, view.tranches[t], self.rules.stale_quote)
             for t in issuer.tranche_ids
@@ -216,7 +231,7 @@ class WebPages:
         periods = sorted(issuer.periods.values(), key=period_key, reverse=True)
         html = self._render(
             "issuer.html",
-            title=issuer.issuer_name or issuer_id,
+            title=issuer.issuer_name or issuer.issuer_id,
             issuer=issuer,
             periods=periods,
             rows=rows,

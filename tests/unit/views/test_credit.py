@@ -12,7 +12,8 @@ from streams.cli.watchlist import render
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
-from streams.views.watchlist import MarketView, WatchQuery, WatchRow, watchlist
+from streams.views.scan import ParsedView
+from streams.views.watchlist import WatchQuery, WatchRow, watchlist
 from streams.views.web_pages import WebPages
 from tests.support.credit_story import records
 
@@ -86,8 +87,8 @@ class _Source:
     def __init__(self, run: BacktestRun) -> None:
         self.run = run
 
-    async def view(self) -> MarketView:
-        return self.run.view()
+    async def raw_view(self) -> ParsedView:
+        return ParsedView(self.run.view())
 
     async def tranche(self, tranche_id: str) -> TrancheState | None:
         return self.run.tranches().get(tranche_id)
