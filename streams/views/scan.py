@@ -1,5 +1,6 @@
 """The one path for every read that needs the whole market: the watchlist and tranche lists, the exposures,
-an issuer's or deal's rows, the web pages built from them, the exposure gauges.
+the web page at `/` built from them, the exposure gauges. (An issuer's or a deal's rows read only their own
+documents: StateReader.view_of.)
 
 At 15,000 tranches such a read is 23 MiB of documents and tens of seconds of parsing on a loaded machine
 (BENCHMARKS.md, "Exposure gauges" and "Read endpoints off the loop"). Done on the worker's event loop it

@@ -151,30 +151,35 @@ class StateApi:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return ApiResponse(404, ApiError(error=f"no issuer {issuer_id!r}"))
-        cfg = self.cfg
-
-        def detail(view: MarketView) -> IssuerDetail:
-            rows = [build_row(view, view.tranches[t], cfg) for t in issuer.tranche_ids if t in view.tranches]
-            return _issuer_detail(issuer, rows)
-
-        return ApiResponse(200, await self.scan.run(("issuer", issuer_id), detail))
+        # Its own documents only, not a scan of the market: a few rows parsed on the loop cost nothing.
+        view = await self._view_of(issuer.tranche_ids, issuer_ids=[issuer_id])
+        rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
+        return ApiResponse(200, _issuer_detail(issuer, rows))
 
     async def deal(self, deal_id: str) -> ApiResponse:
-        cfg = self.cfg
+        deal = await self.reader.deal(deal_id)
+        if deal is None:
+            return ApiResponse(404, ApiError(error=f"no deal {deal_id!r}"))
+        view = await self._view_of(deal_tranche_ids(deal), deal_ids=[deal_id])
+        return ApiResponse(200, deal_detail(deal_id, deal, view, self.cfg))
 
-        def answer(view: MarketView) -> ApiResponse:
-            deal = view.deals.get(deal_id)
-            if deal is None:
-                return ApiResponse(404, ApiError(error=f"no deal {deal_id!r}"))
-            return ApiResponse(200, deal_detail(deal_id, deal, view, cfg))
+    async def _view_of(
+        self, tranche_ids: list[str], issuer_ids: list[str] | None = None, deal_ids: list[str] | None = None
+    ) -> MarketView:
+        view = await self.reader.view_of(tranche_ids, issuer_ids or [], deal_ids or [])
+        positions = self.positions()
+        if positions is not None:  # else whatever the reader attached (StateReader's own positions)
+            view.positions = positions
+        return view
 
-        return await self.scan.run(("deal", deal_id), answer)
+
+def deal_tranche_ids(deal: DealState) -> list[str]:
+    return [t.tranche_id for t in deal.deal.tranches] if deal.deal else []
 
 
 def deal_detail(deal_id: str, deal: DealState, view: MarketView, cfg: StaleQuoteConfig) -> DealDetail:
     """A deal's terms, coverage history, alerts and tranche rows (the API's body; the web page's too)."""
-    tranche_ids = [t.tranche_id for t in deal.deal.tranches] if deal.deal else []
-    rows = [build_row(view, view.tranches[t], cfg) for t in tranche_ids if t in view.tranches]
+    rows = [build_row(view, view.tranches[t], cfg) for t in deal_tranche_ids(deal) if t in view.tranches]
     return DealDetail(
         deal_id=deal_id,
         deal=deal.deal,

@@ -29,7 +29,7 @@ from streams.views import credit, web_format
 from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
 from streams.views.scan import MarketScan, ViewDocuments
-from streams.views.state_api import deal_detail
+from streams.views.state_api import deal_detail, deal_tranche_ids
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
 HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
@@ -40,6 +40,10 @@ class PageSource(Protocol):
     """What the pages read (streams/state/reader.py's StateReader; a fake in unit tests)."""
 
     async def raw_view(self) -> ViewDocuments: ...
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView: ...
 
     async def tranche(self, tranche_id: str) -> TrancheState | None: ...
 
@@ -198,12 +202,12 @@ class WebPages:
         return Page(200, html)
 
     async def deal(self, deal_id: str) -> Page:
-        return await self.scan.run(("page:deal", deal_id), lambda view: self._deal_page(view, deal_id))
-
-    def _deal_page(self, view: MarketView, deal_id: str) -> Page:
-        deal = view.deals.get(deal_id)
+        # A deal's and an issuer's pages read their own documents, not the market: no scan.
+        deal = await self.reader.deal(deal_id)
         if deal is None:
             return self._missing(f"deal {deal_id!r}")
+        issuers = [deal.deal.issuer_id] if deal.deal and deal.deal.issuer_id else []
+        view = await self.reader.view_of(deal_tranche_ids(deal), issuers, [deal_id])
         detail = deal_detail(deal_id, deal, view, self.rules.stale_quote)
         issuer = view.issuers.get(deal.deal.issuer_id) if deal.deal else None
         html = self._render(
@@ -220,9 +224,7 @@ class WebPages:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return self._missing(f"issuer {issuer_id!r}")
-        return await self.scan.run(("page:issuer", issuer_id), lambda view: self._issuer_page(view, issuer))
-
-    def _issuer_page(self, view: MarketView, issuer: IssuerState) -> Page:
+        view = await self.reader.view_of(issuer.tranche_ids, [issuer_id], issuer.deal_ids)
         rows = [
             build_row(view, view.tranches[t], self.rules.stale_quote)
             for t in issuer.tranche_ids

@@ -21,7 +21,7 @@ from streams.demo.run import scenario_path
 from streams.model.positions import parse_positions
 from streams.rules.registry import RulesConfig
 from streams.views.scan import MarketScan, ParsedView
-from streams.views.state_api import StateApi
+from streams.views.state_api import StateApi, deal_detail
 from streams.views.watchlist import MarketView
 from streams.views.web_pages import WebPages
 from tests.unit.views.test_exposures import view as small_view
@@ -95,9 +95,7 @@ def _requests(source: _Blocking) -> Iterator[tuple[str, Callable[[], Awaitable[o
     yield "exposures", lambda: api.exposures({"group_by": "province"})
     yield "watchlist", lambda: api.watchlist({})
     yield "tranches", lambda: api.tranches({})
-    yield "deal", lambda: api.deal("WHBUS-2025")
     yield "page /", lambda: pages.watchlist({})
-    yield "page deal", lambda: pages.deal("WHBUS-2025")
 
 
 async def test_every_scanning_endpoint_parses_while_the_loop_keeps_ticking(run: BacktestRun) -> None:
@@ -108,6 +106,19 @@ async def test_every_scanning_endpoint_parses_while_the_loop_keeps_ticking(run: 
         assert source.released[-1], f"{name}: the parse waited out the ticker, so the loop was blocked"
         assert ticks >= TICKS, name
         assert getattr(answer, "status", None) == 200, name
+
+
+async def test_an_issuer_or_a_deal_reads_its_own_documents_not_the_market(run: BacktestRun) -> None:
+    source = _Blocking(run)
+    scan = MarketScan(source)
+    api = StateApi(source, RulesConfig().stale_quote, scan=scan)  # type: ignore[arg-type]
+    pages = WebPages(source, RulesConfig(), scan=scan)
+    deal = await api.deal("WHBUS-2025")
+    whole = deal_detail("WHBUS-2025", run.deals()["WHBUS-2025"], run.view(), RulesConfig().stale_quote)
+    assert deal.status == 200 and deal.body == whole  # as when it was built from the whole market
+    assert (await api.issuer("wuhan-bus")).status == 200
+    assert (await pages.deal("WHBUS-2025")).status == 200 and (await pages.issuer("wuhan-bus")).status == 200
+    assert scan.scans == 0 and source.released == []
 
 
 async def test_a_burst_of_requests_runs_one_scan_at_a_time(run: BacktestRun) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from streams.rules.registry import RulesConfig
 from streams.views import web_format
 from streams.views.exposures import exposures
 from streams.views.scan import ParsedView
-from streams.views.watchlist import WatchRow
+from streams.views.watchlist import MarketView, WatchRow, part_of
 from streams.views.web_pages import WebPages
 from tests.support.web import INJECTED
 
@@ -34,6 +35,11 @@ class ReplaySource:
 
     async def raw_view(self) -> ParsedView:
         return ParsedView(self.run.view())
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView:
+        return part_of(self.run.view(), tranche_ids, issuer_ids, deal_ids)
 
     async def tranche(self, tranche_id: str) -> TrancheState | None:
         return self.run.tranches().get(tranche_id)
