@@ -1,12 +1,17 @@
-"""What one refresh of the exposure gauges costs on a market of N tranches (BENCHMARKS.md, Exposure gauges).
+"""What one refresh of the exposure gauges costs on a market of N tranches (BENCHMARKS.md, Exposure gauges),
+and what the read endpoints that scan every document cost the event loop (Read endpoints off the loop).
 
     .venv/bin/python scripts/measure_exposure_gauges.py [--tranches 15000] [--redis-url URL]
+        [--only gauges|endpoints] [--no-baseline]
 
 Loads the bench market (streams/bench/data.py: 4 tranches a deal, 2 deals an issuer, two quotes a tranche),
 its issuers spread over 31 provinces and 7 asset types, through the worker's BatchHandler into Redis under a
 prefix of its own (deleted at the end: never a flush), then times three refreshes as the worker runs them
 (documents read on the event loop, parsed and summed in a thread) against the same work all on the loop (as
-GET /api/v1/exposures does), with a 10 ms heartbeat on the loop to find its longest stall.
+GET /api/v1/exposures did), with a 10 ms heartbeat on the loop to find its longest stall. Then the same for
+GET /api/v1/exposures, GET /api/v1/watchlist and the web page GET / as they run now (through the MarketScan:
+read on the loop, parsed, computed and rendered in a thread) against their old path (all on the loop), and a
+burst of five page loads at once (one scan, the rest wait and take its answer).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from streams.settings import Settings
 from streams.state.reader import StateReader
 from streams.state.store import RedisStore
 from streams.views.exposures import bounded, exposures
+from streams.views.scan import MarketScan
+from streams.views.state_api import StateApi
+from streams.views.watchlist import WatchQuery, watchlist
+from streams.views.web_pages import WebPages
 from streams.worker.gauges import refresh_exposure_gauges
 
 PROVINCES = 31
@@ -93,7 +102,7 @@ async def _stall(step: Callable[[], Awaitable[None]]) -> tuple[float, float]:
     return took, max(gaps)
 
 
-async def measure(url: str, tranches: int) -> None:
+async def measure(url: str, tranches: int, only: str | None = None, baseline: bool = True) -> None:
     prefix = f"tw-measure-{uuid.uuid4().hex[:8]}:"
     redis = Redis.from_url(url)
     try:
@@ -106,28 +115,88 @@ async def measure(url: str, tranches: int) -> None:
             f"{len(raw.tranches):,} tranches, {len(raw.issuers):,} issuers, {len(raw.deals):,} deals loaded in "
             f"{time.perf_counter() - started:.0f} s; {size / 2**20:.1f} MiB of documents"
         )
-        settings = Settings(redis_url=url, redis_prefix=prefix)
-        metrics = Metrics()
-
-        async def on_the_loop() -> None:
-            view = await reader.view()
-            for group_by in ("province", "asset_type"):
-                bounded(exposures(view, group_by), settings.exposure_metrics_top)
-
-        for _ in range(3):
-            took, stall = await _stall(lambda: refresh_exposure_gauges(redis, settings, metrics))
-            took_loop, stall_loop = await _stall(on_the_loop)
-            print(
-                f"refresh: {took:.2f} s, longest loop stall {stall * 1000:.0f} ms; "
-                f"all on the loop: {took_loop:.2f} s, longest stall {stall_loop * 1000:.0f} ms"
-            )
-        series = sum(
-            len(m.samples) for m in metrics.registry.collect() if m.name.startswith("tranchewatch_exposure")
-        )
-        print(f"exposure series exported: {series}")
+        if only != "endpoints":
+            await _gauges(url, prefix, reader)
+        if only != "gauges":
+            await _endpoints(reader, baseline)
     finally:
         await redis.aclose()
         delete_prefix(sync_redis.Redis.from_url(url), prefix)
+
+
+async def _endpoints(reader: StateReader, baseline: bool = True) -> None:
+    rules = RulesConfig()
+    query = WatchQuery()
+
+    def fresh() -> tuple[StateApi, WebPages]:  # nothing kept between the timed requests
+        scan = MarketScan(reader, ttl_seconds=0.0)
+        return StateApi(reader, rules.stale_quote, scan=scan), WebPages(reader, rules, scan=scan)
+
+    async def old_exposures() -> None:
+        exposures(await reader.view(), "family")
+
+    async def old_watchlist() -> None:
+        watchlist(await reader.view(), rules.stale_quote, query)
+
+    async def old_page() -> None:
+        view = await reader.view()
+        fresh()[1]._watchlist_page(view, query, await reader.firing_alerts())
+
+    async def new_exposures() -> None:
+        assert (await fresh()[0].exposures({})).status == 200
+
+    async def new_watchlist() -> None:
+        assert (await fresh()[0].watchlist({})).status == 200
+
+    async def new_page() -> None:
+        assert (await fresh()[1].watchlist({})).status == 200
+
+    cases = (
+        ("GET /api/v1/exposures", new_exposures, old_exposures),
+        ("GET /api/v1/watchlist", new_watchlist, old_watchlist),
+        ("GET / (web page)", new_page, old_page),
+    )
+    for name, new, old in cases:
+        took, stall = await _stall(new)
+        line = f"{name}: off the loop {took:.2f} s, longest loop stall {stall * 1000:.0f} ms"
+        if baseline:
+            took_old, stall_old = await _stall(old)
+            line += f"; all on the loop: {took_old:.2f} s, longest stall {stall_old * 1000:.0f} ms"
+        print(line, flush=True)
+    scan = MarketScan(reader, ttl_seconds=3.0)
+    pages = WebPages(reader, rules, scan=scan)
+
+    async def burst() -> None:
+        answers = await asyncio.gather(*(pages.watchlist({}) for _ in range(5)))
+        assert all(a.status == 200 for a in answers)
+
+    took, stall = await _stall(burst)
+    print(
+        f"5 page loads at once: {took:.2f} s, {scan.scans} scan(s), longest loop stall {stall * 1000:.0f} ms"
+    )
+
+
+async def _gauges(url: str, prefix: str, reader: StateReader) -> None:
+    settings = Settings(redis_url=url, redis_prefix=prefix)
+    metrics = Metrics()
+    scan = MarketScan(reader)
+
+    async def on_the_loop() -> None:
+        view = await reader.view()
+        for group_by in ("province", "asset_type"):
+            bounded(exposures(view, group_by), settings.exposure_metrics_top)
+
+    for _ in range(3):
+        took, stall = await _stall(lambda: refresh_exposure_gauges(scan, settings, metrics))
+        took_loop, stall_loop = await _stall(on_the_loop)
+        print(
+            f"refresh: {took:.2f} s, longest loop stall {stall * 1000:.0f} ms; "
+            f"all on the loop: {took_loop:.2f} s, longest stall {stall_loop * 1000:.0f} ms"
+        )
+    series = sum(
+        len(m.samples) for m in metrics.registry.collect() if m.name.startswith("tranchewatch_exposure")
+    )
+    print(f"exposure series exported: {series}")
 
 
 def main() -> None:
@@ -136,8 +205,12 @@ def main() -> None:
     )
     parser.add_argument("--tranches", type=int, default=15_000)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--only", choices=("gauges", "endpoints"), default=None)
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the old all-on-the-loop path of each endpoint"
+    )
     args = parser.parse_args()
-    asyncio.run(measure(args.redis_url, args.tranches))
+    asyncio.run(measure(args.redis_url, args.tranches, args.only, not args.no_baseline))
 
 
 if __name__ == "__main__":

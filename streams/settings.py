@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     exposure_metrics_top: int = Field(10, ge=1, le=100)
     exposure_metrics_provinces: str | None = None
     exposure_metrics_asset_types: str | None = None
+    # Reads of every state document (the watchlist, tranche list, exposures, issuer and deal rows, the web
+    # pages; streams/views/scan.py): one at a time per worker, parsed in a thread, each answer kept this many
+    # seconds for the same request (a burst of page loads costs one read); 0: nothing kept.
+    scan_cache_seconds: float = Field(3.0, ge=0, le=300)
 
     @field_validator("*", mode="before")
     @classmethod

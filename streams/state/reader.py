@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from alerts.core.model import Alert
 from streams.model.positions import Positions
 from streams.model.state import DealState, EntityState, IssuerState, MarketState, TrancheState
-from streams.state.keys import MARKET_KEY, Kind, StateKeys, deal_key, issuer_key, tranche_key
+from streams.state.keys import MARKET_KEY, DocKey, Kind, StateKeys, deal_key, issuer_key, tranche_key
 from streams.state.store import read_clock
 from streams.views.watchlist import MarketView
 
@@ -93,6 +93,34 @@ class StateReader:
         """Every kept transition of one alert, oldest first."""
         rows = await self.redis.lrange(self.keys.alerts.history(fingerprint), 0, -1)
         return [Alert.model_validate_json(raw) for raw in rows]
+
+    async def _many(self, key: Callable[[str], DocKey], ids: Iterable[str], model: type[D]) -> dict[str, D]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        for ident in wanted:
+            pipe.hget(self.keys.doc(key(ident)), "d")
+        rows = await pipe.execute()
+        return {
+            i: model.model_validate_json(raw) for i, raw in zip(wanted, rows, strict=True) if raw is not None
+        }
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView:
+        """What a few rows are built from (an issuer's, a deal's): these tranches, their issuers and deals, the
+        ones named, the clock and the positions; four round trips and a few documents, not the market."""
+        tranches = await self._many(tranche_key, tranche_ids, TrancheState)
+        issuers = [*issuer_ids, *(t.issuer_id for t in tranches.values() if t.issuer_id)]
+        deals = [*deal_ids, *(t.deal_id for t in tranches.values() if t.deal_id)]
+        return MarketView(
+            tranches=tranches,
+            issuers=await self._many(issuer_key, issuers, IssuerState),
+            deals=await self._many(deal_key, deals, DealState),
+            clock=await self.clock(),
+            positions=self.positions(),
+        )
 
     async def view(self) -> MarketView:
         return (await self.raw_view()).parse()

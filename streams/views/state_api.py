@@ -23,6 +23,7 @@ from streams.rules.issuer_loss_widening import period_key
 from streams.state.reader import StateReader
 from streams.views.credit import AgencyRating, LastCoverage, agency_ratings, coverage_history
 from streams.views.exposures import GROUPS, Exposures, exposures
+from streams.views.scan import MarketScan, ViewSource
 from streams.views.watchlist import MarketView, Watchlist, WatchQuery, WatchRow, build_row, watchlist
 
 BASE = "/api/v1"
@@ -92,25 +93,28 @@ class StateApi:
         reader: StateReader,
         cfg: StaleQuoteConfig,
         positions: Callable[[], Positions | None] = lambda: None,
+        scan: MarketScan | None = None,
     ) -> None:
+        """`scan`: the worker's one gate for reads of the whole market (streams/views/scan.py), shared with
+        the web pages and the gauges; by default one of this API's own that keeps no answers."""
         self.reader = reader
         self.cfg = cfg
         # The holdings in force, asked for on every request: a SIGHUP reload shows at the next one.
         self.positions = positions
-
-    async def _view(self) -> MarketView:
-        view = await self.reader.view()
-        positions = self.positions()
-        if positions is not None:  # else whatever the reader attached (StateReader's own positions)
-            view.positions = positions
-        return view
+        source: ViewSource = reader
+        self.scan = scan or MarketScan(source, positions)
 
     async def _list(self, params: Mapping[str, str], **defaults: str) -> ApiResponse:
         try:
             query = _query(params, **defaults)
         except ValidationError as exc:
             return _bad_query(exc)
-        return ApiResponse(200, watchlist(await self._view(), self.cfg, query))
+        cfg = self.cfg
+        # Keyed by the query as validated: /tranches and /watchlist asking the same share one answer.
+        body = await self.scan.run(
+            ("watchlist", query.model_dump_json()), lambda view: watchlist(view, cfg, query)
+        )
+        return ApiResponse(200, body)
 
     async def tranches(self, params: Mapping[str, str]) -> ApiResponse:
         """Every tranche, by id, with the watchlist's filters and paging."""
@@ -126,7 +130,8 @@ class StateApi:
         if unknown or group_by not in GROUPS:
             wrong = f"unknown parameter {unknown[0]!r}" if unknown else f"group_by {group_by!r}"
             return ApiResponse(400, ApiError(error=f"{wrong}: group_by is one of {', '.join(GROUPS)}"))
-        return ApiResponse(200, exposures(await self._view(), group_by))
+        body = await self.scan.run(("exposures", group_by), lambda view: exposures(view, group_by))
+        return ApiResponse(200, body)
 
     async def tranche(self, tranche_id: str) -> ApiResponse:
         tranche = await self.reader.tranche(tranche_id)
@@ -146,22 +151,35 @@ class StateApi:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return ApiResponse(404, ApiError(error=f"no issuer {issuer_id!r}"))
-        view = await self._view()
+        # Its own documents only, not a scan of the market: a few rows parsed on the loop cost nothing.
+        view = await self._view_of(issuer.tranche_ids, issuer_ids=[issuer_id])
         rows = [build_row(view, view.tranches[t], self.cfg) for t in issuer.tranche_ids if t in view.tranches]
         return ApiResponse(200, _issuer_detail(issuer, rows))
 
     async def deal(self, deal_id: str) -> ApiResponse:
-        view = await self.reader.view()
-        deal = view.deals.get(deal_id)
+        deal = await self.reader.deal(deal_id)
         if deal is None:
             return ApiResponse(404, ApiError(error=f"no deal {deal_id!r}"))
+        view = await self._view_of(deal_tranche_ids(deal), deal_ids=[deal_id])
         return ApiResponse(200, deal_detail(deal_id, deal, view, self.cfg))
+
+    async def _view_of(
+        self, tranche_ids: list[str], issuer_ids: list[str] | None = None, deal_ids: list[str] | None = None
+    ) -> MarketView:
+        view = await self.reader.view_of(tranche_ids, issuer_ids or [], deal_ids or [])
+        positions = self.positions()
+        if positions is not None:  # else whatever the reader attached (StateReader's own positions)
+            view.positions = positions
+        return view
+
+
+def deal_tranche_ids(deal: DealState) -> list[str]:
+    return [t.tranche_id for t in deal.deal.tranches] if deal.deal else []
 
 
 def deal_detail(deal_id: str, deal: DealState, view: MarketView, cfg: StaleQuoteConfig) -> DealDetail:
     """A deal's terms, coverage history, alerts and tranche rows (the API's body; the web page's too)."""
-    tranche_ids = [t.tranche_id for t in deal.deal.tranches] if deal.deal else []
-    rows = [build_row(view, view.tranches[t], cfg) for t in tranche_ids if t in view.tranches]
+    rows = [build_row(view, view.tranches[t], cfg) for t in deal_tranche_ids(deal) if t in view.tranches]
     return DealDetail(
         deal_id=deal_id,
         deal=deal.deal,

@@ -137,6 +137,23 @@ class MarketView:
     positions: Positions | None = None  # v2: the holdings in force; None: no positions file configured
 
 
+def part_of(
+    view: MarketView, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+) -> MarketView:
+    """What a few rows are built from: these tranches, their issuers and deals, the ones named, the clock and
+    the positions (StateReader.view_of reads the same from Redis without reading the rest)."""
+    tranches = {t: view.tranches[t] for t in tranche_ids if t in view.tranches}
+    issuers = {*issuer_ids, *(t.issuer_id for t in tranches.values() if t.issuer_id)}
+    deals = {*deal_ids, *(t.deal_id for t in tranches.values() if t.deal_id)}
+    return MarketView(
+        tranches=tranches,
+        issuers={i: view.issuers[i] for i in issuers if i in view.issuers},
+        deals={d: view.deals[d] for d in deals if d in view.deals},
+        clock=view.clock,
+        positions=view.positions,
+    )
+
+
 def unknown_holdings(positions: Positions | None, known: Iterable[str]) -> list[Holding]:
     """The positions whose tranche is not in `known`, in file order: kept and reported, not counted."""
     if positions is None:

@@ -28,7 +28,8 @@ from streams.rules.registry import RulesConfig
 from streams.views import credit, web_format
 from streams.views.exposures import GROUPS, exposures
 from streams.views.price_chart import price_chart
-from streams.views.state_api import deal_detail
+from streams.views.scan import MarketScan, ViewDocuments
+from streams.views.state_api import deal_detail, deal_tranche_ids
 from streams.views.watchlist import MarketView, WatchQuery, WatchRow, build_row, watchlist
 
 HISTORY_POINTS = 100_000  # at most what the state keeps (TRANCHEWATCH_PRICE_HISTORY_POINTS)
@@ -38,7 +39,11 @@ EXPOSURE_ROWS = 15  # per grouping on the page; the API has them all
 class PageSource(Protocol):
     """What the pages read (streams/state/reader.py's StateReader; a fake in unit tests)."""
 
-    async def view(self) -> MarketView: ...
+    async def raw_view(self) -> ViewDocuments: ...
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView: ...
 
     async def tranche(self, tranche_id: str) -> TrancheState | None: ...
 
@@ -82,10 +87,15 @@ def _environment() -> Environment:
 
 
 class WebPages:
-    def __init__(self, reader: PageSource, rules: RulesConfig, token: str | None = None) -> None:
+    def __init__(
+        self, reader: PageSource, rules: RulesConfig, token: str | None = None, scan: MarketScan | None = None
+    ) -> None:
         """`token`: when set, every page needs it, as a bearer token or as the password of HTTP Basic
-        authentication (what a browser can send without JavaScript: it asks once and remembers)."""
+        authentication (what a browser can send without JavaScript: it asks once and remembers).
+        `scan`: the worker's one gate for reads of the whole market (streams/views/scan.py), shared with the
+        API and the gauges; by default one of the pages' own that keeps no answers."""
         self.reader = reader
+        self.scan = scan or MarketScan(reader)
         self.rules = rules
         self._token = token.encode() if token else None
         self.env = _environment()
@@ -131,12 +141,17 @@ class WebPages:
             return Page(
                 400, self._render("error.html", title="Bad query", status=400, message="; ".join(parts))
             )
-        view = await self.reader.view()
-        listing = watchlist(view, self.rules.stale_quote, query)
-        firing = sorted(
-            await self.reader.firing_alerts(),
-            key=lambda a: (-SEVERITY_RANK[a.severity], a.starts_at),
+        # The page is computed and rendered in the scan's thread; the firing alerts are read first, on the
+        # loop, and only when the page is not kept.
+        return await self.scan.run_with(
+            ("page", query.model_dump_json()),
+            self.reader.firing_alerts,
+            lambda view, alerts: self._watchlist_page(view, query, alerts),
         )
+
+    def _watchlist_page(self, view: MarketView, query: WatchQuery, alerts: list[Alert]) -> Page:
+        listing = watchlist(view, self.rules.stale_quote, query)
+        firing = sorted(alerts, key=lambda a: (-SEVERITY_RANK[a.severity], a.starts_at))
         html = self._render(
             "watchlist.html",
             title="Watchlist",
@@ -187,10 +202,12 @@ class WebPages:
         return Page(200, html)
 
     async def deal(self, deal_id: str) -> Page:
-        view = await self.reader.view()
-        deal = view.deals.get(deal_id)
+        # A deal's and an issuer's pages read their own documents, not the market: no scan.
+        deal = await self.reader.deal(deal_id)
         if deal is None:
             return self._missing(f"deal {deal_id!r}")
+        issuers = [deal.deal.issuer_id] if deal.deal and deal.deal.issuer_id else []
+        view = await self.reader.view_of(deal_tranche_ids(deal), issuers, [deal_id])
         detail = deal_detail(deal_id, deal, view, self.rules.stale_quote)
         issuer = view.issuers.get(deal.deal.issuer_id) if deal.deal else None
         html = self._render(
@@ -207,7 +224,7 @@ class WebPages:
         issuer = await self.reader.issuer(issuer_id)
         if issuer is None:
             return self._missing(f"issuer {issuer_id!r}")
-        view = await self.reader.view()
+        view = await self.reader.view_of(issuer.tranche_ids, [issuer_id], issuer.deal_ids)
         rows = [
             build_row(view, view.tranches[t], self.rules.stale_quote)
             for t in issuer.tranche_ids
@@ -216,7 +233,7 @@ class WebPages:
         periods = sorted(issuer.periods.values(), key=period_key, reverse=True)
         html = self._render(
             "issuer.html",
-            title=issuer.issuer_name or issuer_id,
+            title=issuer.issuer_name or issuer.issuer_id,
             issuer=issuer,
             periods=periods,
             rows=rows,

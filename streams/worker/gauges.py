@@ -18,8 +18,10 @@ from streams.metrics import Metrics
 from streams.rules.issuance_record import best_earlier_year
 from streams.rules.registry import RulesConfig
 from streams.settings import Settings
-from streams.state.reader import RawView, StateReader
+from streams.state.reader import StateReader
 from streams.views.exposures import GroupBy, Money, bounded, exposures
+from streams.views.scan import MarketScan
+from streams.views.watchlist import MarketView
 
 
 def _text(value: object) -> str:
@@ -87,28 +89,38 @@ async def refresh_tranche_discounts(redis: Redis, prefix: str, metrics: Metrics)
     """Opt-in (TRANCHEWATCH_PER_TRANCHE_METRICS): one series per quoted tranche, read by a full scan of the
     tranche documents — O(tranches) per refresh and one series each in Prometheus, hence off by default."""
     documents = await StateReader(redis, prefix).raw_documents("tranche")
-    metrics.tranche_discount.clear()
+    # Decoded in a thread, as the other reads of every document are (streams/views/scan.py): thousands of
+    # documents every 2 s would otherwise hold the event loop.
+    discounts = await asyncio.to_thread(_discounts, documents)
+    metrics.tranche_discount.clear()  # cleared and set with no await between: no scrape sees a half
+    for tranche_id, discount in discounts.items():
+        metrics.tranche_discount.labels(tranche_id).set(discount)
+
+
+def _discounts(documents: dict[str, bytes]) -> dict[str, float]:
+    found: dict[str, float] = {}
     for raw in documents.values():
         doc = json.loads(raw)
         quote = doc.get("last_quote")
         if quote:
-            metrics.tranche_discount.labels(doc["tranche_id"]).set(round(100.0 - float(quote["price"]), 10))
+            found[doc["tranche_id"]] = round(100.0 - float(quote["price"]), 10)
+    return found
 
 
 def _listed(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
-async def refresh_exposure_gauges(redis: Redis, settings: Settings, metrics: Metrics) -> None:
+async def refresh_exposure_gauges(scan: MarketScan, settings: Settings, metrics: Metrics) -> None:
     """Outstanding principal and mark-to-market loss by province and by asset type, from the very rows
     GET /api/v1/exposures serves (streams/views/exposures.py), bounded to the configured or top N keys plus
     `other`. One read of every state document per refresh, O(tranches): hence its own, slower cadence
     (TRANCHEWATCH_EXPOSURE_METRICS_SECONDS), nothing computed when Prometheus scrapes, and the parsing and
     summing (seconds of CPU at 15,000 tranches; BENCHMARKS.md) in a thread, so the event loop keeps
-    handling events and answering /healthz meanwhile."""
+    handling events and answering /healthz meanwhile: through the worker's MarketScan, the path and the gate
+    the HTTP reads of the whole market take (streams/views/scan.py), so a refresh never overlaps one."""
     started = time.perf_counter()
-    raw = await StateReader(redis, settings.redis_prefix).raw_view()
-    figures = await asyncio.to_thread(_exposure_figures, raw, settings)
+    figures = await scan.run(("exposure-gauges",), lambda view: _exposure_figures(view, settings))
     # Cleared and set with no await between: a scrape sees the old set or the new one, never a mix, and a
     # key that left the top N leaves no stale series behind.
     metrics.exposure_outstanding_principal.clear()
@@ -120,8 +132,7 @@ async def refresh_exposure_gauges(redis: Redis, settings: Settings, metrics: Met
     metrics.exposure_refresh_seconds.set(time.perf_counter() - started)
 
 
-def _exposure_figures(raw: RawView, settings: Settings) -> dict[GroupBy, dict[str, Money]]:
-    view = raw.parse()
+def _exposure_figures(view: MarketView, settings: Settings) -> dict[GroupBy, dict[str, Money]]:
     configured: dict[GroupBy, tuple[str, ...]] = {
         "province": _listed(settings.exposure_metrics_provinces),
         "asset_type": _listed(settings.exposure_metrics_asset_types),

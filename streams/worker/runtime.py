@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from redis.asyncio import Redis
 
@@ -29,7 +30,9 @@ from streams.security import kafka_client_options
 from streams.settings import Settings
 from streams.state.cache import StateCache
 from streams.state.labels import StateLabels
+from streams.state.reader import StateReader
 from streams.state.store import RedisStore
+from streams.views.scan import MarketScan
 from streams.worker.gauges import refresh_exposure_gauges, refresh_market_gauges, refresh_tranche_discounts
 from streams.worker.readiness import Readiness
 
@@ -156,8 +159,18 @@ class Runtime:
             await refresh_tranche_discounts(self.redis, self.settings.redis_prefix, self.metrics)
         await self.sender.refresh_metrics()
 
+    @cached_property
+    def market_scan(self) -> MarketScan:
+        """The worker's one gate for reads of every state document: the state API, the web pages and the
+        exposure gauges share it, so no two such reads run at once (streams/views/scan.py)."""
+        return MarketScan(
+            StateReader(self.redis, self.settings.redis_prefix),
+            lambda: self.positions.current,
+            self.settings.scan_cache_seconds,
+        )
+
     async def refresh_exposure_gauges(self) -> None:
-        await refresh_exposure_gauges(self.redis, self.settings, self.metrics)
+        await refresh_exposure_gauges(self.market_scan, self.settings, self.metrics)
 
     async def close(self) -> None:
         self.sender.stop()

@@ -68,6 +68,7 @@ def register_state_pages(app: faust.App, runtime: Runtime) -> None:
         StateReader(runtime.redis, runtime.settings.redis_prefix),
         runtime.handler.rules.stale_quote,
         lambda: runtime.positions.current,
+        runtime.market_scan,
     )
     spec = json.dumps(openapi_document()).encode()
     settings = runtime.settings

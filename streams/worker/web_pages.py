@@ -21,7 +21,7 @@ def register_web_pages(app: faust.App, runtime: Runtime) -> None:
         settings.api_token.get_secret_value() if settings.api_token and settings.api_token_for_reads else None
     )
     reader = StateReader(runtime.redis, settings.redis_prefix, lambda: runtime.positions.current)
-    pages = WebPages(reader, runtime.handler.rules, token)
+    pages = WebPages(reader, runtime.handler.rules, token, runtime.market_scan)
 
     async def respond(web: Any, request: Any, answer: Callable[[], Awaitable[Page]]) -> Any:
         if not pages.allows(dict(request.headers)):

@@ -3,6 +3,7 @@ history forgotten, and nothing brings them back (streams/engine/retire.py), on t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -20,6 +21,8 @@ from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.state.keys import deal_key, issuer_key, tranche_key
 from streams.state.memory_store import MemoryStore
+from streams.views.web_pages import Page, WebPages
+from tests.unit.views.test_web_pages import ReplaySource
 
 GRACE = dt.timedelta(days=30)
 # A matures 2026-03-16: retired at 2026-04-15 00:00 China time. B is outstanding for years.
@@ -222,3 +225,22 @@ def test_a_backtest_retires_the_same_whatever_the_batch_size(batch_size: int) ->
     assert run.tranches()["A"].retired is not None
     assert run.counts == reference.counts and run.dead_letters == reference.dead_letters
     assert [kind for kind, _ in run.dead_letters] == ["abs.distributions"]
+
+
+def test_the_web_pages_serve_a_tombstone_and_its_deal() -> None:
+    records: list[tuple[str, Any]] = [
+        ("abs.deals", deal()),
+        ("bond.quotes", quote("q-a", "A", "2025-09-01T09:30:00+08:00", 97.0)),
+        ("bond.quotes", quote("q-b", "B", RETIRES)),
+    ]
+    run = run_backtest(records, RulesConfig(), retire_after=GRACE)
+    pages = WebPages(ReplaySource(run), RulesConfig())
+
+    async def render() -> tuple[Page, Page, Page]:
+        return await pages.tranche("A"), await pages.deal("D"), await pages.watchlist({})
+
+    tomb, deal_page, watchlist = asyncio.run(render())
+    assert tomb.status == 200 and "97" in tomb.html
+    assert deal_page.status == 200
+    assert watchlist.status == 200 and 'href="/tranche/B"' in watchlist.html
+    assert 'href="/tranche/A"' not in watchlist.html  # outstanding tranches only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import pytest
 
@@ -12,7 +13,8 @@ from streams.cli.watchlist import render
 from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.config import StaleQuoteConfig
 from streams.rules.registry import RulesConfig
-from streams.views.watchlist import MarketView, WatchQuery, WatchRow, watchlist
+from streams.views.scan import ParsedView
+from streams.views.watchlist import MarketView, WatchQuery, WatchRow, part_of, watchlist
 from streams.views.web_pages import WebPages
 from tests.support.credit_story import records
 
@@ -86,8 +88,13 @@ class _Source:
     def __init__(self, run: BacktestRun) -> None:
         self.run = run
 
-    async def view(self) -> MarketView:
-        return self.run.view()
+    async def raw_view(self) -> ParsedView:
+        return ParsedView(self.run.view())
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView:
+        return part_of(self.run.view(), tranche_ids, issuer_ids, deal_ids)
 
     async def tranche(self, tranche_id: str) -> TrancheState | None:
         return self.run.tranches().get(tranche_id)

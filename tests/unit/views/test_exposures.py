@@ -11,6 +11,7 @@ from streams.model.positions import Positions, parse_positions
 from streams.rules.registry import RulesConfig
 from streams.state.memory_store import MemoryStore
 from streams.views.exposures import OTHER, bounded, exposures
+from streams.views.scan import ParsedView
 from streams.views.state_api import StateApi
 from streams.views.watchlist import MarketView
 from tests.unit.rules.scenario import deal, entity, quote, replay, terms
@@ -70,8 +71,8 @@ class _Reader:
     def __init__(self) -> None:
         self.built = view()
 
-    async def view(self) -> MarketView:
-        return self.built
+    async def raw_view(self) -> ParsedView:
+        return ParsedView(self.built)
 
 
 def test_the_api_refuses_an_unknown_grouping() -> None:

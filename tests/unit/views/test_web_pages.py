@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from streams.model.state import DealState, IssuerState, TrancheState
 from streams.rules.registry import RulesConfig
 from streams.views import web_format
 from streams.views.exposures import exposures
-from streams.views.watchlist import MarketView, WatchRow
+from streams.views.scan import ParsedView
+from streams.views.watchlist import MarketView, WatchRow, part_of
 from streams.views.web_pages import WebPages
 from tests.support.web import INJECTED
 
@@ -31,8 +33,13 @@ class ReplaySource:
     def __init__(self, run: BacktestRun) -> None:
         self.run = run
 
-    async def view(self) -> MarketView:
-        return self.run.view()
+    async def raw_view(self) -> ParsedView:
+        return ParsedView(self.run.view())
+
+    async def view_of(
+        self, tranche_ids: Iterable[str], issuer_ids: Iterable[str] = (), deal_ids: Iterable[str] = ()
+    ) -> MarketView:
+        return part_of(self.run.view(), tranche_ids, issuer_ids, deal_ids)
 
     async def tranche(self, tranche_id: str) -> TrancheState | None:
         return self.run.tranches().get(tranche_id)
@@ -168,12 +175,12 @@ async def test_the_watchlist_page_shows_the_exposures_of_each_grouping(
 
 async def test_with_positions_the_exposures_show_what_is_held_and_a_portfolio_table(run: BacktestRun) -> None:
     class HeldSource(ReplaySource):
-        async def view(self) -> MarketView:
+        async def raw_view(self) -> ParsedView:
             view = self.run.view()
             view.positions = parse_positions(
                 "portfolio,tranche_id,holding_face\nfund-a,WHBUS-2025-A,50000000\n"
             )
-            return view
+            return ParsedView(view)
 
     section = (await WebPages(HeldSource(run), RulesConfig()).watchlist({})).html.split('id="exposures"')[1]
     assert 'id="exposures-portfolio"' in section and ">Held</th>" in section
