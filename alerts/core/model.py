@@ -23,6 +23,7 @@ RuleName = Literal[
     "distressed_tranche",
     "missed_payment",
     "support_drawn",
+    "distribution_overdue",
     "coverage_shortfall",
     "trigger_breach",
     "reserve_shortfall",

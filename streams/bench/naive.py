@@ -46,6 +46,11 @@ class NaiveStore(RedisStore):
                 await self.redis.zrem(self.keys.watching, tranche_id)
             else:
                 await self.redis.zadd(self.keys.watching, {tranche_id: micros(at)})
+        for tranche_id, due in commit.overdue.items():
+            if due is None:
+                await self.redis.zrem(self.keys.overdue, tranche_id)
+            else:
+                await self.redis.zadd(self.keys.overdue, {tranche_id: micros(due)})
         if commit.clock is not None:  # one process, one event at a time: the snapshot's clock is the max
             clock = {"us": micros(commit.clock), "at": commit.clock.isoformat()}
             await self.redis.hset(self.keys.clock, mapping=clock)  # type: ignore[arg-type]
@@ -64,7 +69,7 @@ async def handle_one(store: NaiveStore, rules: RulesConfig, topic: str, raw: byt
         return 0
     if await store.seen(topic, [event.event_id]):
         return 0
-    snap = await load_snapshot(store, [event], stale=rules.stale_quote)
+    snap = await load_snapshot(store, [event], stale=rules.stale_quote, overdue=rules.distribution_overdue)
     apply_event(snap, topic, event, rules)
     await store.commit(snap.to_commit())
     return len(snap.notices)

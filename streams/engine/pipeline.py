@@ -212,7 +212,14 @@ class BatchHandler:
             return Committed([], duplicates, loaded)
         started = time.monotonic()
         events = [event for _, event in fresh]
-        snap = await load_snapshot(self.store, events, self.cache, self.rules.stale_quote, self.retire_after)
+        snap = await load_snapshot(
+            self.store,
+            events,
+            self.cache,
+            self.rules.stale_quote,
+            self.retire_after,
+            overdue=self.rules.distribution_overdue,
+        )
         snap.positions = self.positions()
         loaded_at = time.monotonic()
         self.metrics.redis_seconds.labels("load").observe(loaded_at - started)

@@ -178,6 +178,13 @@ class SupportDrawnConfig(RuleConfig):
     min_support: float = Field(1.0, gt=0)
 
 
+class DistributionOverdueConfig(RuleConfig):
+    """distribution_overdue: a scheduled payment date more than this many China (Shanghai Stock Exchange)
+    trading days behind the stream's event-time clock without a report, once the tranche has one."""
+
+    trading_days: int = Field(5, ge=1, le=250)
+
+
 class CoverageShortfallConfig(RuleConfig):
     """coverage_shortfall: collections / debt_service_due on the deal's newest servicer report."""
 

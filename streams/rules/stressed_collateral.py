@@ -119,7 +119,19 @@ def _judge_tranche(
     if tranche.terms is None:
         return
     refresh(judge, tranche)
+    # Most quotes: neither below par nor stressed, so the verdict (a resolve of nothing) would change nothing.
+    # Skipped unless an anti-noise policy keeps state of its own for the rule (a pending firing to cancel).
+    if (
+        not (_firing(tranche, "below_par") or _firing(tranche, RULE))
+        and RULE not in judge.snap.antinoise.rules
+    ):
+        return
     _judge(judge, tranche, when, subject)
+
+
+def _firing(tranche: TrancheState, rule: str) -> bool:
+    alert = tranche.alerts.get(rule)
+    return alert is not None and alert.status == "firing"
 
 
 def _on_collateral(judge: Judge, state: DealState, cfg: StressedCollateralConfig) -> None:

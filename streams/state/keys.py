@@ -86,6 +86,12 @@ class StateKeys:
     def watching(self) -> str:
         return f"{self.prefix}stale:watching"
 
+    # distribution_overdue's index, apart from stale_quote's and on its clock: tranche ids with a distribution
+    # report, scored by the epoch microseconds of the date their next payment falls due (China midnight).
+    @property
+    def overdue(self) -> str:
+        return f"{self.prefix}distribution_overdue:due"
+
     # The outstanding tranches (with terms, not retired), scored by the epoch microseconds of midnight (China
     # time) of their maturity date: a batch whose clock passes maturity + the grace loads the ones it retires
     # (streams/model/retirement.py).

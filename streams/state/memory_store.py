@@ -22,6 +22,7 @@ class MemoryStore:
         self.outbox: list[Alert] = []
         self.event_clock: dt.datetime | None = None
         self.watching: dict[str, dt.datetime] = {}  # stale_quote's index: tranche id -> filed under
+        self.overdue: dict[str, dt.datetime] = {}  # distribution_overdue's index: tranche id -> due date
         self.maturing: dict[str, dt.datetime] = {}  # outstanding tranches: tranche id -> maturity
         self.prices: dict[str, dict[str, tuple[dt.datetime, float]]] = {}  # tranche -> event id -> point
         self.offsets: dict[tuple[str, int], int] = {}  # streams/state/progress.py
@@ -51,6 +52,9 @@ class MemoryStore:
     async def watched_before(self, before: dt.datetime) -> list[str]:
         return sorted(t for t, at in self.watching.items() if at < before)
 
+    async def due_before(self, before: dt.datetime) -> list[str]:
+        return sorted(t for t, at in self.overdue.items() if at < before)
+
     async def maturing_before(self, until: dt.datetime) -> list[str]:
         return sorted(t for t, at in self.maturing.items() if at <= until)
 
@@ -71,6 +75,11 @@ class MemoryStore:
                 self.watching.pop(tranche_id, None)
             else:
                 self.watching[tranche_id] = at
+        for tranche_id, due in commit.overdue.items():
+            if due is None:
+                self.overdue.pop(tranche_id, None)
+            else:
+                self.overdue[tranche_id] = due
         for tranche_id, at in commit.maturing.items():
             if at is None:
                 self.maturing.pop(tranche_id, None)
@@ -96,11 +105,16 @@ class MemoryStore:
         return True
 
     def _index_holds(self, commit: Commit) -> bool:
-        """The stale_quote checks of RedisStore's commit script."""
+        """The stale_quote and distribution_overdue checks of RedisStore's commit script."""
         clock = self.event_clock
         if commit.filed_overdue_from is not None and clock is not None and clock >= commit.filed_overdue_from:
             return False
-        before = commit.judged_before
-        return before is None or all(
-            tranche_key(t) in commit.expected for t, at in self.watching.items() if at < before
-        )
+        for index, before in (
+            (self.watching, commit.judged_before),
+            (self.overdue, commit.overdue_judged_before),
+        ):
+            if before is not None and not all(
+                tranche_key(t) in commit.expected for t, at in index.items() if at < before
+            ):
+                return False
+        return True

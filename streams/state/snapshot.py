@@ -12,6 +12,11 @@ quote). Two checks in the commit keep "stale as soon as the clock says so" true 
 tranche the stored clock has already made overdue, or an overdue one this batch did not load (another
 worker filed it meanwhile), is a conflict, and the batch is judged again on fresh state.
 
+distribution_overdue keeps an index of its own beside it (streams/rules/distribution_overdue.py), on the same
+clock and with the same two checks: tranches with a report filed under the date their next payment falls
+due. Batches that read a distribution report or a deal load the clock too (not moving it), to judge a
+tranche's own events against it.
+
 Retirement (streams/engine/retire.py) reads the same clock: a batch with quotes also loads the tranches its
 final clock retires, from the index of outstanding tranches by maturity (`StateKeys.maturing`), with their
 deals and issuers. That index is written from the documents whose maturity entry changed (`refile`: a deal's
@@ -45,8 +50,8 @@ from streams.model.state import (
     QuoteMark,
     TrancheState,
 )
-from streams.rules import stale_quote
-from streams.rules.config import StaleQuoteConfig
+from streams.rules import distribution_overdue, stale_quote
+from streams.rules.config import DistributionOverdueConfig, StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
 from streams.state.keys import FAMILIES_KEY, MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
 
@@ -76,6 +81,10 @@ class Commit:
     filed_overdue_from: dt.datetime | None = None
     # Conflict if the index holds a tranche filed before this that is not in `expected` (not judged here).
     judged_before: dt.datetime | None = None
+    # distribution_overdue's index (apart from stale_quote's), by tranche id: the due date it is filed under,
+    # None to take it out; and its own `judged_before` check (its `filed_overdue_from` joins the one above).
+    overdue: dict[str, dt.datetime | None] = field(default_factory=dict)
+    overdue_judged_before: dt.datetime | None = None
     # Each accepted quote, late ones too, as (tranche id, mark): the price history the web page draws.
     prices: list[tuple[str, QuoteMark]] = field(default_factory=list)
     # Kafka progress (streams/state/progress.py): (topic, partition) -> the batch's highest offset, raised
@@ -128,6 +137,10 @@ class StateStore(Protocol):
         """Tranche ids in stale_quote's index filed under a quote older than `before`."""
         ...
 
+    async def due_before(self, before: dt.datetime) -> list[str]:
+        """Tranche ids in distribution_overdue's index filed under a due date before `before`."""
+        ...
+
     async def maturing_before(self, until: dt.datetime) -> list[str]:
         """Outstanding tranche ids maturing (midnight China time of the maturity date) at or before `until`."""
         ...
@@ -156,10 +169,15 @@ class Snapshot:
     # With CHECK_UNTOUCHED_ENV set: each loaded document serialised as loaded, else None.
     as_loaded: dict[DocKey, bytes] | None = None
     clock: dt.datetime | None = None  # stale_quote's event-time clock: the newest quote time seen
+    # The stored clock, when the batch loaded it: every quote batch, and a batch with a distribution report or
+    # a deal (distribution_overdue judges them against it; `clock` stays None there, so it moves nothing).
     loaded_clock: dt.datetime | None = None
     # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
     index: stale_quote.Index = field(default_factory=stale_quote.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
+    # distribution_overdue's index over the tranches loaded that this batch can make overdue.
+    overdue_index: distribution_overdue.Index = field(default_factory=distribution_overdue.Index)
+    overdue_cfg: DistributionOverdueConfig | None = None  # None: its index is left as it is
     # Retirement (streams/engine/retire.py): the grace after maturity (None: nothing retires), the loaded
     # tranches this batch's clock may retire, the tranches whose maturity entry must be rewritten, and the
     # tranches retired here.
@@ -170,6 +188,11 @@ class Snapshot:
     # v2: the holdings in force when the batch was handled; a notice's evidence names what each portfolio
     # holds of its subject (streams/engine/judge.py). None: no positions file.
     positions: Positions | None = None
+
+    @property
+    def market_clock(self) -> dt.datetime | None:
+        """The event-time clock as this batch knows it: moved by its quotes, else as loaded."""
+        return self.clock if self.clock is not None else self.loaded_clock
 
     @property
     def watching(self) -> list[stale_quote.Entry]:
@@ -214,6 +237,8 @@ class Snapshot:
             commit.clock = self.clock
         if self.stale_cfg is not None:
             self._commit_index(commit, self.stale_cfg)
+        if self.overdue_cfg is not None:
+            self._commit_overdue(commit, self.overdue_cfg)
         commit.maturing = {t: retirement.maturing_at(self.tranches[t]) for t in sorted(self.refile)}
         commit.retired = list(self.retired)
         return commit
@@ -231,6 +256,24 @@ class Snapshot:
         filed = [at for at in commit.watching.values() if at is not None and at >= cutoff]
         if filed:
             commit.filed_overdue_from = stale_quote.overdue_from(min(filed), cfg)
+
+    def _commit_overdue(self, commit: Commit, cfg: DistributionOverdueConfig) -> None:
+        """distribution_overdue's index, with stale_quote's two checks on its own entries."""
+        for key in self.dirty:
+            if key.kind == "tranche":
+                tranche = self.tranches[key.ident]
+                commit.overdue[key.ident] = distribution_overdue.watched_at(tranche) if cfg.enabled else None
+        clock = self.market_clock
+        if not cfg.enabled or clock is None:
+            return
+        cutoff = distribution_overdue.cutoff(clock, cfg)
+        if self.clock is not None:  # a batch that moved the clock loaded every tranche it made overdue
+            commit.overdue_judged_before = cutoff
+        filed = [at for at in commit.overdue.values() if at is not None and at >= cutoff]
+        if filed:
+            first = distribution_overdue.overdue_from(min(filed).date(), cfg)
+            if commit.filed_overdue_from is None or first < commit.filed_overdue_from:
+                commit.filed_overdue_from = first
 
     def _check_untouched(self, as_loaded: dict[DocKey, bytes]) -> None:
         for key, loaded in as_loaded.items():
@@ -307,28 +350,33 @@ async def load_snapshot(
     cache: StateCache | None = None,
     stale: StaleQuoteConfig | None = None,
     retire_after: dt.timedelta | None = None,
+    overdue: DistributionOverdueConfig | None = None,
 ) -> Snapshot:
     """Loads the documents the events touch, then the neighbours their rules read.
 
     A quote's tranche brings its issuer (for distressed_tranche); a deal's or a financial report's issuer
     brings all its tranches (their below_par states), and a deal's issuer its other deals (for
-    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes also
-    bring the clock and, with `stale` enabled, the tranches the batch can make overdue, and with `retire_after`
-    set, the tranches its clock retires. Two round trips, a third when some tranche is overdue or retires, a
-    fourth for the deals and issuers of those that retire; documents whose cached version is current are
-    neither sent nor decoded again.
+    issuing_into_weakness); a servicer report's deal brings its tranches (for stressed_collateral). Quotes
+    also bring the clock and, with `stale` or `overdue` enabled, the tranches the batch can make overdue
+    (stale_quote's and distribution_overdue's), and with `retire_after` set, the tranches its clock retires;
+    with `overdue` enabled, a distribution report or a deal brings the clock too. Two round trips, a third
+    when some tranche is overdue or retires, a fourth for the deals and issuers of those that retire;
+    documents whose cached version is current are neither sent nor decoded again.
     """
     snap = Snapshot(
         stale_cfg=stale,
+        overdue_cfg=overdue,
         retire_after=retire_after,
         as_loaded={} if os.environ.get(CHECK_UNTOUCHED_ENV) else None,
     )
     primary = _primary_keys(events)
     quoted = [e.ts for e in events if isinstance(e, Quote)]
+    overdue_on = overdue is not None and overdue.enabled
     first = _load_into(snap, store, primary | _cached_neighbours(primary, cache), cache)
-    if quoted:
+    if quoted or (overdue_on and any(isinstance(e, Distribution | Deal) for e in events)):
         snap.loaded_clock = (await asyncio.gather(first, store.clock()))[1]
-        snap.clock = snap.loaded_clock
+        if quoted:
+            snap.clock = snap.loaded_clock
     else:
         await first
     wants_tranches = {e.issuer_id for e in events if isinstance(e, Deal | Financials)}
@@ -356,13 +404,15 @@ async def load_snapshot(
     # No clock of this batch passes `final`.
     final = max(quoted) if snap.clock is None else max(snap.clock, *quoted)
     final_cutoff = stale_quote.cutoff(final, stale) if stale is not None and stale.enabled else None
+    due_cutoff = distribution_overdue.cutoff(final, overdue) if overdue is not None and overdue_on else None
     horizon = final - retire_after if retire_after is not None else None
-    _, overdue, due = await asyncio.gather(
+    _, overdue_ids, unpaid, due = await asyncio.gather(
         _load_into(snap, store, follow, cache),
         store.watched_before(final_cutoff) if final_cutoff is not None else _nothing(),
+        store.due_before(due_cutoff) if due_cutoff is not None else _nothing(),
         store.maturing_before(horizon) if horizon is not None else _nothing(),
     )
-    await _load_into(snap, store, {tranche_key(t) for t in (*overdue, *due)}, cache)
+    await _load_into(snap, store, {tranche_key(t) for t in (*overdue_ids, *unpaid, *due)}, cache)
     if due:  # a deal retires with its last tranche, and an issuer forgets its retired tranches
         near: set[DocKey] = set()
         for tranche_id in due:
@@ -382,6 +432,10 @@ async def load_snapshot(
         snap.index.below = final_cutoff
         for tranche in snap.tranches.values():
             stale_quote.watch(snap.index, tranche, stale)
+    if due_cutoff is not None:  # the same for distribution_overdue's index, on its own cutoff
+        snap.overdue_index.below = due_cutoff
+        for tranche in snap.tranches.values():
+            distribution_overdue.watch(snap.overdue_index, tranche)
     return snap
 
 

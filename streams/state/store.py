@@ -29,7 +29,7 @@ from streams.state.snapshot import Commit
 # state, nothing is written.
 _COMMIT = """
 local watching, clock_key, outbox, active, latest, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local offsets, maturing = KEYS[7], KEYS[8]
+local offsets, maturing, due = KEYS[7], KEYS[8], KEYS[9]
 local p = cjson.decode(ARGV[1])
 local doc, seen, history, tranche = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local status = redis.call('HGET', marker, 'status')
@@ -53,6 +53,11 @@ if p.judged_before then
     if not loaded[tranche .. t] then return 'conflict:stale:' .. t end
   end
 end
+if p.overdue_judged_before then
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', '(' .. p.overdue_judged_before)) do
+    if not loaded[tranche .. t] then return 'conflict:overdue:' .. t end
+  end
+end
 for _, s in ipairs(p.seen) do
   if redis.call('ZSCORE', seen .. s[1], s[2]) then return 'seen:' .. s[2] end
 end
@@ -68,6 +73,9 @@ for i, key in ipairs(p.documents) do
 end
 for _, w in ipairs(p.watching) do
   if w[2] then redis.call('ZADD', watching, w[2], w[1]) else redis.call('ZREM', watching, w[1]) end
+end
+for _, w in ipairs(p.overdue) do
+  if w[2] then redis.call('ZADD', due, w[2], w[1]) else redis.call('ZREM', due, w[1]) end
 end
 for _, m in ipairs(p.maturing) do
   if m[2] then redis.call('ZADD', maturing, m[2], m[1]) else redis.call('ZREM', maturing, m[1]) end
@@ -224,7 +232,13 @@ class RedisStore:
         return await read_clock(self.redis, self.keys)
 
     async def watched_before(self, before: dt.datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.keys.watching, "-inf", f"({micros(before)}")
+        return await self._before(self.keys.watching, before)
+
+    async def due_before(self, before: dt.datetime) -> list[str]:
+        return await self._before(self.keys.overdue, before)
+
+    async def _before(self, index: str, before: dt.datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(index, "-inf", f"({micros(before)}")
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     async def maturing_before(self, until: dt.datetime) -> list[str]:
@@ -257,6 +271,7 @@ class RedisStore:
             "seen": [[t, e, _stamp(commit.seen_at.get((t, e)))] for t, e in commit.seen],
             "notices": [[n.fingerprint, n.status, f"{n.rule}|{n.severity}"] for n in commit.notices],
             "watching": [[t, str(micros(at)) if at else False] for t, at in commit.watching.items()],
+            "overdue": [[t, str(micros(at)) if at else False] for t, at in commit.overdue.items()],
             "maturing": [[t, str(micros(at)) if at else False] for t, at in commit.maturing.items()],
             "retired": commit.retired,
             # The price history (StateKeys.prices), unless it is turned off.
@@ -280,6 +295,7 @@ class RedisStore:
         for name, stamp in (
             ("filed_overdue_from", commit.filed_overdue_from),
             ("judged_before", commit.judged_before),
+            ("overdue_judged_before", commit.overdue_judged_before),
         ):
             if stamp is not None:
                 payload[name] = str(micros(stamp))
@@ -296,6 +312,7 @@ class RedisStore:
             k.marker,
             k.offsets,
             k.maturing,
+            k.overdue,
         ]
         args = [body, k.doc(""), k.ids_prefix, alerts.history_prefix, tranche_key(""), *bodies]
         acked = None

@@ -1,5 +1,6 @@
 """The payment and collateral rules on the real broker and Redis: reports read before their deal, a short
-topped up by the shortfall undertaking, then a full one resolving both alerts; a deal's collateral failing
+topped up by the shortfall undertaking, the next one overdue on the quotes' clock, then a full one resolving
+all three; a deal's collateral failing
 while its tranche trades below par (stressed_collateral), in `abs.alerts`."""
 
 from __future__ import annotations
@@ -78,14 +79,36 @@ def test_short_distribution_then_a_full_one(
     assert subject == {"tranche_id": "BISHUI-24-A", "issuer_id": "bishui-water", "deal_id": "BISHUI-24"}
     assert (alerts["support_drawn"]["severity"], alerts["support_drawn"]["status"]) == ("warning", "firing")
 
+    # Another tranche's quote moves the event-time clock to Friday 24 January 2025: seven trading days after
+    # the 15th.
+    clock = {
+        "event_id": "q-1",
+        "tranche_id": "OTHER-24-A",
+        "ts": "2025-01-24T10:00:00+08:00",
+        "price": 100.0,
+    }
+    produce(broker.bootstrap, QUOTES, [clock], key_field="tranche_id")
+    late = wait_for(
+        lambda: (f := latest(broker.bootstrap)) and "distribution_overdue" in f and f["distribution_overdue"],
+        what="distribution_overdue",
+    )
+    assert (late["severity"], late["status"]) == ("warning", "firing")
+    assert (
+        late["summary"]
+        == "BISHUI-24-A: the 2025-01-15 distribution is 7 trading days overdue (last report 2024-07-15)"
+    )
+
     produce(broker.bootstrap, DISTRIBUTIONS, [report("p-2", "2025-01-15", 10e6, 0)], key_field="tranche_id")
     resolved = wait_for(
         lambda: (
             (f := latest(broker.bootstrap))
-            and all(f[r]["status"] == "resolved" for r in ("missed_payment", "support_drawn"))
+            and all(
+                f[r]["status"] == "resolved"
+                for r in ("missed_payment", "support_drawn", "distribution_overdue")
+            )
             and f
         ),
-        what="both resolved by the next full distribution",
+        what="all three resolved by the next full distribution",
     )
     assert resolved["missed_payment"]["event_time"] == "2025-01-15T18:00:00+08:00"
 

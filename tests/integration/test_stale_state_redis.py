@@ -1,5 +1,5 @@
-"""stale_quote's clock and index in the real Redis: the commit script's writes and checks, and the upgrade
-of a market document written before they had keys of their own."""
+"""stale_quote's clock and index (and distribution_overdue's index) in the real Redis: the commit script's
+writes and checks, and the upgrade of a market document written before they had keys of their own."""
 
 from __future__ import annotations
 
@@ -60,6 +60,21 @@ async def test_the_commit_refuses_an_index_the_clock_has_overtaken(store: RedisS
     judged = Commit({"tranche:A": 0}, {}, [], [], watching={"A": None}, judged_before=later)
     assert await store.commit(judged)
     assert await store.watched_before(later) == []
+
+
+async def test_distribution_overdues_index_is_its_own_with_the_same_checks(
+    store: RedisStore, redis_prefix: str
+) -> None:
+    later = T0 + dt.timedelta(days=30)
+    assert await store.commit(commit(overdue={"A": T0}, watching={"B": T0}, clock=later))
+    assert await store.redis.zscore(redis_prefix + "distribution_overdue:due", "A") == micros(T0)
+    assert await store.due_before(T0 + dt.timedelta(microseconds=1)) == ["A"]
+    assert await store.watched_before(T0 + dt.timedelta(microseconds=1)) == ["B"]  # apart from stale_quote's
+    # An overdue tranche this batch did not load is in the index: refused; loaded and taken out: accepted.
+    assert not await store.commit(commit(overdue_judged_before=later))
+    judged = Commit({"tranche:A": 0}, {}, [], [], overdue={"A": None}, overdue_judged_before=later)
+    assert await store.commit(judged)
+    assert await store.due_before(later) == [] and await store.watched_before(later) == ["B"]
 
 
 def _alert(status: str, seq: int) -> Alert:

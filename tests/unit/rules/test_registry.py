@@ -43,6 +43,7 @@ def test_titles_are_names_in_words() -> None:
         "Distressed tranche",
         "Missed payment",
         "Support drawn",
+        "Distribution overdue",
         "Coverage shortfall",
         "Trigger breach",
         "Reserve shortfall",

@@ -24,6 +24,7 @@ def test_the_stream_sides_names() -> None:
         "tw:seen:bond.quotes",
     )
     assert k.prices("T-1") == "tw:prices:T-1"
+    assert k.overdue == "tw:distribution_overdue:due"
     assert k.maturing == "tw:retire:maturing"
     assert (k.marker, k.rebuild_positions, k.rebuild_ends) == (
         "tw:state:marker",
