@@ -10,8 +10,9 @@ prefix of its own (deleted at the end: never a flush), then times three refreshe
 (documents read on the event loop, parsed and summed in a thread) against the same work all on the loop (as
 GET /api/v1/exposures did), with a 10 ms heartbeat on the loop to find its longest stall. Then the same for
 GET /api/v1/exposures, GET /api/v1/watchlist and the web page GET / as they run now (through the MarketScan:
-read on the loop, parsed, computed and rendered in a thread) against their old path (all on the loop), and a
-burst of five page loads at once (one scan, the rest wait and take its answer).
+read on the loop, parsed, computed and rendered in a thread) against their old path (all on the loop), an
+issuer page and a deal's endpoint (their own documents, no scan), and a burst of five page loads at once (one
+scan, the rest wait and take its answer).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis as sync_redis
 from redis.asyncio import Redis
@@ -124,6 +126,11 @@ async def measure(url: str, tranches: int, only: str | None = None, baseline: bo
         delete_prefix(sync_redis.Redis.from_url(url), prefix)
 
 
+async def _ok(answer: Awaitable[Any]) -> None:
+    status = getattr(await answer, "status", None)
+    assert status == 200, status
+
+
 async def _endpoints(reader: StateReader, baseline: bool = True) -> None:
     rules = RulesConfig()
     query = WatchQuery()
@@ -163,6 +170,17 @@ async def _endpoints(reader: StateReader, baseline: bool = True) -> None:
             took_old, stall_old = await _stall(old)
             line += f"; all on the loop: {took_old:.2f} s, longest stall {stall_old * 1000:.0f} ms"
         print(line, flush=True)
+    api, page_of = fresh()
+    issuer = next(iter((await reader.raw_view()).issuers))
+    took, stall = await _stall(lambda: _ok(page_of.issuer(issuer)))
+    found = await reader.issuer(issuer)
+    deal = found.deal_ids[0] if found and found.deal_ids else ""
+    deal_took, deal_stall = await _stall(lambda: _ok(api.deal(deal)))
+    print(
+        f"issuer page: {took:.2f} s, longest loop stall {stall * 1000:.0f} ms; GET /api/v1/deals/{{id}}: "
+        f"{deal_took:.2f} s, longest loop stall {deal_stall * 1000:.0f} ms (no scan: their own documents)",
+        flush=True,
+    )
     scan = MarketScan(reader, ttl_seconds=3.0)
     pages = WebPages(reader, rules, scan=scan)
 

@@ -241,3 +241,17 @@ async def test_a_commit_that_did_not_judge_an_overdue_tranche_is_refused() -> No
     commit.filed_overdue_from = distribution_overdue.overdue_from(dt.date(2026, 1, 15), cfg)
     assert not await store.commit(commit)
     assert distribution_overdue.overdue_from(dt.date(2026, 1, 15), cfg) == _midnight("2026-01-23")
+
+
+def test_a_retired_tranche_resolves_and_leaves_the_index() -> None:
+    """S matures 2026-01-15 without its final report: overdue, until it retires 30 days after maturity."""
+    early = paid("p-s0", "2025-10-15", tranche_id="S")
+    events: list[Event] = [DEAL, OTHER, early, clock("2026-01-23")]
+    run = run_backtest(_records(events), RulesConfig(), batch_size=1)
+    assert {a.rule for a in run.firing().values()} == {"distribution_overdue"}
+    assert run.store.overdue == {}  # S is overdue (its alert on its document); A has no report
+    run = run_backtest(_records([*events, clock("2026-02-16")]), RulesConfig(), batch_size=1)
+    notices = [n for n in run.notices if n.rule == "distribution_overdue" and n.subject.tranche_id == "S"]
+    assert [n.status for n in notices] == ["firing", "resolved"]
+    assert notices[-1].summary == "S retired: matured 2026-01-15"
+    assert run.store.overdue == {} and run.tranches()["S"].retired is not None
