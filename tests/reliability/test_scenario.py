@@ -41,8 +41,6 @@ async def test_the_v2_rules_fire_and_resolve_and_the_bad_messages_are_dead_lette
         ("firing", "warning"),  # 2 of the family in trouble
         ("firing", "critical"),  # 3
         ("resolved", "critical"),  # 1, after 2 held the severity
-        ("firing", "warning"),  # an issuer in trouble joins the family (an entity record)
-        ("resolved", "warning"),  # and leaves it
     ]
     assert any(a.rule == "issuing_into_weakness" for a in reference.notices)
 
