@@ -46,7 +46,7 @@ from streams.model.state import (
     file_rating,
     keep_report,
 )
-from streams.rules import stale_quote
+from streams.rules import due_index, stale_quote
 from streams.rules.family_stress import marks_of
 from streams.rules.issuer_loss_widening import store_period
 from streams.rules.price_drop import note_previous
@@ -215,7 +215,7 @@ def _register_deal(snap: Snapshot, issuer: IssuerState, deal: Deal, rules: Rules
             issuer.tranche_ids.append(terms.tranche_id)
         dropped = quote_checks.forget_after_maturity(tranche, rules)
         if dropped is not None:  # re-filed under the quote that counts now
-            stale_quote.unwatch(snap.index, tranche.tranche_id)
+            due_index.unwatch(snap.index, tranche.tranche_id)
             stale_quote.watch(snap.index, tranche, rules.stale_quote)
         if changed:
             structure.renormalise(tranche, rules)  # the schedule's factor is known from now on

@@ -33,7 +33,7 @@ from streams.engine.quote_checks import AFTER_MATURITY, Refused
 from streams.model import retirement
 from streams.model.events import Deal, Distribution, Event, Quote, Rating, ServicerReport
 from streams.model.state import DealState, Retirement, TrancheState, _Doc
-from streams.rules import stale_quote
+from streams.rules import due_index
 from streams.rules.family_stress import COUNTED
 from streams.state.keys import DocKey, deal_key, issuer_key, tranche_key
 from streams.state.snapshot import Snapshot
@@ -78,7 +78,7 @@ def retire_tranche(snap: Snapshot, tranche: TrancheState, grace: dt.timedelta, c
     snap.touch(key)
     snap.refile.add(tranche_id)
     snap.retired.append(tranche_id)
-    stale_quote.unwatch(snap.index, tranche_id)
+    due_index.unwatch(snap.index, tranche_id)
     issuer = snap.issuers.get(tranche.issuer_id) if tranche.issuer_id else None
     if issuer is not None and tranche_id in issuer.tranche_ids:
         issuer.tranche_ids = [t for t in issuer.tranche_ids if t != tranche_id]

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import KeysView
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import QuantLib as ql
@@ -45,6 +43,7 @@ from alerts.core.china import CALENDAR, CALENDAR_NAME, CHINA_TIME, china_date, q
 from alerts.core.model import Fire, Resolve, Subject, Verdict
 from streams.model.state import TrancheState
 from streams.rules.config import DistributionOverdueConfig
+from streams.rules.due_index import Index, file, overdue, unwatch
 from streams.rules.payments import newest_report
 from streams.rules.spec import Judge, Rule
 from streams.rules.stale_quote import cutoff_date, trading_days_since
@@ -110,56 +109,14 @@ def watched_at(tranche: TrancheState) -> dt.datetime | None:
     return midnight(due) if due is not None else None
 
 
-Entry = tuple[dt.datetime, str]  # (due date at midnight China time, tranche id): the index's order
-
-
-@dataclass(slots=True, eq=False)
-class Index:
-    """The tranches one batch can make overdue, sorted by (due, tranche id); as stale_quote.Index, `below`
-    (the cutoff of the batch's final clock, when known) leaves out those the batch cannot make overdue."""
-
-    below: dt.datetime | None = None
-    entries: list[Entry] = field(default_factory=list)
-    filed: dict[str, dt.datetime] = field(default_factory=dict)  # tranche id -> where it is filed
-
-    @property
-    def ids(self) -> KeysView[str]:
-        return self.filed.keys()
-
-
-def unwatch(index: Index, tranche_id: str) -> None:
-    at_key = index.filed.pop(tranche_id, None)
-    if at_key is None:
-        return
-    at = bisect.bisect_left(index.entries, (at_key, tranche_id))
-    if at < len(index.entries) and index.entries[at] == (at_key, tranche_id):
-        del index.entries[at]
-
-
 def watch(index: Index, tranche: TrancheState) -> None:
-    at = watched_at(tranche)
-    if at is None or (index.below is not None and at >= index.below):
-        return
-    bisect.insort(index.entries, (at, tranche.tranche_id))
-    index.filed[tranche.tranche_id] = at
+    """Files the tranche by the midnight its next payment falls due."""
+    file(index, tranche.tranche_id, watched_at(tranche))
 
 
 def refile(index: Index, tranche: TrancheState) -> None:
     unwatch(index, tranche.tranche_id)
     watch(index, tranche)
-
-
-def overdue(index: Index, before: dt.datetime) -> list[str]:
-    """Takes out the tranches due before `before`: a prefix of the index."""
-    entries = index.entries
-    if not entries or entries[0][0] >= before:
-        return []
-    end = bisect.bisect_left(entries, (before,))
-    taken = [tranche_id for _, tranche_id in entries[:end]]
-    del entries[:end]
-    for tranche_id in taken:
-        del index.filed[tranche_id]
-    return taken
 
 
 def evaluate(tranche: TrancheState, clock: dt.datetime, cfg: DistributionOverdueConfig) -> Verdict | None:

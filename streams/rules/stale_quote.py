@@ -28,12 +28,9 @@ partition ran ahead of it), as the worker reads partitions concurrently and a ba
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 import statistics
-from collections.abc import KeysView
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
@@ -44,6 +41,7 @@ from alerts.core.format import price
 from alerts.core.model import Fire, Resolve
 from streams.model.state import QuoteMark, TrancheState
 from streams.rules.config import StaleQuoteConfig
+from streams.rules.due_index import Index, file, overdue, unwatch
 from streams.rules.spec import Judge, Rule
 
 RULE: Final = "stale_quote"
@@ -80,7 +78,6 @@ def tranche_is_stale(tranche: TrancheState, clock: dt.datetime, cfg: StaleQuoteC
     return due is not None and due < cutoff(clock, cfg)
 
 
-Entry = tuple[dt.datetime, str]  # (newest quote time, tranche id): the index's order
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -125,56 +122,9 @@ def due_key(tranche: TrancheState, cfg: StaleQuoteConfig) -> dt.datetime | None:
     return dt.datetime.combine(moved, local.timetz())
 
 
-@dataclass(slots=True, eq=False)
-class Index:
-    """The watched tranches one batch can make overdue, sorted by (newest quote, tranche id).
-
-    `below` is the cutoff of the batch's final clock when the load knows it: the clock only moves forward
-    within a batch, so a tranche filed at or after it cannot become overdue before the batch ends, and is
-    left out (the commit files it from its document, `watched_at`). None: every watched tranche is kept.
-    `ids` holds the tranche ids in `entries`, so the usual quote, on a tranche not in the index, costs a
-    set lookup instead of a bisect."""
-
-    below: dt.datetime | None = None
-    entries: list[Entry] = field(default_factory=list)
-    filed: dict[str, dt.datetime] = field(default_factory=dict)  # tranche id -> where it is filed
-
-    @property
-    def ids(self) -> KeysView[str]:
-        return self.filed.keys()
-
-
-def unwatch(index: Index, tranche_id: str) -> None:
-    """Removes the tranche's entry, if it is being watched."""
-    at_key = index.filed.pop(tranche_id, None)
-    if at_key is None:
-        return
-    entries = index.entries
-    at = bisect.bisect_left(entries, (at_key, tranche_id))
-    if at < len(entries) and entries[at] == (at_key, tranche_id):
-        del entries[at]
-
-
 def watch(index: Index, tranche: TrancheState, cfg: StaleQuoteConfig) -> None:
-    at = watched_at(tranche, cfg)
-    if at is None or (index.below is not None and at >= index.below):
-        return
-    bisect.insort(index.entries, (at, tranche.tranche_id))
-    index.filed[tranche.tranche_id] = at
-
-
-def overdue(index: Index, before: dt.datetime) -> list[str]:
-    """Takes out the watched tranches whose newest quote is older than `before`: a prefix of the index."""
-    entries = index.entries
-    if not entries or entries[0][0] >= before:
-        return []
-    # (before,) sorts after every entry filed before `before` and before every entry filed at it.
-    end = bisect.bisect_left(entries, (before,))
-    taken = [tranche_id for _, tranche_id in entries[:end]]
-    del entries[:end]
-    for tranche_id in taken:
-        del index.filed[tranche_id]
-    return taken
+    """Files the tranche by its newest quote time."""
+    file(index, tranche.tranche_id, watched_at(tranche, cfg))
 
 
 def overdue_from(quoted_at: dt.datetime, cfg: StaleQuoteConfig) -> dt.datetime:

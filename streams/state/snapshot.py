@@ -50,7 +50,7 @@ from streams.model.state import (
     QuoteMark,
     TrancheState,
 )
-from streams.rules import distribution_overdue, stale_quote
+from streams.rules import distribution_overdue, due_index, stale_quote
 from streams.rules.config import DistributionOverdueConfig, StaleQuoteConfig
 from streams.state.cache import Cached, StateCache
 from streams.state.keys import FAMILIES_KEY, MARKET_KEY, DocKey, deal_key, entity_key, issuer_key, tranche_key
@@ -172,11 +172,11 @@ class Snapshot:
     # The stored clock, when the batch loaded it: every quote batch, and a batch with a distribution report or
     # a deal (distribution_overdue judges them against it; `clock` stays None there, so it moves nothing).
     loaded_clock: dt.datetime | None = None
-    # stale_quote's index over the tranches loaded that this batch can make overdue (stale_quote.Index).
-    index: stale_quote.Index = field(default_factory=stale_quote.Index)
+    # stale_quote's index over the tranches loaded that this batch can make overdue (streams/rules/due_index.py).
+    index: due_index.Index = field(default_factory=due_index.Index)
     stale_cfg: StaleQuoteConfig | None = None  # None: the index is left as it is
     # distribution_overdue's index over the tranches loaded that this batch can make overdue.
-    overdue_index: distribution_overdue.Index = field(default_factory=distribution_overdue.Index)
+    overdue_index: due_index.Index = field(default_factory=due_index.Index)
     overdue_cfg: DistributionOverdueConfig | None = None  # None: its index is left as it is
     # Retirement (streams/engine/retire.py): the grace after maturity (None: nothing retires), the loaded
     # tranches this batch's clock may retire, the tranches whose maturity entry must be rewritten, and the
@@ -195,7 +195,7 @@ class Snapshot:
         return self.clock if self.clock is not None else self.loaded_clock
 
     @property
-    def watching(self) -> list[stale_quote.Entry]:
+    def watching(self) -> list[due_index.Entry]:
         """The in-memory index, sorted; the commit files every written tranche from its document anyway."""
         return self.index.entries
 
