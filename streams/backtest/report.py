@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from alerts.core.format import money
 from alerts.core.model import Alert
 from streams.ingest.parse import parse
 from streams.model.analytics import factor_at
@@ -23,7 +22,7 @@ from streams.model.events import Deal, Distribution, Quote, TrancheTerms
 from streams.model.schedule import settlement_date
 from streams.rules.issuer_loss_widening import period_key
 from streams.views import credit
-from streams.views.exposures import GROUPS, exposures
+from streams.views.exposures import GROUPS, exposures, row_cells
 
 from . import charts
 from .compare import Change
@@ -142,19 +141,7 @@ def _exposures_html(run: BacktestRun) -> str:
         result = exposures(view, group_by)
         if not result.rows:
             continue  # no known tranche yet, or (portfolio) no positions: a backtest has none
-        table = [
-            [
-                r.key,
-                str(r.issuers),
-                str(r.tranches),
-                money(r.face_value, "CNY"),
-                money(r.outstanding_principal, "CNY"),
-                money(r.mark_to_market_loss, "CNY"),
-                "-" if r.holding_face is None else money(r.holding_face, "CNY"),
-                f"{r.firing.critical}/{r.firing.warning}/{r.firing.info}",
-            ]
-            for r in result.rows
-        ]
+        table = [[r.key, *row_cells(r)] for r in result.rows]
         parts.append(f"<h3>By {html.escape(group_by.replace('_', ' '))}</h3>")
         parts.append(_rows([group_by.replace("_", " "), *EXPOSURE_HEADERS], table))
     return "\n".join(parts) or "<p>No known tranche.</p>"

@@ -18,7 +18,7 @@ from streams.rules.registry import RulesConfig
 from streams.settings import Settings, load_settings
 from streams.state.reader import StateReader
 from streams.views.credit import ratings_brief
-from streams.views.exposures import GROUPS, Exposures, exposures
+from streams.views.exposures import GROUPS, Exposures, exposures, row_cells
 from streams.views.watchlist import (
     Holding,
     MarketView,
@@ -189,17 +189,5 @@ EXPOSURE_HEADERS = ["KEY", "ISSUERS", "TRANCHES", "FACE", "OUTSTANDING", "MTM LO
 def render_exposures(result: Exposures) -> str:
     clock = result.clock.isoformat(sep=" ", timespec="minutes") if result.clock else "no quote yet"
     head = f"{len(result.rows)} groups by {result.group_by}; market clock {clock}"
-    rows = [
-        [
-            r.key,
-            str(r.issuers),
-            str(r.tranches),
-            money(r.face_value, "CNY"),
-            money(r.outstanding_principal, "CNY"),
-            money(r.mark_to_market_loss, "CNY"),
-            "-" if r.holding_face is None else money(r.holding_face, "CNY"),
-            f"{r.firing.critical}/{r.firing.warning}/{r.firing.info}",
-        ]
-        for r in result.rows
-    ]
+    rows = [[r.key, *row_cells(r)] for r in result.rows]
     return head + "\n\n" + render_table(EXPOSURE_HEADERS, rows) + _unknown(result.unknown_tranches)

@@ -26,6 +26,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from alerts.core.format import money
 from streams.model.family import family_root
 from streams.model.schedule import settlement_date
 from streams.model.state import TrancheState, _Doc
@@ -100,6 +101,20 @@ def _money(tranche: TrancheState, clock: dt.datetime | None) -> tuple[float, flo
     outstanding = face * factor
     loss = outstanding * (100 - quote.clean_price) / 100 if quote is not None else 0.0
     return outstanding, loss
+
+
+def row_cells(row: ExposureRow) -> list[str]:
+    """A row's figures as text, in the order of the watchlist's and the report's exposure tables (after the
+    key): issuers, tranches, face, outstanding, MTM loss, held, firing C/W/I."""
+    return [
+        str(row.issuers),
+        str(row.tranches),
+        money(row.face_value, "CNY"),
+        money(row.outstanding_principal, "CNY"),
+        money(row.mark_to_market_loss, "CNY"),
+        "-" if row.holding_face is None else money(row.holding_face, "CNY"),
+        f"{row.firing.critical}/{row.firing.warning}/{row.firing.info}",
+    ]
 
 
 def exposures(view: MarketView, group_by: GroupBy) -> Exposures:
